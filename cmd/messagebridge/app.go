@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/messagebridge/messagebridge/store"
+	"github.com/messagebridge/messagebridge/store/secretbox"
+	"github.com/messagebridge/messagebridge/webadmin"
+)
+
+// keyFileName is the secret key file generated in the data dir when
+// MB_SECRET_KEY is not set.
+const keyFileName = "secret.key"
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serve runs MessageBridge until ctx is cancelled, then shuts down
+// gracefully within cfg.ShutdownTimeout.
+func serve(ctx context.Context, cfg Config, logw io.Writer) error {
+	log := newLogger(cfg, logw)
+	if err := ensureDataDir(cfg.DataDir); err != nil {
+		return err
+	}
+	box, err := loadSecretKey(cfg, log)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, cfg, box, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	if err := prepareSchema(ctx, cfg, db, log); err != nil {
+		return err
+	}
+	if err := db.VerifySecretKey(ctx); err != nil {
+		if errors.Is(err, store.ErrSecretKeyMismatch) {
+			return fmt.Errorf("%w: start with the MB_SECRET_KEY (or %s) the secrets were saved with", err, filepath.Join(cfg.DataDir, keyFileName))
+		}
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           webadmin.New(webadmin.Deps{DB: db, Logger: log}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("messagebridge started", "version", version, "http_addr", ln.Addr().String(), "database", db.Where())
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// migrate applies pending migrations and reports what ran on out.
+func migrate(ctx context.Context, cfg Config, out, logw io.Writer) error {
+	log := newLogger(cfg, logw)
+	if cfg.DatabaseURL == "" {
+		if err := ensureDataDir(cfg.DataDir); err != nil {
+			return err
+		}
+	}
+	db, err := openStore(ctx, cfg, nil, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	for _, m := range applied {
+		fmt.Fprintf(out, "applied %s (version %d) in %s\n", m.File, m.Version, m.Duration.Round(time.Millisecond))
+	}
+	if err != nil {
+		return err
+	}
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintf(out, "%s is up to date at schema version %d: nothing to apply\n", db.Where(), v.Current)
+		return nil
+	}
+	fmt.Fprintf(out, "%s migrated to schema version %d\n", db.Where(), v.Current)
+	return nil
+}
+
+func openStore(ctx context.Context, cfg Config, box *secretbox.Box, log *slog.Logger) (*store.DB, error) {
+	opts := store.Options{Logger: log}
+	if box != nil {
+		opts.Secrets = box
+	}
+	db, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxOpenConns: cfg.DBMaxConns}, opts)
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// prepareSchema applies pending migrations, or refuses to run on an old
+// schema when auto-migration is off.
+func prepareSchema(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger) error {
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if !v.Pending() {
+		return nil
+	}
+	if !cfg.AutoMigrate {
+		return fmt.Errorf("%w: it is at version %d, this binary needs %d; run `messagebridge migrate` or set MB_AUTO_MIGRATE=true", store.ErrSchemaBehind, v.Current, v.Latest)
+	}
+	applied, err := db.Migrate(ctx)
+	for _, m := range applied {
+		log.Info("applied migration", "file", m.File, "version", m.Version, "duration", m.Duration.Round(time.Millisecond))
+	}
+	return err
+}
+
+// ensureDataDir creates the data dir and proves it is writable.
+func ensureDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("data dir %s cannot be created: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("data dir %s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	_ = f.Close()
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("data dir %s is not writable: %w", dir, err)
+	}
+	return nil
+}
+
+// loadSecretKey returns the box for MB_SECRET_KEY, or for the key file in the
+// data dir (generated on first start).
+func loadSecretKey(cfg Config, log *slog.Logger) (*secretbox.Box, error) {
+	var key []byte
+	if cfg.SecretKey != "" {
+		k, err := secretbox.ParseKey(cfg.SecretKey)
+		if err != nil {
+			return nil, fmt.Errorf("MB_SECRET_KEY: %w", err)
+		}
+		key = k
+	} else {
+		path := filepath.Join(cfg.DataDir, keyFileName)
+		k, created, err := secretbox.LoadOrCreateKeyFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("secret key: %w", err)
+		}
+		if created {
+			log.Warn("generated a new secret key; back it up with the database, secrets cannot be read without it", "path", path)
+		}
+		key = k
+	}
+	box, err := secretbox.New(key)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return box, nil
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the process configuration: what must be known before the
+// database is open. Everything an admin changes at run time lives in the
+// settings table instead.
+type Config struct {
+	// DataDir holds the SQLite database, the secret key file and local
+	// media. Default ./data.
+	DataDir string
+	// DatabaseURL selects the database; empty means SQLite in DataDir.
+	DatabaseURL string
+	// HTTPAddr is where /healthz, webhooks and the admin page listen.
+	HTTPAddr string
+	// SecretKey seals secret settings (32 bytes, hex or base64). Empty means
+	// the key file in DataDir, generated on first start. Environment only:
+	// a flag would show it in the process list.
+	SecretKey string
+	// LogLevel is debug, info, warn or error.
+	LogLevel slog.Level
+	// LogFormat is text or json.
+	LogFormat string
+	// AutoMigrate applies pending migrations at serve start; when false,
+	// serve refuses to start on an old schema.
+	AutoMigrate bool
+	// DBMaxConns bounds the MySQL connection pool.
+	DBMaxConns int
+	// ShutdownTimeout bounds the graceful shutdown after SIGINT/SIGTERM.
+	ShutdownTimeout time.Duration
+}
+
+// option describes one setting: its flag, its environment variable, its
+// default and its help. The README's configuration table lists the same.
+type option struct {
+	flag, env, def, help string
+	// envOnly options have no flag (secrets).
+	envOnly bool
+	set     func(c *Config, v string) error
+}
+
+func options() []option {
+	return []option{
+		{flag: "data-dir", env: "MB_DATA_DIR", def: "./data",
+			help: "directory for the SQLite database, the secret key file and local media",
+			set:  func(c *Config, v string) error { c.DataDir = v; return nil }},
+		{flag: "database-url", env: "MB_DATABASE_URL", def: "",
+			help: "mysql://user:pass@host:3306/db, or sqlite:///path/file.db (default: SQLite file in the data dir)",
+			set:  func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+		{flag: "http-addr", env: "MB_HTTP_ADDR", def: "127.0.0.1:8080",
+			help: "listen address for health, webhooks and the admin page",
+			set:  func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
+		{env: "MB_SECRET_KEY", envOnly: true,
+			help: "32-byte key (64 hex digits or base64) sealing secret settings; default: data-dir/secret.key, generated on first start",
+			set:  func(c *Config, v string) error { c.SecretKey = v; return nil }},
+		{flag: "log-level", env: "MB_LOG_LEVEL", def: "info",
+			help: "debug, info, warn or error",
+			set: func(c *Config, v string) error {
+				if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+					return fmt.Errorf("log level %q: use debug, info, warn or error", v)
+				}
+				return nil
+			}},
+		{flag: "log-format", env: "MB_LOG_FORMAT", def: "text",
+			help: "text or json",
+			set: func(c *Config, v string) error {
+				v = strings.ToLower(v)
+				if v != "text" && v != "json" {
+					return fmt.Errorf("log format %q: use text or json", v)
+				}
+				c.LogFormat = v
+				return nil
+			}},
+		{flag: "auto-migrate", env: "MB_AUTO_MIGRATE", def: "true",
+			help: "apply pending migrations when serve starts; false makes serve refuse an old schema",
+			set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return fmt.Errorf("auto-migrate %q: use true or false", v)
+				}
+				c.AutoMigrate = b
+				return nil
+			}},
+		{flag: "db-max-conns", env: "MB_DB_MAX_CONNS", def: "20",
+			help: "MySQL connection pool size (SQLite always uses one writer)",
+			set: func(c *Config, v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 || n > 1000 {
+					return fmt.Errorf("db-max-conns %q: use a whole number from 1 to 1000", v)
+				}
+				c.DBMaxConns = n
+				return nil
+			}},
+		{flag: "shutdown-timeout", env: "MB_SHUTDOWN_TIMEOUT", def: "4s",
+			help: "how long a graceful shutdown may take",
+			set: func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d <= 0 {
+					return fmt.Errorf("shutdown-timeout %q: use a duration such as 4s", v)
+				}
+				c.ShutdownTimeout = d
+				return nil
+			}},
+	}
+}
+
+// errUsage marks a command-line mistake (exit status 2).
+var errUsage = errors.New("usage")
+
+// parseConfig reads the flags in args over the MB_* variables from getenv
+// over the defaults. Flag errors wrap errUsage.
+func parseConfig(name string, args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	var errs []error
+	for _, o := range options() {
+		val := o.def
+		if v := getenv(o.env); v != "" {
+			val = v
+		}
+		if err := o.set(&c, val); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", o.env, err))
+		}
+		if o.envOnly {
+			continue
+		}
+		fs.Func(o.flag, fmt.Sprintf("%s (env %s, default %q)", o.help, o.env, o.def), func(v string) error {
+			return o.set(&c, v)
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		return Config{}, errors.New("MB_DATA_DIR: the data dir may not be empty")
+	}
+	return c, nil
+}

@@ -1,0 +1,100 @@
+// Command messagebridge runs the MessageBridge chat-ops bot: the delivery
+// loop, the chat transports and the admin web page, on SQLite by default or
+// on MySQL/MariaDB.
+//
+// Usage:
+//
+//	messagebridge [serve] [flags]   run everything (the default)
+//	messagebridge migrate [flags]   apply pending migrations and exit
+//	messagebridge version           print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program behind main, with its inputs and outputs passed
+// in so tests can drive it. It returns the exit status: 0 on success, 1 when
+// the program fails, 2 on a command-line mistake. A failure is reported as
+// one line on stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve", "migrate":
+		var cfg Config
+		cfg, err = parseConfig("messagebridge "+cmd, args, getenv, stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		if err == nil {
+			if cmd == "serve" {
+				err = serve(ctx, cfg, stderr)
+			} else {
+				err = migrate(ctx, cfg, stdout, stderr)
+			}
+		}
+	case "version":
+		_, err = fmt.Fprintln(stdout, "messagebridge", versionString())
+	case "help", "-h", "--help":
+		_, err = fmt.Fprint(stdout, usage)
+	default:
+		err = fmt.Errorf("%w: unknown command %q (try: serve, migrate, version, help)", errUsage, cmd)
+	}
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "messagebridge:", oneLine(err))
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `MessageBridge: WhatsApp notifications and campaigns from a chat bot.
+
+Usage:
+  messagebridge [serve] [flags]   run the bot, the delivery loop and the admin page (default)
+  messagebridge migrate [flags]   apply pending database migrations and exit
+  messagebridge version           print the version
+  messagebridge <command> -h      list the flags; each has an MB_* environment variable
+`
+
+func versionString() string {
+	v := version
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+	}
+	return v
+}
+
+// oneLine flattens a possibly multi-line error into one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}

@@ -1,0 +1,267 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io/fs"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/messagebridge/messagebridge/migrations"
+	"github.com/messagebridge/messagebridge/store"
+	"github.com/messagebridge/messagebridge/store/secretbox"
+	"github.com/messagebridge/messagebridge/store/storetest"
+)
+
+// TestConformance runs the same store tests on every dialect available: its
+// subtests are named sqlite and mysql.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, db *store.DB)
+	}{
+		{"MigrateIsIdempotent", testMigrateIsIdempotent},
+		{"SchemaHasEveryTable", testSchemaHasEveryTable},
+		{"PlainSettings", testPlainSettings},
+		{"SecretSettingsAreSealed", testSecretSettingsAreSealed},
+		{"TimestampsRoundTripInUTC", testTimestampsRoundTripInUTC},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			storetest.ForEachDialect(t, storetest.Options{}, tc.fn)
+		})
+	}
+}
+
+func testMigrateIsIdempotent(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Pending() || v.Current != v.Latest || v.Latest < 1 {
+		t.Fatalf("after migrate: %+v, want current = latest >= 1", v)
+	}
+	again, err := db.Migrate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again) != 0 {
+		t.Fatalf("second migrate applied %v, want nothing", again)
+	}
+}
+
+// The schema covers the whole product from the first migration.
+func testSchemaHasEveryTable(t *testing.T, db *store.DB) {
+	s, err := db.DescribeSchema(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{
+		"settings", "operators", "admin_users", "web_sessions", "media_objects", "gateway_media",
+		"saved_messages", "templates", "flows", "campaigns", "campaign_contacts", "queue_items",
+		"queue_events", "opt_outs", "audit_log", "webhook_events", "processor_heartbeats",
+		"gateway_state", "leases", "cursors",
+	} {
+		if len(s.Columns[table]) == 0 {
+			t.Errorf("table %s is missing", table)
+		}
+	}
+	for _, col := range []string{"lock_token", "locked_at", "attempts", "max_attempts", "next_attempt_at", "provider_message_id", "priority", "contact_id"} {
+		if !slices.Contains(s.Columns["queue_items"], col) {
+			t.Errorf("queue_items lacks %s", col)
+		}
+	}
+}
+
+func testPlainSettings(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	if _, err := db.Setting(ctx, "region"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unset setting: err = %v, want ErrNotFound", err)
+	}
+	if err := db.PutSetting(ctx, "region", "IN", false, "admin:1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutSetting(ctx, "region", "AE", false, "admin:2"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Setting(ctx, "region")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Value != "AE" || got.UpdatedBy != "admin:2" || got.Secret {
+		t.Fatalf("setting = %+v, want the second write", got)
+	}
+	if err := db.PutSetting(ctx, "_internal", "x", false, "t"); err == nil {
+		t.Fatal("a name starting with '_' was accepted")
+	}
+	if err := db.PutSetting(ctx, "active_gateway", "dryrun", false, "t"); err != nil {
+		t.Fatal(err)
+	}
+	all, err := db.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range all {
+		names = append(names, s.Name)
+	}
+	if want := []string{"active_gateway", "region"}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("settings = %v, want %v", names, want)
+	}
+	if err := db.DeleteSetting(ctx, "region"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Setting(ctx, "region"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted setting: err = %v, want ErrNotFound", err)
+	}
+}
+
+func testSecretSettingsAreSealed(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	const token = "EAAG-meta-access-token-1234567890"
+	if err := db.VerifySecretKey(ctx); err != nil {
+		t.Fatalf("first verify on an empty database: %v", err)
+	}
+	if err := db.PutSetting(ctx, "meta.access_token", token, true, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := store.RawSettingValue(ctx, db, "meta.access_token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(raw, token) || strings.Contains(raw, "1234567890") {
+		t.Fatalf("secret stored in plaintext: %q", raw)
+	}
+	got, err := db.Setting(ctx, "meta.access_token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Value != token || !got.Secret {
+		t.Fatalf("secret read back as %+v", got)
+	}
+	if err := db.VerifySecretKey(ctx); err != nil {
+		t.Fatalf("verify with the same key: %v", err)
+	}
+}
+
+func testTimestampsRoundTripInUTC(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	if err := db.PutSetting(ctx, "x", "1", false, "t"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := db.Setting(ctx, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.UpdatedAt.Location() != time.UTC {
+		t.Errorf("updated_at in %v, want UTC", s.UpdatedAt.Location())
+	}
+	if d := time.Since(s.UpdatedAt); d < 0 || d > time.Minute {
+		t.Errorf("updated_at %v is %v away from now", s.UpdatedAt, d)
+	}
+}
+
+// A database whose secrets were sealed with one key refuses another key with
+// ErrSecretKeyMismatch, at start and on every read, never returning garbage.
+func TestWrongSecretKeyIsRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	open := func(key []byte) *store.DB {
+		box, err := secretbox.New(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := store.Open(ctx, store.Config{DataDir: dir}, store.Options{Secrets: box})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	first := open(randomKey(t))
+	if err := first.VerifySecretKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.PutSetting(ctx, "whapi.token", "whapi-token-abcdef", true, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Close()
+
+	second := open(randomKey(t))
+	if err := second.VerifySecretKey(ctx); !errors.Is(err, store.ErrSecretKeyMismatch) {
+		t.Fatalf("verify with another key: err = %v, want ErrSecretKeyMismatch", err)
+	}
+	if _, err := second.Setting(ctx, "whapi.token"); !errors.Is(err, store.ErrSecretKeyMismatch) {
+		t.Fatalf("read with another key: err = %v, want ErrSecretKeyMismatch", err)
+	}
+}
+
+// Both dialects' migration sets have the same files, and, where MySQL is
+// available, build the same tables, columns and named indexes.
+func TestDialectsBuildTheSameSchema(t *testing.T) {
+	t.Parallel()
+	names := func(d store.Dialect) []string {
+		fsys, err := migrations.FS(string(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := fs.Glob(fsys, "*.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return files
+	}
+	if a, b := names(store.SQLite), names(store.MySQL); !reflect.DeepEqual(a, b) || len(a) == 0 {
+		t.Fatalf("migration files differ: sqlite %v, mysql %v", a, b)
+	}
+
+	ctx := context.Background()
+	lite, err := storetest.OpenSQLite(t, storetest.Options{}).DescribeSchema(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	my, err := storetest.OpenMySQL(t, storetest.Options{}).DescribeSchema(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(lite.Columns, my.Columns) {
+		for table, cols := range lite.Columns {
+			if !reflect.DeepEqual(cols, my.Columns[table]) {
+				t.Errorf("table %s: sqlite columns %v, mysql %v", table, cols, my.Columns[table])
+			}
+		}
+		for table := range my.Columns {
+			if _, ok := lite.Columns[table]; !ok {
+				t.Errorf("table %s exists only on mysql", table)
+			}
+		}
+	}
+	// MySQL also names the indexes behind UNIQUE and FOREIGN KEY; every
+	// index SQLite was given by name must exist there too.
+	for table, idx := range lite.Indexes {
+		for _, name := range idx {
+			if !slices.Contains(my.Indexes[table], name) {
+				t.Errorf("index %s on %s exists only on sqlite", name, table)
+			}
+		}
+	}
+}
+
+func randomKey(t *testing.T) []byte {
+	t.Helper()
+	k := make([]byte, secretbox.KeySize)
+	if _, err := rand.Read(k); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}

@@ -1,0 +1,62 @@
+package store
+
+// Dialect names a SQL dialect the store speaks.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite Dialect = "sqlite"
+	MySQL  Dialect = "mysql"
+)
+
+func (d Dialect) driver() string { return string(d) }
+
+// dialectSQL holds every statement whose text differs between dialects. Each
+// dialect fills every field; a test checks that none is left empty. Statements
+// that are the same in both dialects live next to the code that runs them.
+type dialectSQL struct {
+	// upsertSetting inserts or replaces a setting:
+	// (name, value, is_secret, updated_at, updated_by).
+	upsertSetting string
+	// listColumns returns (table_name, column_name) of every table.
+	listColumns string
+	// listIndexes returns (table_name, index_name) of the indexes made by
+	// CREATE INDEX.
+	listIndexes string
+}
+
+func sqlFor(d Dialect) dialectSQL {
+	switch d {
+	case MySQL:
+		return mysqlSQL()
+	default:
+		return sqliteSQL()
+	}
+}
+
+func sqliteSQL() dialectSQL {
+	return dialectSQL{
+		upsertSetting: `INSERT INTO settings (name, value, is_secret, updated_at, updated_by)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value, is_secret = excluded.is_secret,
+    updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+		listColumns: `SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite%' ORDER BY m.name, p.cid`,
+		listIndexes: `SELECT tbl_name, name FROM sqlite_master
+WHERE type = 'index' AND sql IS NOT NULL ORDER BY tbl_name, name`,
+	}
+}
+
+// VALUES(col) rather than the "AS new" alias: MariaDB knows only the former.
+func mysqlSQL() dialectSQL {
+	return dialectSQL{
+		upsertSetting: `INSERT INTO settings (name, value, is_secret, updated_at, updated_by)
+VALUES (?, ?, ?, ?, ?)
+ON DUPLICATE KEY UPDATE value = VALUES(value), is_secret = VALUES(is_secret),
+    updated_at = VALUES(updated_at), updated_by = VALUES(updated_by)`,
+		listColumns: `SELECT table_name, column_name FROM information_schema.columns
+WHERE table_schema = DATABASE() ORDER BY table_name, ordinal_position`,
+		listIndexes: `SELECT DISTINCT table_name, index_name FROM information_schema.statistics
+WHERE table_schema = DATABASE() AND index_name <> 'PRIMARY' ORDER BY table_name, index_name`,
+	}
+}

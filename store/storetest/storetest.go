@@ -1,0 +1,165 @@
+// Package storetest opens throwaway, migrated databases for tests: always a
+// SQLite file, and a fresh MySQL/MariaDB database when MB_TEST_MYSQL_DSN is
+// set. Suites run the same test on each dialect with ForEachDialect.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/messagebridge/messagebridge/store"
+	"github.com/messagebridge/messagebridge/store/secretbox"
+)
+
+// MySQLEnv names the variable holding the MySQL URL for tests, e.g.
+// mysql://root@127.0.0.1:3306/test. Each test gets its own database named
+// after that one, created and dropped by the test, so the user needs the
+// CREATE and DROP privileges.
+const MySQLEnv = "MB_TEST_MYSQL_DSN"
+
+// RequireMySQLEnv, when "1", turns a missing or unreachable MySQL into a
+// failure instead of a skip; CI sets it so the MySQL half cannot silently
+// not run.
+const RequireMySQLEnv = "MB_TEST_REQUIRE_MYSQL"
+
+// Options adjust the databases a test opens.
+type Options struct {
+	// Now is the store's clock; nil means time.Now.
+	Now func() time.Time
+	// Secrets seals secret settings; nil means a fresh random key.
+	Secrets store.Sealer
+	// NoMigrate leaves the database empty.
+	NoMigrate bool
+}
+
+// ForEachDialect runs fn as a subtest named after each dialect: "sqlite"
+// always, "mysql" when MB_TEST_MYSQL_DSN is set (skipped with a message
+// saying how to enable it otherwise).
+func ForEachDialect(t *testing.T, opts Options, fn func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	t.Run(string(store.SQLite), func(t *testing.T) {
+		fn(t, OpenSQLite(t, opts))
+	})
+	t.Run(string(store.MySQL), func(t *testing.T) {
+		fn(t, OpenMySQL(t, opts))
+	})
+}
+
+// OpenSQLite opens a migrated SQLite database in a temporary directory.
+func OpenSQLite(t testing.TB, opts Options) *store.DB {
+	t.Helper()
+	return open(t, store.Config{DataDir: t.TempDir()}, opts)
+}
+
+// MySQLURL returns the MySQL URL for tests, skipping (or, under CI, failing)
+// the test when none is configured.
+func MySQLURL(t testing.TB) string {
+	t.Helper()
+	raw := os.Getenv(MySQLEnv)
+	if raw == "" {
+		if os.Getenv(RequireMySQLEnv) == "1" {
+			t.Fatalf("%s is not set but %s=1: the MySQL half of the suite must run", MySQLEnv, RequireMySQLEnv)
+		}
+		t.Skipf("MySQL half skipped: set %s=mysql://root@127.0.0.1:3306/test to run it against MySQL/MariaDB", MySQLEnv)
+	}
+	return raw
+}
+
+// OpenMySQL creates a fresh database on the server named by
+// MB_TEST_MYSQL_DSN, migrates it, and drops it when the test ends.
+func OpenMySQL(t testing.TB, opts Options) *store.DB {
+	t.Helper()
+	u := FreshMySQLDatabase(t)
+	return open(t, store.Config{URL: u}, opts)
+}
+
+// FreshMySQLDatabase creates an empty database next to the one named by
+// MB_TEST_MYSQL_DSN and returns its URL; the database is dropped when the
+// test ends.
+func FreshMySQLDatabase(t testing.TB) string {
+	t.Helper()
+	raw := MySQLURL(t)
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("%s is not a valid URL: %v", MySQLEnv, err)
+	}
+	tgt, err := store.ParseURL(raw, "")
+	if err != nil {
+		t.Fatalf("%s: %v", MySQLEnv, err)
+	}
+	admin, err := sqlx.Open("mysql", tgt.DSN)
+	if err != nil {
+		t.Fatalf("open MySQL: %v", err)
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := admin.PingContext(ctx); err != nil {
+		t.Fatalf("MySQL at %s does not answer: %v", u.Host, err)
+	}
+	name := strings.TrimPrefix(u.Path, "/") + "_" + randomHex(t, 6)
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sqlx.Open("mysql", tgt.DSN)
+		if err != nil {
+			t.Errorf("drop test database: %v", err)
+			return
+		}
+		defer db.Close()
+		if _, err := db.Exec("DROP DATABASE IF EXISTS `" + name + "`"); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+func open(t testing.TB, cfg store.Config, opts Options) *store.DB {
+	t.Helper()
+	if opts.Secrets == nil {
+		key := make([]byte, secretbox.KeySize)
+		if _, err := rand.Read(key); err != nil {
+			t.Fatal(err)
+		}
+		box, err := secretbox.New(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Secrets = box
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, cfg, store.Options{
+		Logger:  slog.New(slog.DiscardHandler),
+		Secrets: opts.Secrets,
+		Now:     opts.Now,
+	})
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if !opts.NoMigrate {
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatalf("migrate test database: %v", err)
+		}
+	}
+	return db
+}
+
+func randomHex(t testing.TB, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}

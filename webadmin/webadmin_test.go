@@ -1,0 +1,50 @@
+package webadmin_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/messagebridge/messagebridge/webadmin"
+)
+
+type pingFunc func(ctx context.Context) error
+
+func (f pingFunc) Ping(ctx context.Context) error { return f(ctx) }
+
+func TestHealthz(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		ping     error
+		wantCode int
+		wantDB   string
+	}{
+		{"database answers", nil, http.StatusOK, "ok"},
+		{"database down", errors.New("dial tcp 10.0.0.9:3306: secret-host refused"), http.StatusServiceUnavailable, "unreachable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := webadmin.New(webadmin.Deps{DB: pingFunc(func(context.Context) error { return tc.ping })})
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+			if rec.Code != tc.wantCode {
+				t.Fatalf("code = %d, want %d", rec.Code, tc.wantCode)
+			}
+			var body map[string]string
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("body %q: %v", rec.Body, err)
+			}
+			if body["database"] != tc.wantDB {
+				t.Fatalf("body = %v, want database=%s", body, tc.wantDB)
+			}
+			if strings.Contains(rec.Body.String(), "secret-host") || strings.Contains(rec.Body.String(), "10.0.0.9") {
+				t.Fatalf("health body leaks the error: %s", rec.Body)
+			}
+		})
+	}
+}
