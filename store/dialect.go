@@ -11,6 +11,15 @@ const (
 
 func (d Dialect) driver() string { return string(d) }
 
+// forUpdate is the suffix that locks selected rows for the transaction. SQLite
+// needs none: a write transaction there already excludes every other writer.
+func (d Dialect) forUpdate() string {
+	if d == MySQL {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
 // dialectSQL holds every statement whose text differs between dialects. Each
 // dialect fills every field; a test checks that none is left empty. Statements
 // that are the same in both dialects live next to the code that runs them.
@@ -23,6 +32,11 @@ type dialectSQL struct {
 	// listIndexes returns (table_name, index_name) of the indexes made by
 	// CREATE INDEX.
 	listIndexes string
+	// upsertHeartbeat: (processor_id, hostname, pid, version, workers,
+	// started_at, seen_at).
+	upsertHeartbeat string
+	// upsertGatewayState: (gateway, blocked_reason, blocked_at, updated_at).
+	upsertGatewayState string
 }
 
 func sqlFor(d Dialect) dialectSQL {
@@ -44,6 +58,13 @@ ON CONFLICT (name) DO UPDATE SET value = excluded.value, is_secret = excluded.is
 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite%' ORDER BY m.name, p.cid`,
 		listIndexes: `SELECT tbl_name, name FROM sqlite_master
 WHERE type = 'index' AND sql IS NOT NULL ORDER BY tbl_name, name`,
+		upsertHeartbeat: `INSERT INTO processor_heartbeats (processor_id, hostname, pid, version, workers, started_at, seen_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (processor_id) DO UPDATE SET hostname = excluded.hostname, pid = excluded.pid,
+    version = excluded.version, workers = excluded.workers, started_at = excluded.started_at, seen_at = excluded.seen_at`,
+		upsertGatewayState: `INSERT INTO gateway_state (gateway, blocked_reason, blocked_at, updated_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (gateway) DO UPDATE SET blocked_reason = excluded.blocked_reason,
+    blocked_at = excluded.blocked_at, updated_at = excluded.updated_at`,
 	}
 }
 
@@ -58,5 +79,12 @@ ON DUPLICATE KEY UPDATE value = VALUES(value), is_secret = VALUES(is_secret),
 WHERE table_schema = DATABASE() ORDER BY table_name, ordinal_position`,
 		listIndexes: `SELECT DISTINCT table_name, index_name FROM information_schema.statistics
 WHERE table_schema = DATABASE() AND index_name <> 'PRIMARY' ORDER BY table_name, index_name`,
+		upsertHeartbeat: `INSERT INTO processor_heartbeats (processor_id, hostname, pid, version, workers, started_at, seen_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON DUPLICATE KEY UPDATE hostname = VALUES(hostname), pid = VALUES(pid), version = VALUES(version),
+    workers = VALUES(workers), started_at = VALUES(started_at), seen_at = VALUES(seen_at)`,
+		upsertGatewayState: `INSERT INTO gateway_state (gateway, blocked_reason, blocked_at, updated_at) VALUES (?, ?, ?, ?)
+ON DUPLICATE KEY UPDATE blocked_reason = VALUES(blocked_reason), blocked_at = VALUES(blocked_at),
+    updated_at = VALUES(updated_at)`,
 	}
 }

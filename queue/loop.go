@@ -1,0 +1,590 @@
+package queue
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/messagebridge/messagebridge/store"
+)
+
+// Store is what the delivery loop needs from the database.
+type Store interface {
+	ClaimQueueItems(ctx context.Context, p store.ClaimParams) ([]store.QueueItem, error)
+	CompleteQueueItems(ctx context.Context, outs []store.Outcome) ([]bool, error)
+	StaleQueueItems(ctx context.Context, lockedBefore time.Time, limit int) ([]store.QueueItem, error)
+	PutHeartbeat(ctx context.Context, h store.Heartbeat) error
+	DeleteHeartbeat(ctx context.Context, processorID string) error
+	BlockGateway(ctx context.Context, gateway, reason string) error
+	GatewayStates(ctx context.Context) ([]store.GatewayState, error)
+}
+
+// Delivery is one send handed to a gateway.
+type Delivery struct {
+	ItemID  int64
+	Phone   string // E.164
+	Content store.QueueContent
+	Attempt int
+}
+
+// Sender sends one delivery and returns the provider's message id. Errors
+// should be classified with Classify or RateLimitedFor; others count as Retry.
+type Sender interface {
+	Send(ctx context.Context, d Delivery) (providerMessageID string, err error)
+}
+
+// Gateways finds the sender for an item's gateway name; "" means the active
+// gateway. It returns the resolved name with the sender.
+type Gateways interface {
+	Resolve(ctx context.Context, name string) (string, Sender, error)
+}
+
+// Config tunes the delivery loop. Zero values take the defaults shown.
+type Config struct {
+	// Workers is how many sends run at once (8).
+	Workers int
+	// ProcessorID names this process in locks and heartbeats (host-pid-random).
+	ProcessorID string
+	// Version is reported in the heartbeat.
+	Version string
+	// Retry decides when failed attempts are retried (Backoff 30s..1h, ±20%).
+	Retry RetryPolicy
+	// LockTimeout is how long an item may stay processing before it is
+	// recovered as stale (5m).
+	LockTimeout time.Duration
+	// RescueInterval is how often stale locks are looked for (LockTimeout/5).
+	RescueInterval time.Duration
+	// PollInterval is the fallback wait between claims when nothing wakes
+	// the loop (1s, ±20% jitter).
+	PollInterval time.Duration
+	// SendTimeout bounds one send (30s).
+	SendTimeout time.Duration
+	// HeartbeatInterval is how often the heartbeat is written (10s).
+	HeartbeatInterval time.Duration
+	// RecipientSpacing is the least time between two sends to one phone
+	// from this process (0: none).
+	RecipientSpacing time.Duration
+	// GatewayRates caps sends per second per gateway name (absent or 0:
+	// unlimited).
+	GatewayRates map[string]float64
+	// BlockedRecheck is how long items wait while their gateway is
+	// sender-blocked before they are looked at again (1m).
+	BlockedRecheck time.Duration
+	// GatewayStateRefresh is how often blocks recorded by other processes
+	// are read (5s).
+	GatewayStateRefresh time.Duration
+	// CompleteBatch and CompleteDelay bound how many outcomes are written
+	// together and how long one waits for company (128, 5ms).
+	CompleteBatch int
+	CompleteDelay time.Duration
+	// Now is the clock (time.Now).
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.Workers <= 0 {
+		c.Workers = 8
+	}
+	if c.ProcessorID == "" {
+		host, _ := os.Hostname()
+		c.ProcessorID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(3))
+	}
+	if c.Retry == nil {
+		c.Retry = Backoff{Base: 30 * time.Second, Cap: time.Hour, Jitter: 0.2}
+	}
+	if c.LockTimeout <= 0 {
+		c.LockTimeout = 5 * time.Minute
+	}
+	if c.RescueInterval <= 0 {
+		c.RescueInterval = c.LockTimeout / 5
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = time.Second
+	}
+	if c.SendTimeout <= 0 {
+		c.SendTimeout = 30 * time.Second
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 10 * time.Second
+	}
+	if c.BlockedRecheck <= 0 {
+		c.BlockedRecheck = time.Minute
+	}
+	if c.GatewayStateRefresh <= 0 {
+		c.GatewayStateRefresh = 5 * time.Second
+	}
+	if c.CompleteBatch <= 0 {
+		c.CompleteBatch = 128
+	}
+	if c.CompleteDelay <= 0 {
+		c.CompleteDelay = 5 * time.Millisecond
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Loop claims due items and delivers them through their gateways.
+type Loop struct {
+	cfg      Config
+	store    Store
+	gateways Gateways
+	log      *slog.Logger
+	wake     chan struct{}
+
+	limiters map[string]*rate.Limiter
+
+	mu          sync.Mutex
+	blocked     map[string]string // gateway → reason
+	lastSend    map[string]time.Time
+	lastRescue  time.Time
+	lastRefresh time.Time
+}
+
+// New returns a loop; call Run to start it.
+func New(cfg Config, st Store, gws Gateways, log *slog.Logger) *Loop {
+	cfg.setDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &Loop{
+		cfg:      cfg,
+		store:    st,
+		gateways: gws,
+		log:      log.With("component", "queue.loop", "processor", cfg.ProcessorID),
+		wake:     make(chan struct{}, 1),
+		limiters: map[string]*rate.Limiter{},
+		blocked:  map[string]string{},
+		lastSend: map[string]time.Time{},
+	}
+	for name, perSec := range cfg.GatewayRates {
+		if perSec > 0 {
+			burst := max(1, int(perSec/10))
+			l.limiters[name] = rate.NewLimiter(rate.Limit(perSec), burst)
+		}
+	}
+	return l
+}
+
+// ProcessorID names this loop in locks and heartbeats.
+func (l *Loop) ProcessorID() string { return l.cfg.ProcessorID }
+
+// Notify wakes the loop to claim at once; call it after enqueueing.
+func (l *Loop) Notify() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx is cancelled, then finishes the sends in flight,
+// writes their outcomes and returns, leaving no item locked by this loop.
+func (l *Loop) Run(ctx context.Context) error {
+	started := l.cfg.Now()
+	// Work that must finish after ctx is cancelled: in-flight sends and
+	// their outcomes.
+	drainCtx := context.WithoutCancel(ctx)
+
+	jobs := make(chan store.QueueItem)
+	results := make(chan store.Outcome, l.cfg.Workers)
+	slots := make(chan struct{}, l.cfg.Workers)
+	for range l.cfg.Workers {
+		slots <- struct{}{}
+	}
+
+	var workers sync.WaitGroup
+	for range l.cfg.Workers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for it := range jobs {
+				results <- l.handle(ctx, drainCtx, it)
+				slots <- struct{}{}
+			}
+		}()
+	}
+	completerDone := make(chan struct{})
+	go func() {
+		defer close(completerDone)
+		l.complete(drainCtx, results)
+	}()
+	hbCtx, stopHeartbeat := context.WithCancel(ctx)
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		l.heartbeat(hbCtx, started)
+	}()
+
+	l.log.Info("delivery loop started", "workers", l.cfg.Workers)
+	err := l.fetch(ctx, jobs, slots)
+
+	close(jobs)
+	workers.Wait()
+	close(results)
+	<-completerDone
+	stopHeartbeat()
+	<-hbDone
+	dctx, cancel := context.WithTimeout(drainCtx, 5*time.Second)
+	defer cancel()
+	if derr := l.store.DeleteHeartbeat(dctx, l.cfg.ProcessorID); derr != nil {
+		l.log.Warn("remove heartbeat", "err", derr)
+	}
+	l.log.Info("delivery loop stopped")
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// fetch claims as many due items as there are free workers and hands them
+// out, until ctx is cancelled.
+func (l *Loop) fetch(ctx context.Context, jobs chan<- store.QueueItem, slots chan struct{}) error {
+	for {
+		// Wait for one free worker, then take every other free one.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-slots:
+		}
+		free := 1
+	take:
+		for free < cap(slots) {
+			select {
+			case <-slots:
+				free++
+			default:
+				break take
+			}
+		}
+
+		l.maintain(ctx)
+		items, err := l.store.ClaimQueueItems(ctx, store.ClaimParams{Limit: free, Owner: l.cfg.ProcessorID, Token: randomHex(16)})
+		if err != nil && ctx.Err() == nil {
+			l.log.Error("claim failed", "err", err)
+		}
+		for range free - len(items) {
+			slots <- struct{}{}
+		}
+		// Every claimed item is handed out, even during shutdown: the
+		// worker releases what it will not send.
+		for _, it := range items {
+			jobs <- it
+		}
+		if err == nil && len(items) == free {
+			continue // more may be due: claim again at once
+		}
+		if err := l.sleep(ctx, err != nil); err != nil {
+			return err
+		}
+	}
+}
+
+// sleep waits for a wake-up or the jittered poll interval.
+func (l *Loop) sleep(ctx context.Context, failed bool) error {
+	d := l.cfg.PollInterval
+	d += time.Duration((mrand.Float64()*0.4 - 0.2) * float64(d))
+	if failed {
+		d *= 2
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-l.wake:
+	case <-t.C:
+	}
+	return nil
+}
+
+// maintain runs the periodic work of the fetcher when it is due: stale-lock
+// recovery and reading gateway blocks set by other processes.
+func (l *Loop) maintain(ctx context.Context) {
+	now := l.cfg.Now()
+	l.mu.Lock()
+	rescue := now.Sub(l.lastRescue) >= l.cfg.RescueInterval
+	refresh := now.Sub(l.lastRefresh) >= l.cfg.GatewayStateRefresh
+	if rescue {
+		l.lastRescue = now
+	}
+	if refresh {
+		l.lastRefresh = now
+	}
+	l.mu.Unlock()
+	if rescue {
+		if _, err := l.Rescue(ctx); err != nil && ctx.Err() == nil {
+			l.log.Error("stale-lock recovery failed", "err", err)
+		}
+	}
+	if refresh {
+		l.refreshGatewayStates(ctx)
+	}
+}
+
+func (l *Loop) refreshGatewayStates(ctx context.Context) {
+	states, err := l.store.GatewayStates(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			l.log.Warn("read gateway states", "err", err)
+		}
+		return
+	}
+	blocked := map[string]string{}
+	for _, s := range states {
+		if s.Blocked {
+			blocked[s.Gateway] = s.BlockedReason
+		}
+	}
+	l.mu.Lock()
+	l.blocked = blocked
+	l.mu.Unlock()
+}
+
+// handle sends one claimed item and returns its outcome. ctx is the loop's
+// context: once it is done, items not yet sent are released. Sends that have
+// started run on drainCtx so that they finish.
+func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem) store.Outcome {
+	if ctx.Err() != nil {
+		return l.release(it)
+	}
+	name, sender, err := l.gateways.Resolve(ctx, it.Gateway)
+	if err != nil {
+		msg := SanitizeError(err.Error())
+		l.log.Warn("no gateway for item", "item", it.ID, "gateway", it.Gateway, "err", msg)
+		return l.decide(it, name, "", Classify(Retry, "", errors.New(msg)))
+	}
+	if reason, ok := l.isBlocked(name); ok {
+		return store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusQueued, RefundAttempt: true,
+			NextAttemptAt: l.cfg.Now().Add(l.cfg.BlockedRecheck), Gateway: name,
+			Error: SanitizeError(fmt.Sprintf("held: gateway %s is paused: %s", name, reason)), ErrorClass: SenderBlocked.String()}
+	}
+	if wait, ok := l.reserveRecipient(it.Phone); !ok {
+		return store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusQueued, RefundAttempt: true,
+			NextAttemptAt: l.cfg.Now().Add(wait)}
+	}
+	if lim := l.limiters[name]; lim != nil {
+		if err := lim.Wait(ctx); err != nil {
+			return l.release(it)
+		}
+	}
+
+	sctx, cancel := context.WithTimeout(drainCtx, l.cfg.SendTimeout)
+	id, err := sender.Send(sctx, Delivery{ItemID: it.ID, Phone: it.Phone, Content: it.Content, Attempt: it.Attempts})
+	cancel()
+	return l.decide(it, name, id, err)
+}
+
+// release gives a claimed item back untried, at shutdown.
+func (l *Loop) release(it store.QueueItem) store.Outcome {
+	return store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusQueued, RefundAttempt: true,
+		NextAttemptAt: l.cfg.Now(), Event: "released", Actor: l.cfg.ProcessorID}
+}
+
+// decide turns a send result into the item's outcome, and pauses the
+// gateway when the sender is blocked.
+func (l *Loop) decide(it store.QueueItem, gateway, providerID string, err error) store.Outcome {
+	out := Decide(it, gateway, providerID, err, l.cfg.Now(), l.cfg.Retry, l.cfg.BlockedRecheck)
+	out.Actor = l.cfg.ProcessorID
+	if c, _ := ClassOf(err); err != nil && c == SenderBlocked {
+		l.block(gateway, out.Error)
+	}
+	if err != nil {
+		l.log.Warn("send failed", "item", it.ID, "gateway", gateway, "attempt", it.Attempts,
+			"class", out.ErrorClass, "next", out.Status, "err", out.Error)
+	}
+	return out
+}
+
+// Decide is the pure decision from a send's result to an item's outcome.
+func Decide(it store.QueueItem, gateway, providerID string, err error, now time.Time, policy RetryPolicy, blockedRecheck time.Duration) store.Outcome {
+	out := store.Outcome{ID: it.ID, Token: it.LockToken, Gateway: gateway}
+	if err == nil {
+		out.Status, out.ProviderMessageID = store.StatusSent, providerID
+		return out
+	}
+	class, se := ClassOf(err)
+	out.Error, out.ErrorClass = SanitizeError(err.Error()), class.String()
+	switch class {
+	case Permanent:
+		out.Status, out.Event = store.StatusFailed, "failed"
+	case RateLimited:
+		wait := time.Second
+		if se != nil && se.RetryAfter > 0 {
+			wait = se.RetryAfter
+		}
+		out.Status, out.RefundAttempt, out.NextAttemptAt, out.Event = store.StatusQueued, true, now.Add(wait), "rate_limited"
+	case SenderBlocked:
+		out.Status, out.RefundAttempt, out.NextAttemptAt, out.Event = store.StatusQueued, true, now.Add(blockedRecheck), "held"
+	default:
+		if it.Attempts >= it.MaxAttempts {
+			out.Status, out.Event = store.StatusFailed, "failed"
+			out.Error = SanitizeError(fmt.Sprintf("gave up after %d attempts: %s", it.Attempts, out.Error))
+		} else {
+			out.Status, out.NextAttemptAt, out.Event = store.StatusQueued, policy.NextRetry(it.Attempts, now), "retry"
+		}
+	}
+	return out
+}
+
+func (l *Loop) isBlocked(gateway string) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r, ok := l.blocked[gateway]
+	return r, ok
+}
+
+func (l *Loop) block(gateway, reason string) {
+	l.mu.Lock()
+	_, already := l.blocked[gateway]
+	l.blocked[gateway] = reason
+	l.mu.Unlock()
+	if already {
+		return
+	}
+	l.log.Warn("gateway paused: the provider refuses this sender; items stay queued until an admin fixes it",
+		"gateway", gateway, "reason", reason)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := l.store.BlockGateway(ctx, gateway, reason); err != nil {
+		l.log.Error("record gateway block", "gateway", gateway, "err", err)
+	}
+}
+
+// reserveRecipient books a send to phone now, or says how long to wait
+// because the last send to it was less than RecipientSpacing ago.
+func (l *Loop) reserveRecipient(phone string) (time.Duration, bool) {
+	if l.cfg.RecipientSpacing <= 0 {
+		return 0, true
+	}
+	now := l.cfg.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if last, ok := l.lastSend[phone]; ok {
+		if wait := last.Add(l.cfg.RecipientSpacing).Sub(now); wait > 0 {
+			return wait, false
+		}
+	}
+	if len(l.lastSend) > 10_000 {
+		for p, t := range l.lastSend {
+			if now.Sub(t) >= l.cfg.RecipientSpacing {
+				delete(l.lastSend, p)
+			}
+		}
+	}
+	l.lastSend[phone] = now
+	return 0, true
+}
+
+// complete writes outcomes in batches until results is closed.
+func (l *Loop) complete(ctx context.Context, results <-chan store.Outcome) {
+	batch := make([]store.Outcome, 0, l.cfg.CompleteBatch)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		l.writeOutcomes(ctx, batch)
+		batch = batch[:0]
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case o, ok := <-results:
+			if !ok {
+				flush()
+				return
+			}
+			batch = append(batch, o)
+			if len(batch) == 1 {
+				timer.Reset(l.cfg.CompleteDelay)
+			}
+			if len(batch) >= l.cfg.CompleteBatch {
+				timer.Stop()
+				flush()
+			}
+		case <-timer.C:
+			flush()
+		}
+	}
+}
+
+// writeOutcomes stores a batch, retrying while the database is away. Items
+// whose outcome cannot be written stay processing and are recovered as
+// stale later.
+func (l *Loop) writeOutcomes(ctx context.Context, batch []store.Outcome) {
+	var applied []bool
+	var err error
+	for try := range 5 {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		applied, err = l.store.CompleteQueueItems(wctx, batch)
+		cancel()
+		if err == nil {
+			break
+		}
+		l.log.Error("write outcomes", "items", len(batch), "try", try+1, "err", err)
+		time.Sleep(time.Duration(100<<try) * time.Millisecond)
+	}
+	if err != nil {
+		return
+	}
+	for i, ok := range applied {
+		if !ok {
+			l.log.Warn("outcome ignored: the item's lock was recovered and it belongs to another claim now",
+				"item", batch[i].ID, "status", batch[i].Status)
+		}
+	}
+}
+
+func (l *Loop) heartbeat(ctx context.Context, started time.Time) {
+	host, _ := os.Hostname()
+	hb := store.Heartbeat{ProcessorID: l.cfg.ProcessorID, Hostname: host, PID: os.Getpid(),
+		Version: l.cfg.Version, Workers: l.cfg.Workers, StartedAt: started}
+	t := time.NewTicker(l.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		if err := l.store.PutHeartbeat(ctx, hb); err != nil && ctx.Err() == nil {
+			l.log.Warn("heartbeat", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// RunOnce claims up to Workers due items, sends them one after another and
+// writes their outcomes, returning how many it handled. It lets tests and
+// tools step the loop deterministically.
+func (l *Loop) RunOnce(ctx context.Context) (int, error) {
+	items, err := l.store.ClaimQueueItems(ctx, store.ClaimParams{Limit: l.cfg.Workers, Owner: l.cfg.ProcessorID, Token: randomHex(16)})
+	if err != nil {
+		return 0, err
+	}
+	if len(items) == 0 {
+		return 0, nil
+	}
+	outs := make([]store.Outcome, len(items))
+	for i, it := range items {
+		outs[i] = l.handle(ctx, ctx, it)
+	}
+	if _, err := l.store.CompleteQueueItems(ctx, outs); err != nil {
+		return 0, err
+	}
+	return len(items), nil
+}

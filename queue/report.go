@@ -1,0 +1,170 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/messagebridge/messagebridge/store"
+)
+
+// ReportStore is what reporting reads.
+type ReportStore interface {
+	QueueStatusCounts(ctx context.Context, since time.Time) (map[store.QueueStatus]int64, error)
+	QueueSendsByGateway(ctx context.Context, since time.Time) (map[string]int64, error)
+	OldestDueQueued(ctx context.Context) (time.Time, bool, error)
+	CountFailedSince(ctx context.Context, since time.Time) (int64, error)
+	Heartbeats(ctx context.Context, since time.Time) ([]store.Heartbeat, error)
+	GatewayStates(ctx context.Context) ([]store.GatewayState, error)
+}
+
+// Reporter answers what operators ask of the queue.
+type Reporter struct {
+	store ReportStore
+	now   func() time.Time
+	// BlockedAfter is how long the oldest due item may wait before the
+	// queue counts as blocked (default 10m).
+	BlockedAfter time.Duration
+	// HeartbeatStale is how old the newest heartbeat may be before "no
+	// processor" is raised (default 1m).
+	HeartbeatStale time.Duration
+}
+
+// NewReporter returns a reporter; now is the clock (nil: time.Now).
+func NewReporter(st ReportStore, now func() time.Time) *Reporter {
+	if now == nil {
+		now = time.Now
+	}
+	return &Reporter{store: st, now: now, BlockedAfter: 10 * time.Minute, HeartbeatStale: time.Minute}
+}
+
+// Window is a reporting window and the item counts in it by status.
+type Window struct {
+	Name   string // 1h, 24h, 7d, 30d, all
+	Since  time.Time
+	Counts map[store.QueueStatus]int64
+}
+
+// WindowNames are the five reporting windows, shortest first.
+func WindowNames() []string { return []string{"1h", "24h", "7d", "30d", "all"} }
+
+// WindowStart returns when a named window starts (zero for "all").
+func WindowStart(name string, now time.Time) (time.Time, error) {
+	switch name {
+	case "1h":
+		return now.Add(-time.Hour), nil
+	case "24h":
+		return now.Add(-24 * time.Hour), nil
+	case "7d":
+		return now.Add(-7 * 24 * time.Hour), nil
+	case "30d":
+		return now.Add(-30 * 24 * time.Hour), nil
+	case "all":
+		return time.Time{}, nil
+	default:
+		return time.Time{}, fmt.Errorf("unknown window %q: use 1h, 24h, 7d, 30d or all", name)
+	}
+}
+
+// Window counts items created in one named window by status.
+func (r *Reporter) Window(ctx context.Context, name string) (Window, error) {
+	since, err := WindowStart(name, r.now())
+	if err != nil {
+		return Window{}, err
+	}
+	counts, err := r.store.QueueStatusCounts(ctx, since)
+	if err != nil {
+		return Window{}, fmt.Errorf("window %s: %w", name, err)
+	}
+	return Window{Name: name, Since: since, Counts: counts}, nil
+}
+
+// Windows counts items by status in each of the five windows.
+func (r *Reporter) Windows(ctx context.Context) ([]Window, error) {
+	out := make([]Window, 0, 5)
+	for _, name := range WindowNames() {
+		w, err := r.Window(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+// Warning is something an operator should act on.
+type Warning struct {
+	Kind    string // blocked_queue, permanent_failures, no_processor, gateway_blocked
+	Message string
+}
+
+// Health is the queue's state at a glance.
+type Health struct {
+	Now             time.Time
+	Counts          map[store.QueueStatus]int64 // all time
+	OldestDue       time.Time                   // zero when nothing is queued
+	OldestDueAge    time.Duration
+	FailedLastHour  int64
+	Processors      []store.Heartbeat
+	SendsByGateway  map[string]int64 // last 24h
+	BlockedGateways []store.GatewayState
+	Warnings        []Warning
+}
+
+// Health gathers counts, processors and warnings.
+func (r *Reporter) Health(ctx context.Context) (Health, error) {
+	now := r.now()
+	h := Health{Now: now}
+	var err error
+	if h.Counts, err = r.store.QueueStatusCounts(ctx, time.Time{}); err != nil {
+		return Health{}, err
+	}
+	oldest, ok, err := r.store.OldestDueQueued(ctx)
+	if err != nil {
+		return Health{}, err
+	}
+	if ok {
+		h.OldestDue = oldest
+		if age := now.Sub(oldest); age > 0 {
+			h.OldestDueAge = age
+		}
+	}
+	if h.FailedLastHour, err = r.store.CountFailedSince(ctx, now.Add(-time.Hour)); err != nil {
+		return Health{}, err
+	}
+	if h.Processors, err = r.store.Heartbeats(ctx, now.Add(-r.HeartbeatStale)); err != nil {
+		return Health{}, err
+	}
+	if h.SendsByGateway, err = r.store.QueueSendsByGateway(ctx, now.Add(-24*time.Hour)); err != nil {
+		return Health{}, err
+	}
+	states, err := r.store.GatewayStates(ctx)
+	if err != nil {
+		return Health{}, err
+	}
+	for _, s := range states {
+		if s.Blocked {
+			h.BlockedGateways = append(h.BlockedGateways, s)
+		}
+	}
+	h.Warnings = warnings(h, r.BlockedAfter)
+	return h, nil
+}
+
+// warnings derives the operator warnings from a health snapshot.
+func warnings(h Health, blockedAfter time.Duration) []Warning {
+	var ws []Warning
+	if h.OldestDueAge > blockedAfter {
+		ws = append(ws, Warning{"blocked_queue", fmt.Sprintf("the oldest due message has waited %s", h.OldestDueAge.Round(time.Second))})
+	}
+	if h.FailedLastHour > 0 {
+		ws = append(ws, Warning{"permanent_failures", fmt.Sprintf("%d messages failed in the last hour", h.FailedLastHour)})
+	}
+	if len(h.Processors) == 0 {
+		ws = append(ws, Warning{"no_processor", "no delivery processor is running"})
+	}
+	for _, g := range h.BlockedGateways {
+		ws = append(ws, Warning{"gateway_blocked", fmt.Sprintf("gateway %s is paused: %s", g.Gateway, g.BlockedReason)})
+	}
+	return ws
+}

@@ -1,0 +1,435 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// QueueStatus is where a queue item is in its life:
+// queued → processing → sent → delivered → read, or failed, or cancelled.
+type QueueStatus string
+
+// The queue item statuses.
+const (
+	StatusQueued     QueueStatus = "queued"
+	StatusProcessing QueueStatus = "processing"
+	StatusSent       QueueStatus = "sent"
+	StatusDelivered  QueueStatus = "delivered"
+	StatusRead       QueueStatus = "read"
+	StatusFailed     QueueStatus = "failed"
+	StatusCancelled  QueueStatus = "cancelled"
+)
+
+// QueueStatuses lists every status in lifecycle order.
+func QueueStatuses() []QueueStatus {
+	return []QueueStatus{StatusQueued, StatusProcessing, StatusSent, StatusDelivered, StatusRead, StatusFailed, StatusCancelled}
+}
+
+// Priorities: lower runs first. Staff intake goes ahead of campaigns.
+const (
+	PriorityIntake   = 0
+	PriorityDefault  = 5
+	PriorityCampaign = 10
+)
+
+// ContentKind says what a queue item sends.
+type ContentKind string
+
+// The content kinds.
+const (
+	ContentText         ContentKind = "text"
+	ContentSavedMessage ContentKind = "saved_message"
+	ContentTemplate     ContentKind = "template"
+	ContentFlow         ContentKind = "flow"
+)
+
+// QueueContent is what to send: one of text, a saved message, a template with
+// parameters, or a flow with variables.
+type QueueContent struct {
+	Kind             ContentKind
+	Body             string
+	SavedMessageID   int64
+	TemplateName     string
+	TemplateLanguage string
+	TemplateParams   []string
+	FlowID           string
+	FlowVariables    map[string]string
+}
+
+// Validate reports what is missing for the content's kind.
+func (c QueueContent) Validate() error {
+	switch c.Kind {
+	case ContentText:
+		if strings.TrimSpace(c.Body) == "" {
+			return errors.New("text content needs a body")
+		}
+	case ContentSavedMessage:
+		if c.SavedMessageID <= 0 {
+			return errors.New("saved-message content needs a saved message id")
+		}
+	case ContentTemplate:
+		if c.TemplateName == "" || c.TemplateLanguage == "" {
+			return errors.New("template content needs a template name and language")
+		}
+	case ContentFlow:
+		if c.FlowID == "" {
+			return errors.New("flow content needs a flow id")
+		}
+	default:
+		return fmt.Errorf("unknown content kind %q", c.Kind)
+	}
+	return nil
+}
+
+// NewQueueItem is an item to enqueue.
+type NewQueueItem struct {
+	Phone   string // E.164
+	Content QueueContent
+	// Gateway names the gateway to send through; empty means the active one.
+	Gateway     string
+	Priority    int
+	CampaignID  int64 // 0: none
+	ContactID   int64 // 0: none; a contact is enqueued at most once
+	MaxAttempts int
+	// NotBefore delays the first attempt; zero means now.
+	NotBefore time.Time
+	CreatedBy string
+}
+
+// QueueItem is one message to one phone and its delivery state.
+type QueueItem struct {
+	ID                int64
+	Phone             string
+	Content           QueueContent
+	Gateway           string
+	SentGateway       string
+	Priority          int
+	CampaignID        int64
+	ContactID         int64
+	Status            QueueStatus
+	Attempts          int
+	MaxAttempts       int
+	NextAttemptAt     time.Time
+	LockToken         string
+	LockedAt          time.Time
+	LockedBy          string
+	LastError         string
+	LastErrorClass    string
+	ProviderMessageID string
+	CreatedBy         string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	SentAt            time.Time
+	DeliveredAt       time.Time
+	ReadAt            time.Time
+	FailedAt          time.Time
+	CancelledAt       time.Time
+}
+
+// queueColumns are selected into queueRow, in its field order.
+const queueColumns = `id, phone, content_kind, body, saved_message_id, template_name, template_language,
+template_params, flow_id, flow_variables, gateway, sent_gateway, priority, campaign_id, contact_id, status,
+attempts, max_attempts, next_attempt_at, lock_token, locked_at, locked_by, last_error, last_error_class,
+provider_message_id, created_by, created_at, updated_at, sent_at, delivered_at, read_at, failed_at, cancelled_at`
+
+type queueRow struct {
+	ID                int64          `db:"id"`
+	Phone             string         `db:"phone"`
+	ContentKind       string         `db:"content_kind"`
+	Body              sql.NullString `db:"body"`
+	SavedMessageID    sql.NullInt64  `db:"saved_message_id"`
+	TemplateName      sql.NullString `db:"template_name"`
+	TemplateLanguage  sql.NullString `db:"template_language"`
+	TemplateParams    sql.NullString `db:"template_params"`
+	FlowID            sql.NullString `db:"flow_id"`
+	FlowVariables     sql.NullString `db:"flow_variables"`
+	Gateway           string         `db:"gateway"`
+	SentGateway       sql.NullString `db:"sent_gateway"`
+	Priority          int            `db:"priority"`
+	CampaignID        sql.NullInt64  `db:"campaign_id"`
+	ContactID         sql.NullInt64  `db:"contact_id"`
+	Status            string         `db:"status"`
+	Attempts          int            `db:"attempts"`
+	MaxAttempts       int            `db:"max_attempts"`
+	NextAttemptAt     time.Time      `db:"next_attempt_at"`
+	LockToken         sql.NullString `db:"lock_token"`
+	LockedAt          sql.NullTime   `db:"locked_at"`
+	LockedBy          sql.NullString `db:"locked_by"`
+	LastError         sql.NullString `db:"last_error"`
+	LastErrorClass    sql.NullString `db:"last_error_class"`
+	ProviderMessageID sql.NullString `db:"provider_message_id"`
+	CreatedBy         string         `db:"created_by"`
+	CreatedAt         time.Time      `db:"created_at"`
+	UpdatedAt         time.Time      `db:"updated_at"`
+	SentAt            sql.NullTime   `db:"sent_at"`
+	DeliveredAt       sql.NullTime   `db:"delivered_at"`
+	ReadAt            sql.NullTime   `db:"read_at"`
+	FailedAt          sql.NullTime   `db:"failed_at"`
+	CancelledAt       sql.NullTime   `db:"cancelled_at"`
+}
+
+func (r queueRow) item() (QueueItem, error) {
+	it := QueueItem{
+		ID:    r.ID,
+		Phone: r.Phone,
+		Content: QueueContent{
+			Kind:             ContentKind(r.ContentKind),
+			Body:             r.Body.String,
+			SavedMessageID:   r.SavedMessageID.Int64,
+			TemplateName:     r.TemplateName.String,
+			TemplateLanguage: r.TemplateLanguage.String,
+			FlowID:           r.FlowID.String,
+		},
+		Gateway:           r.Gateway,
+		SentGateway:       r.SentGateway.String,
+		Priority:          r.Priority,
+		CampaignID:        r.CampaignID.Int64,
+		ContactID:         r.ContactID.Int64,
+		Status:            QueueStatus(r.Status),
+		Attempts:          r.Attempts,
+		MaxAttempts:       r.MaxAttempts,
+		NextAttemptAt:     r.NextAttemptAt.UTC(),
+		LockToken:         r.LockToken.String,
+		LockedAt:          utc(r.LockedAt),
+		LockedBy:          r.LockedBy.String,
+		LastError:         r.LastError.String,
+		LastErrorClass:    r.LastErrorClass.String,
+		ProviderMessageID: r.ProviderMessageID.String,
+		CreatedBy:         r.CreatedBy,
+		CreatedAt:         r.CreatedAt.UTC(),
+		UpdatedAt:         r.UpdatedAt.UTC(),
+		SentAt:            utc(r.SentAt),
+		DeliveredAt:       utc(r.DeliveredAt),
+		ReadAt:            utc(r.ReadAt),
+		FailedAt:          utc(r.FailedAt),
+		CancelledAt:       utc(r.CancelledAt),
+	}
+	if r.TemplateParams.Valid && r.TemplateParams.String != "" {
+		if err := json.Unmarshal([]byte(r.TemplateParams.String), &it.Content.TemplateParams); err != nil {
+			return QueueItem{}, fmt.Errorf("queue item %d: template params: %w", r.ID, err)
+		}
+	}
+	if r.FlowVariables.Valid && r.FlowVariables.String != "" {
+		if err := json.Unmarshal([]byte(r.FlowVariables.String), &it.Content.FlowVariables); err != nil {
+			return QueueItem{}, fmt.Errorf("queue item %d: flow variables: %w", r.ID, err)
+		}
+	}
+	return it, nil
+}
+
+func rowsToItems(rows []queueRow) ([]QueueItem, error) {
+	out := make([]QueueItem, 0, len(rows))
+	for _, r := range rows {
+		it, err := r.item()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+func utc(t sql.NullTime) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
+// contentArgs are the content columns of an insert or edit, in the order
+// content_kind, body, saved_message_id, template_name, template_language,
+// template_params, flow_id, flow_variables.
+func contentArgs(c QueueContent) ([]any, error) {
+	var params, vars sql.NullString
+	if len(c.TemplateParams) > 0 {
+		b, err := json.Marshal(c.TemplateParams)
+		if err != nil {
+			return nil, fmt.Errorf("template params: %w", err)
+		}
+		params = sql.NullString{String: string(b), Valid: true}
+	}
+	if len(c.FlowVariables) > 0 {
+		b, err := json.Marshal(c.FlowVariables)
+		if err != nil {
+			return nil, fmt.Errorf("flow variables: %w", err)
+		}
+		vars = sql.NullString{String: string(b), Valid: true}
+	}
+	return []any{
+		string(c.Kind), nullString(c.Body), nullInt(c.SavedMessageID), nullString(c.TemplateName),
+		nullString(c.TemplateLanguage), params, nullString(c.FlowID), vars,
+	}, nil
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+func nullInt(n int64) sql.NullInt64      { return sql.NullInt64{Int64: n, Valid: n != 0} }
+func nullTime(t time.Time) sql.NullTime  { return sql.NullTime{Time: t, Valid: !t.IsZero()} }
+
+// EnqueueQueueItems inserts items in one transaction and returns their ids in
+// order. Nothing is inserted when one item is invalid.
+func (db *DB) EnqueueQueueItems(ctx context.Context, items []NewQueueItem) ([]int64, error) {
+	now := db.timestamp()
+	ids := make([]int64, 0, len(items))
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		ids = ids[:0]
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO queue_items (phone, content_kind, body, saved_message_id,
+template_name, template_language, template_params, flow_id, flow_variables, gateway, priority, campaign_id,
+contact_id, status, attempts, max_attempts, next_attempt_at, created_by, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, it := range items {
+			if err := it.Content.Validate(); err != nil {
+				return fmt.Errorf("item %d: %w", i, err)
+			}
+			if it.Phone == "" || it.MaxAttempts < 1 {
+				return fmt.Errorf("item %d: needs a phone and max attempts >= 1", i)
+			}
+			next := now
+			if !it.NotBefore.IsZero() {
+				next = it.NotBefore.UTC().Truncate(time.Microsecond)
+			}
+			args, err := contentArgs(it.Content)
+			if err != nil {
+				return fmt.Errorf("item %d: %w", i, err)
+			}
+			args = append([]any{it.Phone}, args...)
+			args = append(args, it.Gateway, it.Priority, nullInt(it.CampaignID), nullInt(it.ContactID),
+				it.MaxAttempts, next, it.CreatedBy, now, now)
+			res, err := stmt.ExecContext(ctx, args...)
+			if err != nil {
+				return fmt.Errorf("item %d: %w", i, err)
+			}
+			id, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("enqueue: %w", err)
+	}
+	return ids, nil
+}
+
+// QueueItem returns one item.
+func (db *DB) QueueItem(ctx context.Context, id int64) (QueueItem, error) {
+	var r queueRow
+	err := db.x.GetContext(ctx, &r, `SELECT `+queueColumns+` FROM queue_items WHERE id = ?`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return QueueItem{}, fmt.Errorf("queue item %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return QueueItem{}, fmt.Errorf("queue item %d: %w", id, err)
+	}
+	return r.item()
+}
+
+// ClaimParams say how many due items to claim and for whom.
+type ClaimParams struct {
+	// Limit is the most items to claim (the free worker slots).
+	Limit int
+	// Owner names the claiming processor, for operators.
+	Owner string
+	// Token is the fresh lock token stamped on every item of this claim.
+	// Later changes must present it.
+	Token string
+}
+
+// ClaimQueueItems claims up to p.Limit due items in one atomic step: each
+// becomes processing with attempts+1, the lock time and p.Token. Items come in
+// priority order (lower first), then by due time. Concurrent claimers, in
+// this process or others, never get the same item.
+func (db *DB) ClaimQueueItems(ctx context.Context, p ClaimParams) ([]QueueItem, error) {
+	if p.Limit <= 0 {
+		return nil, nil
+	}
+	if p.Token == "" {
+		return nil, errors.New("claim: a lock token is required")
+	}
+	now := db.timestamp()
+	var rows []queueRow
+	var err error
+	switch db.dialect {
+	case MySQL:
+		err = db.retryDeadlocks(ctx, func() error {
+			rows, err = db.claimMySQL(ctx, p, now)
+			return err
+		})
+	default:
+		err = db.x.SelectContext(ctx, &rows, `UPDATE queue_items
+SET status = 'processing', attempts = attempts + 1, lock_token = ?, locked_at = ?, locked_by = ?, updated_at = ?
+WHERE id IN (SELECT id FROM queue_items WHERE status = 'queued' AND next_attempt_at <= ?
+             ORDER BY priority, next_attempt_at, id LIMIT ?)
+RETURNING `+queueColumns, p.Token, now, p.Owner, now, now, p.Limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	items, err := rowsToItems(rows)
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	sortByClaimOrder(items)
+	return items, nil
+}
+
+// claimMySQL selects due ids with FOR UPDATE SKIP LOCKED, so concurrent
+// claimers pass over each other's rows instead of waiting, and stamps them
+// in the same READ COMMITTED transaction.
+func (db *DB) claimMySQL(ctx context.Context, p ClaimParams, now time.Time) ([]queueRow, error) {
+	tx, err := db.x.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var ids []int64
+	if err := tx.SelectContext(ctx, &ids, `SELECT id FROM queue_items
+WHERE status = 'queued' AND next_attempt_at <= ?
+ORDER BY priority, next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`, now, p.Limit); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, tx.Commit()
+	}
+	in, args := inList(ids)
+	upd := append([]any{p.Token, now, p.Owner, now}, args...)
+	if _, err := tx.ExecContext(ctx, `UPDATE queue_items
+SET status = 'processing', attempts = attempts + 1, lock_token = ?, locked_at = ?, locked_by = ?, updated_at = ?
+WHERE id IN (`+in+`)`, upd...); err != nil {
+		return nil, err
+	}
+	var rows []queueRow
+	if err := tx.SelectContext(ctx, &rows, `SELECT `+queueColumns+` FROM queue_items WHERE id IN (`+in+`)`, args...); err != nil {
+		return nil, err
+	}
+	return rows, tx.Commit()
+}
+
+func sortByClaimOrder(items []QueueItem) {
+	slices.SortFunc(items, func(a, b QueueItem) int {
+		return cmp.Or(cmp.Compare(a.Priority, b.Priority), a.NextAttemptAt.Compare(b.NextAttemptAt), cmp.Compare(a.ID, b.ID))
+	})
+}
+
+// inList returns "?, ?, ?" and the arguments for an IN list of ids.
+func inList(ids []int64) (string, []any) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", "), args
+}

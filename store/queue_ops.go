@@ -1,0 +1,276 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// ErrConflict means the item is not in a state that allows the change.
+var ErrConflict = errors.New("not allowed in the item's current state")
+
+// Outcome is the result of handling one claimed item, applied only while the
+// item is still processing under the same lock token.
+type Outcome struct {
+	ID    int64
+	Token string
+	// Status is sent, queued (try again at NextAttemptAt) or failed.
+	Status            QueueStatus
+	ProviderMessageID string
+	// Gateway is the gateway that sent (or tried to send) the item.
+	Gateway       string
+	NextAttemptAt time.Time
+	// RefundAttempt gives the claim's attempt back: the item was not really
+	// tried (rate limited, sender blocked, released at shutdown).
+	RefundAttempt bool
+	Error         string
+	ErrorClass    string
+	// Event names the change in the item's history ("retry", "failed",
+	// "rate_limited", "held", "released", "rescued"); empty records none.
+	Event string
+	Actor string
+}
+
+// CompleteQueueItems applies outcomes in one transaction. Each is guarded by
+// id, lock token and status processing; applied[i] is false when outcome i
+// was ignored because its lock had been recovered and given to another claim.
+func (db *DB) CompleteQueueItems(ctx context.Context, outs []Outcome) (applied []bool, err error) {
+	if len(outs) == 0 {
+		return nil, nil
+	}
+	now := db.timestamp()
+	applied = make([]bool, len(outs))
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		clear(applied)
+		for i, o := range outs {
+			ok, err := completeOne(ctx, tx, o, now)
+			if err != nil {
+				return fmt.Errorf("item %d: %w", o.ID, err)
+			}
+			applied[i] = ok
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("complete: %w", err)
+	}
+	return applied, nil
+}
+
+func completeOne(ctx context.Context, tx *sqlx.Tx, o Outcome, now time.Time) (bool, error) {
+	var res sql.Result
+	var err error
+	refund := 0
+	if o.RefundAttempt {
+		refund = 1
+	}
+	switch o.Status {
+	case StatusSent:
+		res, err = tx.ExecContext(ctx, `UPDATE queue_items
+SET status = 'sent', provider_message_id = ?, sent_gateway = ?, sent_at = ?, updated_at = ?,
+    lock_token = NULL, locked_at = NULL, locked_by = NULL
+WHERE id = ? AND lock_token = ? AND status = 'processing'`,
+			nullString(o.ProviderMessageID), nullString(o.Gateway), now, now, o.ID, o.Token)
+	case StatusQueued:
+		next := o.NextAttemptAt.UTC().Truncate(time.Microsecond)
+		if next.IsZero() {
+			next = now
+		}
+		res, err = tx.ExecContext(ctx, `UPDATE queue_items
+SET status = 'queued', attempts = attempts - ?, next_attempt_at = ?, updated_at = ?,
+    last_error = COALESCE(?, last_error), last_error_class = COALESCE(?, last_error_class),
+    lock_token = NULL, locked_at = NULL, locked_by = NULL
+WHERE id = ? AND lock_token = ? AND status = 'processing'`,
+			refund, next, now, nullString(o.Error), nullString(o.ErrorClass), o.ID, o.Token)
+	case StatusFailed:
+		res, err = tx.ExecContext(ctx, `UPDATE queue_items
+SET status = 'failed', attempts = attempts - ?, failed_at = ?, updated_at = ?, sent_gateway = COALESCE(?, sent_gateway),
+    last_error = ?, last_error_class = ?, lock_token = NULL, locked_at = NULL, locked_by = NULL
+WHERE id = ? AND lock_token = ? AND status = 'processing'`,
+			refund, now, now, nullString(o.Gateway), nullString(o.Error), nullString(o.ErrorClass), o.ID, o.Token)
+	default:
+		return false, fmt.Errorf("outcome status %q is not sent, queued or failed", o.Status)
+	}
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 {
+		return false, err
+	}
+	if o.Event != "" {
+		if err := addEvent(ctx, tx, now, o.ID, o.Actor, o.Event, StatusProcessing, o.Status, o.Error); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// addEvent records a change in an item's history. The attempt number is the
+// item's own, read in the same statement.
+func addEvent(ctx context.Context, tx *sqlx.Tx, now time.Time, id int64, actor, event string, from, to QueueStatus, detail string) error {
+	if len(detail) > 1000 {
+		detail = detail[:1000]
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO queue_events (queue_item_id, created_at, actor, event, from_status, to_status, attempt, detail)
+SELECT id, ?, ?, ?, ?, ?, attempts, ? FROM queue_items WHERE id = ?`,
+		now, actor, event, nullString(string(from)), nullString(string(to)), detail, id)
+	if err != nil {
+		return fmt.Errorf("record event: %w", err)
+	}
+	return nil
+}
+
+// StaleQueueItems returns up to limit items processing with a lock taken
+// before lockedBefore, oldest first.
+func (db *DB) StaleQueueItems(ctx context.Context, lockedBefore time.Time, limit int) ([]QueueItem, error) {
+	var rows []queueRow
+	err := db.x.SelectContext(ctx, &rows, `SELECT `+queueColumns+` FROM queue_items
+WHERE status = 'processing' AND locked_at < ? ORDER BY locked_at, id LIMIT ?`, lockedBefore.UTC(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("stale items: %w", err)
+	}
+	return rowsToItems(rows)
+}
+
+// QueueEdit changes an item's phone and/or content; nil fields stay.
+type QueueEdit struct {
+	Phone   *string
+	Content *QueueContent
+}
+
+// EditQueueItem changes a queued or failed item. A failed item stays failed
+// until ResetQueueItem.
+func (db *DB) EditQueueItem(ctx context.Context, id int64, e QueueEdit, actor string) (QueueItem, error) {
+	if e.Phone == nil && e.Content == nil {
+		return QueueItem{}, errors.New("edit: nothing to change")
+	}
+	if e.Content != nil {
+		if err := e.Content.Validate(); err != nil {
+			return QueueItem{}, fmt.Errorf("edit: %w", err)
+		}
+	}
+	err := db.changeItem(ctx, id, actor, "edited", []QueueStatus{StatusQueued, StatusFailed}, func(tx *sqlx.Tx, it QueueItem, now time.Time) (string, QueueStatus, error) {
+		detail := ""
+		if e.Phone != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE queue_items SET phone = ?, updated_at = ? WHERE id = ?`, *e.Phone, now, id); err != nil {
+				return "", "", err
+			}
+			detail = fmt.Sprintf("phone %s → %s", it.Phone, *e.Phone)
+		}
+		if e.Content != nil {
+			args, err := contentArgs(*e.Content)
+			if err != nil {
+				return "", "", err
+			}
+			args = append(args, now, id)
+			if _, err := tx.ExecContext(ctx, `UPDATE queue_items SET content_kind = ?, body = ?, saved_message_id = ?,
+template_name = ?, template_language = ?, template_params = ?, flow_id = ?, flow_variables = ?, updated_at = ?
+WHERE id = ?`, args...); err != nil {
+				return "", "", err
+			}
+			detail = joinDetail(detail, "content changed to "+string(e.Content.Kind))
+		}
+		return detail, it.Status, nil
+	})
+	if err != nil {
+		return QueueItem{}, fmt.Errorf("edit: %w", err)
+	}
+	return db.QueueItem(ctx, id)
+}
+
+// ResetQueueItem makes a failed (or queued) item due now with its attempts
+// reset. Its last error stays on the item and in its history.
+func (db *DB) ResetQueueItem(ctx context.Context, id int64, actor string) (QueueItem, error) {
+	err := db.changeItem(ctx, id, actor, "reset", []QueueStatus{StatusQueued, StatusFailed}, func(tx *sqlx.Tx, it QueueItem, now time.Time) (string, QueueStatus, error) {
+		_, err := tx.ExecContext(ctx, `UPDATE queue_items SET status = 'queued', attempts = 0, next_attempt_at = ?,
+failed_at = NULL, updated_at = ? WHERE id = ?`, now, now, id)
+		return fmt.Sprintf("attempts %d reset; last error: %s", it.Attempts, it.LastError), StatusQueued, err
+	})
+	if err != nil {
+		return QueueItem{}, fmt.Errorf("reset: %w", err)
+	}
+	return db.QueueItem(ctx, id)
+}
+
+// CancelQueueItem cancels a queued or failed item.
+func (db *DB) CancelQueueItem(ctx context.Context, id int64, actor string) (QueueItem, error) {
+	err := db.changeItem(ctx, id, actor, "cancelled", []QueueStatus{StatusQueued, StatusFailed}, func(tx *sqlx.Tx, _ QueueItem, now time.Time) (string, QueueStatus, error) {
+		_, err := tx.ExecContext(ctx, `UPDATE queue_items SET status = 'cancelled', cancelled_at = ?, updated_at = ? WHERE id = ?`, now, now, id)
+		return "", StatusCancelled, err
+	})
+	if err != nil {
+		return QueueItem{}, fmt.Errorf("cancel: %w", err)
+	}
+	return db.QueueItem(ctx, id)
+}
+
+// changeItem locks an item, checks its status is one of allowed, applies fn
+// and records the change in the item's history.
+func (db *DB) changeItem(ctx context.Context, id int64, actor, event string, allowed []QueueStatus,
+	fn func(tx *sqlx.Tx, it QueueItem, now time.Time) (detail string, to QueueStatus, err error)) error {
+	now := db.timestamp()
+	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var r queueRow
+		// FOR UPDATE on MySQL; SQLite's write transaction already excludes others.
+		err := tx.GetContext(ctx, &r, `SELECT `+queueColumns+` FROM queue_items WHERE id = ?`+db.dialect.forUpdate(), id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("queue item %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		it, err := r.item()
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(allowed, it.Status) {
+			return fmt.Errorf("queue item %d is %s: %w", id, it.Status, ErrConflict)
+		}
+		detail, to, err := fn(tx, it, now)
+		if err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, now, id, actor, event, it.Status, to, detail)
+	})
+}
+
+func joinDetail(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// QueueEvent is one entry of an item's history.
+type QueueEvent struct {
+	ID         int64     `db:"id"`
+	ItemID     int64     `db:"queue_item_id"`
+	CreatedAt  time.Time `db:"created_at"`
+	Actor      string    `db:"actor"`
+	Event      string    `db:"event"`
+	FromStatus string    `db:"from_status"`
+	ToStatus   string    `db:"to_status"`
+	Attempt    int       `db:"attempt"`
+	Detail     string    `db:"detail"`
+}
+
+// QueueItemEvents returns an item's history, oldest first.
+func (db *DB) QueueItemEvents(ctx context.Context, id int64) ([]QueueEvent, error) {
+	var evs []QueueEvent
+	err := db.x.SelectContext(ctx, &evs, `SELECT id, queue_item_id, created_at, actor, event,
+COALESCE(from_status, '') AS from_status, COALESCE(to_status, '') AS to_status, attempt, detail
+FROM queue_events WHERE queue_item_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("item events: %w", err)
+	}
+	for i := range evs {
+		evs[i].CreatedAt = evs[i].CreatedAt.UTC()
+	}
+	return evs, nil
+}

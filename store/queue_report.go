@@ -1,0 +1,200 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// QueueStatusCounts counts items created at or after since by status; a zero
+// since counts all items. Every status is present in the result.
+func (db *DB) QueueStatusCounts(ctx context.Context, since time.Time) (map[QueueStatus]int64, error) {
+	type row struct {
+		Status string `db:"status"`
+		N      int64  `db:"n"`
+	}
+	var rows []row
+	var err error
+	if since.IsZero() {
+		err = db.x.SelectContext(ctx, &rows, `SELECT status, COUNT(*) AS n FROM queue_items GROUP BY status`)
+	} else {
+		err = db.x.SelectContext(ctx, &rows, `SELECT status, COUNT(*) AS n FROM queue_items WHERE created_at >= ? GROUP BY status`, since.UTC())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("status counts: %w", err)
+	}
+	out := make(map[QueueStatus]int64, len(QueueStatuses()))
+	for _, s := range QueueStatuses() {
+		out[s] = 0
+	}
+	for _, r := range rows {
+		out[QueueStatus(r.Status)] = r.N
+	}
+	return out, nil
+}
+
+// QueueSendsByGateway counts items sent at or after since, per gateway that
+// sent them (including those since delivered or read).
+func (db *DB) QueueSendsByGateway(ctx context.Context, since time.Time) (map[string]int64, error) {
+	type row struct {
+		Gateway string `db:"gateway"`
+		N       int64  `db:"n"`
+	}
+	var rows []row
+	err := db.x.SelectContext(ctx, &rows, `SELECT COALESCE(sent_gateway, '') AS gateway, COUNT(*) AS n FROM queue_items
+WHERE sent_at >= ? GROUP BY sent_gateway`, since.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("sends by gateway: %w", err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Gateway] = r.N
+	}
+	return out, nil
+}
+
+// RecentFilter selects rows for RecentQueueItems.
+type RecentFilter struct {
+	// Status limits the rows to one status; empty means any.
+	Status QueueStatus
+	// Limit is the most rows (default 20).
+	Limit int
+}
+
+// RecentQueueItems returns the most recently changed items, newest first.
+func (db *DB) RecentQueueItems(ctx context.Context, f RecentFilter) ([]QueueItem, error) {
+	if f.Limit <= 0 {
+		f.Limit = 20
+	}
+	var rows []queueRow
+	var err error
+	if f.Status == "" {
+		err = db.x.SelectContext(ctx, &rows, `SELECT `+queueColumns+` FROM queue_items ORDER BY id DESC LIMIT ?`, f.Limit)
+	} else {
+		err = db.x.SelectContext(ctx, &rows, `SELECT `+queueColumns+` FROM queue_items WHERE status = ?
+ORDER BY updated_at DESC, id DESC LIMIT ?`, string(f.Status), f.Limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("recent items: %w", err)
+	}
+	return rowsToItems(rows)
+}
+
+// OldestDueQueued returns the due time of the queued item that has waited
+// longest, and false when nothing is queued.
+func (db *DB) OldestDueQueued(ctx context.Context) (time.Time, bool, error) {
+	var t sql.NullTime
+	err := db.x.GetContext(ctx, &t, `SELECT next_attempt_at FROM queue_items WHERE status = 'queued'
+ORDER BY next_attempt_at LIMIT 1`)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("oldest due item: %w", err)
+	}
+	return t.Time.UTC(), t.Valid, nil
+}
+
+// CountFailedSince counts items that failed at or after since.
+func (db *DB) CountFailedSince(ctx context.Context, since time.Time) (int64, error) {
+	var n int64
+	err := db.x.GetContext(ctx, &n, `SELECT COUNT(*) FROM queue_items WHERE status = 'failed' AND failed_at >= ?`, since.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("count failed: %w", err)
+	}
+	return n, nil
+}
+
+// Heartbeat says a delivery processor is alive.
+type Heartbeat struct {
+	ProcessorID string    `db:"processor_id"`
+	Hostname    string    `db:"hostname"`
+	PID         int       `db:"pid"`
+	Version     string    `db:"version"`
+	Workers     int       `db:"workers"`
+	StartedAt   time.Time `db:"started_at"`
+	SeenAt      time.Time `db:"seen_at"`
+}
+
+// PutHeartbeat records that a processor is alive now.
+func (db *DB) PutHeartbeat(ctx context.Context, h Heartbeat) error {
+	now := db.timestamp()
+	_, err := db.x.ExecContext(ctx, db.sql.upsertHeartbeat, h.ProcessorID, h.Hostname, h.PID, h.Version, h.Workers,
+		h.StartedAt.UTC().Truncate(time.Microsecond), now)
+	if err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	return nil
+}
+
+// DeleteHeartbeat removes a processor that stopped cleanly.
+func (db *DB) DeleteHeartbeat(ctx context.Context, processorID string) error {
+	if _, err := db.x.ExecContext(ctx, `DELETE FROM processor_heartbeats WHERE processor_id = ?`, processorID); err != nil {
+		return fmt.Errorf("delete heartbeat: %w", err)
+	}
+	return nil
+}
+
+// Heartbeats returns processors seen at or after since, latest first.
+func (db *DB) Heartbeats(ctx context.Context, since time.Time) ([]Heartbeat, error) {
+	var hs []Heartbeat
+	err := db.x.SelectContext(ctx, &hs, `SELECT processor_id, hostname, pid, version, workers, started_at, seen_at
+FROM processor_heartbeats WHERE seen_at >= ? ORDER BY seen_at DESC`, since.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("heartbeats: %w", err)
+	}
+	for i := range hs {
+		hs[i].StartedAt, hs[i].SeenAt = hs[i].StartedAt.UTC(), hs[i].SeenAt.UTC()
+	}
+	return hs, nil
+}
+
+// GatewayState is a gateway's health as recorded by the delivery loop.
+type GatewayState struct {
+	Gateway       string
+	Blocked       bool
+	BlockedReason string
+	BlockedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// BlockGateway marks a gateway sender-blocked: the loop stops sending
+// through it until UnblockGateway. reason must be free of secrets.
+func (db *DB) BlockGateway(ctx context.Context, gateway, reason string) error {
+	now := db.timestamp()
+	if _, err := db.x.ExecContext(ctx, db.sql.upsertGatewayState, gateway, nullString(reason), nullTime(now), now); err != nil {
+		return fmt.Errorf("block gateway %s: %w", gateway, err)
+	}
+	return nil
+}
+
+// UnblockGateway lets the loop send through a gateway again.
+func (db *DB) UnblockGateway(ctx context.Context, gateway string) error {
+	now := db.timestamp()
+	if _, err := db.x.ExecContext(ctx, db.sql.upsertGatewayState, gateway, sql.NullString{}, sql.NullTime{}, now); err != nil {
+		return fmt.Errorf("unblock gateway %s: %w", gateway, err)
+	}
+	return nil
+}
+
+// GatewayStates returns every gateway with a recorded state.
+func (db *DB) GatewayStates(ctx context.Context) ([]GatewayState, error) {
+	type row struct {
+		Gateway   string         `db:"gateway"`
+		Reason    sql.NullString `db:"blocked_reason"`
+		BlockedAt sql.NullTime   `db:"blocked_at"`
+		UpdatedAt time.Time      `db:"updated_at"`
+	}
+	var rows []row
+	if err := db.x.SelectContext(ctx, &rows, `SELECT gateway, blocked_reason, blocked_at, updated_at FROM gateway_state ORDER BY gateway`); err != nil {
+		return nil, fmt.Errorf("gateway states: %w", err)
+	}
+	out := make([]GatewayState, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, GatewayState{Gateway: r.Gateway, Blocked: r.BlockedAt.Valid, BlockedReason: r.Reason.String,
+			BlockedAt: utc(r.BlockedAt), UpdatedAt: r.UpdatedAt.UTC()})
+	}
+	return out, nil
+}
