@@ -384,7 +384,9 @@ func testSenderBlockedPausesGateway(t *testing.T, b *bundle) {
 
 func testEditResetCancel(t *testing.T, b *bundle) {
 	ctx := context.Background()
-	b.fake.Fail = func(queue.Delivery) error { return queue.Classify(queue.Permanent, "131026", errors.New("not on WhatsApp")) }
+	b.fake.Fail = func(queue.Delivery) error {
+		return queue.Classify(queue.Permanent, "131026", errors.New("not on WhatsApp"))
+	}
 	ids := b.enqueue(t, store.NewQueueItem{Phone: "+919876543210"}, store.NewQueueItem{Phone: "+919876500000"})
 	b.step(t)
 	b.fake.Fail = nil
