@@ -195,7 +195,9 @@ func (l *Loop) Run(ctx context.Context) error {
 	drainCtx := context.WithoutCancel(ctx)
 
 	jobs := make(chan store.QueueItem)
-	results := make(chan store.Outcome, l.cfg.Workers)
+	// Outcomes queue up for the completer while workers take new items:
+	// claiming and completing overlap instead of taking turns.
+	results := make(chan store.Outcome, 4*l.cfg.CompleteBatch)
 	slots := make(chan struct{}, l.cfg.Workers)
 	for range l.cfg.Workers {
 		slots <- struct{}{}

@@ -30,6 +30,7 @@ func TestConformance(t *testing.T) {
 		{"PlainSettings", testPlainSettings},
 		{"SecretSettingsAreSealed", testSecretSettingsAreSealed},
 		{"TimestampsRoundTripInUTC", testTimestampsRoundTripInUTC},
+		{"MySQLSessionsReadCommitted", testMySQLSessionsReadCommitted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -164,6 +165,20 @@ func testTimestampsRoundTripInUTC(t *testing.T, db *store.DB) {
 	}
 	if d := time.Since(s.UpdatedAt); d < 0 || d > time.Minute {
 		t.Errorf("updated_at %v is %v away from now", s.UpdatedAt, d)
+	}
+}
+
+// Queue claims need READ COMMITTED; every pooled MySQL session has it.
+func testMySQLSessionsReadCommitted(t *testing.T, db *store.DB) {
+	if db.Dialect() != store.MySQL {
+		t.Skip("SQLite transactions are serializable")
+	}
+	got, err := store.SessionIsolation(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "READ-COMMITTED" {
+		t.Fatalf("session isolation %q, want READ-COMMITTED", got)
 	}
 }
 

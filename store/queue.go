@@ -274,40 +274,41 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 func nullInt(n int64) sql.NullInt64      { return sql.NullInt64{Int64: n, Valid: n != 0} }
 func nullTime(t time.Time) sql.NullTime  { return sql.NullTime{Time: t, Valid: !t.IsZero()} }
 
+// enqueueColumns are the columns an enqueue writes, in insertRow's order.
+const enqueueColumns = `phone, content_kind, body, saved_message_id, template_name, template_language,
+template_params, flow_id, flow_variables, gateway, priority, campaign_id, contact_id, status, attempts,
+max_attempts, next_attempt_at, created_by, created_at, updated_at`
+
+const enqueuePlaceholders = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)`
+
+// enqueueChunk bounds the rows of one multi-row INSERT.
+const enqueueChunk = 500
+
 // EnqueueQueueItems inserts items in one transaction and returns their ids in
 // order. Nothing is inserted when one item is invalid.
 func (db *DB) EnqueueQueueItems(ctx context.Context, items []NewQueueItem) ([]int64, error) {
 	now := db.timestamp()
+	rows := make([][]any, len(items))
+	for i, it := range items {
+		r, err := enqueueRow(it, now)
+		if err != nil {
+			return nil, fmt.Errorf("enqueue: item %d: %w", i, err)
+		}
+		rows[i] = r
+	}
 	ids := make([]int64, 0, len(items))
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		ids = ids[:0]
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO queue_items (phone, content_kind, body, saved_message_id,
-template_name, template_language, template_params, flow_id, flow_variables, gateway, priority, campaign_id,
-contact_id, status, attempts, max_attempts, next_attempt_at, created_by, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)`)
+		if db.consecutiveIDs {
+			return db.insertMultiRow(ctx, tx, rows, &ids)
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO queue_items (`+enqueueColumns+`) VALUES `+enqueuePlaceholders)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
-		for i, it := range items {
-			if err := it.Content.Validate(); err != nil {
-				return fmt.Errorf("item %d: %w", i, err)
-			}
-			if it.Phone == "" || it.MaxAttempts < 1 {
-				return fmt.Errorf("item %d: needs a phone and max attempts >= 1", i)
-			}
-			next := now
-			if !it.NotBefore.IsZero() {
-				next = it.NotBefore.UTC().Truncate(time.Microsecond)
-			}
-			args, err := contentArgs(it.Content)
-			if err != nil {
-				return fmt.Errorf("item %d: %w", i, err)
-			}
-			args = append([]any{it.Phone}, args...)
-			args = append(args, it.Gateway, it.Priority, nullInt(it.CampaignID), nullInt(it.ContactID),
-				it.MaxAttempts, next, it.CreatedBy, now, now)
-			res, err := stmt.ExecContext(ctx, args...)
+		for i, r := range rows {
+			res, err := stmt.ExecContext(ctx, r...)
 			if err != nil {
 				return fmt.Errorf("item %d: %w", i, err)
 			}
@@ -323,6 +324,57 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)`)
 		return nil, fmt.Errorf("enqueue: %w", err)
 	}
 	return ids, nil
+}
+
+// insertMultiRow inserts rows with multi-row INSERTs. It is used only where
+// the server hands one statement consecutive ids (MySQL with
+// innodb_autoinc_lock_mode 0 or 1), so the ids follow from the first.
+func (db *DB) insertMultiRow(ctx context.Context, tx *sqlx.Tx, rows [][]any, ids *[]int64) error {
+	for start := 0; start < len(rows); start += enqueueChunk {
+		chunk := rows[start:min(start+enqueueChunk, len(rows))]
+		args := make([]any, 0, len(chunk)*len(chunk[0]))
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		q := `INSERT INTO queue_items (` + enqueueColumns + `) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(enqueuePlaceholders+", ", len(chunk)), ", ")
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("items %d-%d: %w", start, start+len(chunk)-1, err)
+		}
+		first, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
+			return fmt.Errorf("items %d-%d: %d rows inserted (%v)", start, start+len(chunk)-1, n, err)
+		}
+		for i := range chunk {
+			*ids = append(*ids, first+int64(i)*db.autoIncrementStep)
+		}
+	}
+	return nil
+}
+
+// enqueueRow validates an item and returns its values for enqueueColumns.
+func enqueueRow(it NewQueueItem, now time.Time) ([]any, error) {
+	if err := it.Content.Validate(); err != nil {
+		return nil, err
+	}
+	if it.Phone == "" || it.MaxAttempts < 1 {
+		return nil, errors.New("needs a phone and max attempts >= 1")
+	}
+	next := now
+	if !it.NotBefore.IsZero() {
+		next = it.NotBefore.UTC().Truncate(time.Microsecond)
+	}
+	args, err := contentArgs(it.Content)
+	if err != nil {
+		return nil, err
+	}
+	args = append([]any{it.Phone}, args...)
+	return append(args, it.Gateway, it.Priority, nullInt(it.CampaignID), nullInt(it.ContactID),
+		it.MaxAttempts, next, it.CreatedBy, now, now), nil
 }
 
 // QueueItem returns one item.
@@ -387,23 +439,27 @@ RETURNING `+queueColumns, p.Token, now, p.Owner, now, now, p.Limit)
 	return items, nil
 }
 
-// claimMySQL selects due ids with FOR UPDATE SKIP LOCKED, so concurrent
+// claimMySQL selects due items with FOR UPDATE SKIP LOCKED, so concurrent
 // claimers pass over each other's rows instead of waiting, and stamps them
-// in the same READ COMMITTED transaction.
+// in the same READ COMMITTED transaction: two round trips per batch.
 func (db *DB) claimMySQL(ctx context.Context, p ClaimParams, now time.Time) ([]queueRow, error) {
-	tx, err := db.x.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	tx, err := db.x.BeginTxx(ctx, db.txOptions())
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	var ids []int64
-	if err := tx.SelectContext(ctx, &ids, `SELECT id FROM queue_items
+	var rows []queueRow
+	if err := tx.SelectContext(ctx, &rows, `SELECT `+queueColumns+` FROM queue_items
 WHERE status = 'queued' AND next_attempt_at <= ?
 ORDER BY priority, next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`, now, p.Limit); err != nil {
 		return nil, err
 	}
-	if len(ids) == 0 {
+	if len(rows) == 0 {
 		return nil, tx.Commit()
+	}
+	ids := make([]int64, len(rows))
+	for i := range rows {
+		ids[i] = rows[i].ID
 	}
 	in, args := inList(ids)
 	upd := append([]any{p.Token, now, p.Owner, now}, args...)
@@ -412,11 +468,18 @@ SET status = 'processing', attempts = attempts + 1, lock_token = ?, locked_at = 
 WHERE id IN (`+in+`)`, upd...); err != nil {
 		return nil, err
 	}
-	var rows []queueRow
-	if err := tx.SelectContext(ctx, &rows, `SELECT `+queueColumns+` FROM queue_items WHERE id IN (`+in+`)`, args...); err != nil {
+	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
-	return rows, tx.Commit()
+	// The rows as the UPDATE left them.
+	for i := range rows {
+		r := &rows[i]
+		r.Status, r.Attempts, r.UpdatedAt = string(StatusProcessing), r.Attempts+1, now
+		r.LockToken = sql.NullString{String: p.Token, Valid: true}
+		r.LockedAt = sql.NullTime{Time: now, Valid: true}
+		r.LockedBy = sql.NullString{String: p.Owner, Valid: true}
+	}
+	return rows, nil
 }
 
 func sortByClaimOrder(items []QueueItem) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -45,9 +46,25 @@ func (db *DB) CompleteQueueItems(ctx context.Context, outs []Outcome) (applied [
 	}
 	now := db.timestamp()
 	applied = make([]bool, len(outs))
+	// Plain "sent" outcomes, the bulk of them, are written with one
+	// statement; the rest one by one.
+	var bulk []int
+	for i, o := range outs {
+		if o.Status == StatusSent && o.Event == "" {
+			bulk = append(bulk, i)
+		}
+	}
 	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
 		clear(applied)
+		if len(bulk) > 0 {
+			if err := db.completeSent(ctx, tx, outs, bulk, applied, now); err != nil {
+				return err
+			}
+		}
 		for i, o := range outs {
+			if o.Status == StatusSent && o.Event == "" {
+				continue
+			}
 			ok, err := completeOne(ctx, tx, o, now)
 			if err != nil {
 				return fmt.Errorf("item %d: %w", o.ID, err)
@@ -60,6 +77,69 @@ func (db *DB) CompleteQueueItems(ctx context.Context, outs []Outcome) (applied [
 		return nil, fmt.Errorf("complete: %w", err)
 	}
 	return applied, nil
+}
+
+// completeSent marks outs[idx...] sent with one UPDATE whose WHERE clause
+// checks each item's own lock token. When every row passes the guard (the
+// normal case) that is all; otherwise the rows this transaction marked are
+// read back to tell which outcomes applied.
+func (db *DB) completeSent(ctx context.Context, tx *sqlx.Tx, outs []Outcome, idx []int, applied []bool, now time.Time) error {
+	seen := make(map[int64]bool, len(idx))
+	var keep []int
+	for _, i := range idx {
+		if !seen[outs[i].ID] && outs[i].Token != "" { // a repeated outcome for one item applies once
+			seen[outs[i].ID] = true
+			keep = append(keep, i)
+		}
+	}
+	if len(keep) == 0 {
+		return nil
+	}
+	var cases strings.Builder
+	pargs, gargs, targs, idArgs := make([]any, 0, 2*len(keep)), make([]any, 0, 2*len(keep)), make([]any, 0, 2*len(keep)), make([]any, 0, len(keep))
+	for _, i := range keep {
+		cases.WriteString(" WHEN ? THEN ?")
+		pargs = append(pargs, outs[i].ID, nullString(outs[i].ProviderMessageID))
+		gargs = append(gargs, outs[i].ID, nullString(outs[i].Gateway))
+		targs = append(targs, outs[i].ID, outs[i].Token)
+		idArgs = append(idArgs, outs[i].ID)
+	}
+	in := strings.TrimSuffix(strings.Repeat("?, ", len(keep)), ", ")
+	args := append([]any{now, now}, pargs...)
+	args = append(append(append(args, gargs...), idArgs...), targs...)
+	res, err := tx.ExecContext(ctx, `UPDATE queue_items
+SET status = 'sent', sent_at = ?, updated_at = ?, lock_token = NULL, locked_at = NULL, locked_by = NULL,
+    provider_message_id = CASE id`+cases.String()+` END,
+    sent_gateway = CASE id`+cases.String()+` END
+WHERE status = 'processing' AND id IN (`+in+`) AND lock_token = CASE id`+cases.String()+` END`, args...)
+	if err != nil {
+		return fmt.Errorf("mark sent: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("mark sent: %w", err)
+	}
+	if n == int64(len(keep)) {
+		for _, i := range keep {
+			applied[i] = true
+		}
+		return nil
+	}
+	// Some lost their lock: find the rows this statement changed.
+	var marked []int64
+	if err := tx.SelectContext(ctx, &marked, `SELECT id FROM queue_items
+WHERE id IN (`+in+`) AND status = 'sent' AND sent_at = ? AND lock_token IS NULL AND provider_message_id = CASE id`+cases.String()+` END`,
+		append(append(append([]any{}, idArgs...), now), pargs...)...); err != nil {
+		return fmt.Errorf("mark sent: %w", err)
+	}
+	done := make(map[int64]bool, len(marked))
+	for _, id := range marked {
+		done[id] = true
+	}
+	for _, i := range keep {
+		applied[i] = done[outs[i].ID]
+	}
+	return nil
 }
 
 func completeOne(ctx context.Context, tx *sqlx.Tx, o Outcome, now time.Time) (bool, error) {

@@ -198,3 +198,23 @@ func (db *DB) GatewayStates(ctx context.Context) ([]GatewayState, error) {
 	}
 	return out, nil
 }
+
+// QueueLatencies returns, for the sent items with ids in [fromID, toID], the
+// time from enqueue to sent.
+func (db *DB) QueueLatencies(ctx context.Context, fromID, toID int64) ([]time.Duration, error) {
+	type row struct {
+		CreatedAt time.Time `db:"created_at"`
+		SentAt    time.Time `db:"sent_at"`
+	}
+	var rows []row
+	err := db.x.SelectContext(ctx, &rows, `SELECT created_at, sent_at FROM queue_items
+WHERE id BETWEEN ? AND ? AND sent_at IS NOT NULL`, fromID, toID)
+	if err != nil {
+		return nil, fmt.Errorf("latencies: %w", err)
+	}
+	out := make([]time.Duration, len(rows))
+	for i, r := range rows {
+		out[i] = r.SentAt.Sub(r.CreatedAt)
+	}
+	return out, nil
+}

@@ -41,12 +41,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	})
 }
 
-func (db *DB) txOptions() *sql.TxOptions {
-	if db.dialect == MySQL {
-		return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
-	}
-	return nil
-}
+// txOptions is nil: MySQL sessions are READ COMMITTED already (see
+// mysqlTarget), SQLite transactions are serializable by nature.
+func (db *DB) txOptions() *sql.TxOptions { return nil }
 
 // retryDeadlocks runs fn again when MySQL reports a deadlock or lock wait
 // timeout, with a short jittered pause, so callers never see one unless it

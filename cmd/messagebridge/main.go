@@ -56,6 +56,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				err = migrate(ctx, cfg, stdout, stderr)
 			}
 		}
+	case "bench":
+		if len(args) == 0 || args[0] != "queue" {
+			err = fmt.Errorf("%w: bench takes one benchmark: queue", errUsage)
+			break
+		}
+		err = benchQueue(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		_, err = fmt.Fprintln(stdout, "messagebridge", versionString())
 	case "help", "-h", "--help":
@@ -79,6 +85,8 @@ Usage:
   messagebridge [serve] [flags]   run the bot, the delivery loop and the admin page (default)
   messagebridge migrate [flags]   apply pending database migrations and exit
   messagebridge version           print the version
+  messagebridge bench queue [-items N -workers N -processes N -latency D]
+                                  measure enqueue and drain rates on the configured database
   messagebridge <command> -h      list the flags; each has an MB_* environment variable
 `
 

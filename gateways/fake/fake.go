@@ -41,6 +41,7 @@ type Sender struct {
 
 	mu      sync.Mutex
 	records []Record
+	byItem  map[int64]int
 	calls   int
 }
 
@@ -66,6 +67,10 @@ func (s *Sender) Send(ctx context.Context, d queue.Delivery) (string, error) {
 	}
 	id := fmt.Sprintf("fake-%d-%d", d.ItemID, s.calls)
 	s.records = append(s.records, Record{ItemID: d.ItemID, Phone: d.Phone, At: time.Now(), ProviderID: id})
+	if s.byItem == nil {
+		s.byItem = map[int64]int{}
+	}
+	s.byItem[d.ItemID]++
 	if s.Journal != nil {
 		if _, err := fmt.Fprintf(s.Journal, "%d\n", d.ItemID); err != nil {
 			return "", queue.Classify(queue.Retry, "", err)
@@ -99,6 +104,13 @@ func (s *Sender) Calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls
+}
+
+// Distinct is how many different items were sent.
+func (s *Sender) Distinct() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byItem)
 }
 
 // CountByItem returns how many accepted sends each item got.

@@ -185,8 +185,10 @@ CREATE TABLE queue_items (
     CONSTRAINT queue_items_campaign_ref FOREIGN KEY (campaign_id) REFERENCES campaigns (id),
     CONSTRAINT queue_items_contact FOREIGN KEY (contact_id) REFERENCES campaign_contacts (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+-- Every index holding status changes with each transition: keep them few.
+-- The claim index also finds processing items (stale locks) and the oldest
+-- queued one; failed_at and sent_at change once, so their indexes are cheap.
 CREATE INDEX queue_items_claim ON queue_items (status, priority, next_attempt_at);
-CREATE INDEX queue_items_locked ON queue_items (status, locked_at);
 CREATE INDEX queue_items_created ON queue_items (created_at, status);
 CREATE INDEX queue_items_phone ON queue_items (phone, created_at);
 CREATE INDEX queue_items_campaign ON queue_items (campaign_id, status);

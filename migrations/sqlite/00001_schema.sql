@@ -183,8 +183,10 @@ CREATE TABLE queue_items (
     failed_at           DATETIME NULL,
     cancelled_at        DATETIME NULL
 );
+-- Every index holding status changes with each transition: keep them few.
+-- The claim index also finds processing items (stale locks) and the oldest
+-- queued one; failed_at and sent_at change once, so their indexes are cheap.
 CREATE INDEX queue_items_claim ON queue_items (status, priority, next_attempt_at);
-CREATE INDEX queue_items_locked ON queue_items (status, locked_at);
 CREATE INDEX queue_items_created ON queue_items (created_at, status);
 CREATE INDEX queue_items_phone ON queue_items (phone, created_at);
 CREATE INDEX queue_items_campaign ON queue_items (campaign_id, status);

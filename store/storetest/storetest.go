@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/messagebridge/messagebridge/store"
@@ -58,7 +59,7 @@ func ForEachDialect(t *testing.T, opts Options, fn func(t *testing.T, db *store.
 // OpenSQLite opens a migrated SQLite database in a temporary directory.
 func OpenSQLite(t testing.TB, opts Options) *store.DB {
 	t.Helper()
-	return open(t, store.Config{DataDir: t.TempDir()}, opts)
+	return Open(t, store.Config{DataDir: t.TempDir()}, opts)
 }
 
 // MySQLURL returns the MySQL URL for tests, skipping (or, under CI, failing)
@@ -80,7 +81,7 @@ func MySQLURL(t testing.TB) string {
 func OpenMySQL(t testing.TB, opts Options) *store.DB {
 	t.Helper()
 	u := FreshMySQLDatabase(t)
-	return open(t, store.Config{URL: u}, opts)
+	return Open(t, store.Config{URL: u}, opts)
 }
 
 // FreshMySQLDatabase creates an empty database next to the one named by
@@ -97,7 +98,15 @@ func FreshMySQLDatabase(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("%s: %v", MySQLEnv, err)
 	}
-	admin, err := sqlx.Open("mysql", tgt.DSN)
+	// The admin connection needs no session settings; drop them so it works
+	// on MySQL and MariaDB alike.
+	mc, err := mysql.ParseDSN(tgt.DSN)
+	if err != nil {
+		t.Fatalf("%s: %v", MySQLEnv, err)
+	}
+	mc.Params = nil
+	adminDSN := mc.FormatDSN()
+	admin, err := sqlx.Open("mysql", adminDSN)
 	if err != nil {
 		t.Fatalf("open MySQL: %v", err)
 	}
@@ -112,7 +121,7 @@ func FreshMySQLDatabase(t testing.TB) string {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
-		db, err := sqlx.Open("mysql", tgt.DSN)
+		db, err := sqlx.Open("mysql", adminDSN)
 		if err != nil {
 			t.Errorf("drop test database: %v", err)
 			return
@@ -126,7 +135,10 @@ func FreshMySQLDatabase(t testing.TB) string {
 	return u.String()
 }
 
-func open(t testing.TB, cfg store.Config, opts Options) *store.DB {
+// Open opens (and unless opts.NoMigrate, migrates) the database cfg names,
+// closing it when the test ends. Several calls on one database act like
+// several processes sharing it.
+func Open(t testing.TB, cfg store.Config, opts Options) *store.DB {
 	t.Helper()
 	if opts.Secrets == nil {
 		key := make([]byte, secretbox.KeySize)
