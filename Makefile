@@ -5,7 +5,7 @@ GO ?= go
 
 # Packages whose suites run once per SQL dialect; their verbose output names
 # the dialects that ran (sqlite, mysql).
-CONFORMANCE := ./store/...
+CONFORMANCE := ./store/... ./queue/...
 
 .PHONY: run test bench build fmt
 
@@ -18,10 +18,14 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -v $(CONFORMANCE) | grep -v -E '^=== (RUN|PAUSE|CONT)'
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -E '/store(/|$$)')
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -E '/(store|queue)(/|$$)')
 
+# Micro-benchmarks, then the end-to-end queue benchmark on the configured
+# database (MB_DATABASE_URL pointing at an empty scratch database, or a
+# throwaway SQLite file when unset).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./cmd/messagebridge bench queue -items 100000 -workers 32
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

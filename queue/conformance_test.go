@@ -118,6 +118,7 @@ func TestConformance(t *testing.T) {
 		{"EditResetCancel", testEditResetCancel},
 		{"ErrorsAreSanitized", testErrorsAreSanitized},
 		{"ReportingWindows", testReportingWindows},
+		{"ReceiptsOnlyMoveForward", testReceiptsOnlyMoveForward},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -500,6 +501,53 @@ func testReportingWindows(t *testing.T, b *bundle) {
 	for _, w := range windows {
 		if got := w.Counts[store.StatusSent]; got != want[w.Name] {
 			t.Errorf("window %s: %d sent, want %d", w.Name, got, want[w.Name])
+		}
+	}
+}
+
+func testReceiptsOnlyMoveForward(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	ids := b.enqueue(t, store.NewQueueItem{}, store.NewQueueItem{}, store.NewQueueItem{})
+	b.step(t)
+	pid := func(id int64) string { return b.item(t, id).ProviderMessageID }
+	apply := func(id int64, st store.QueueStatus, wantChanged bool) {
+		t.Helper()
+		changed, err := b.db.ApplyReceipt(ctx, store.Receipt{Gateway: "fake", ProviderMessageID: pid(id), Status: st, Error: "131047: re-engagement window closed"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changed != wantChanged {
+			t.Fatalf("item #%d %s: changed = %v, want %v", id, st, changed, wantChanged)
+		}
+	}
+	// In order, then replayed.
+	apply(ids[0], store.StatusDelivered, true)
+	apply(ids[0], store.StatusRead, true)
+	apply(ids[0], store.StatusRead, false)
+	apply(ids[0], store.StatusDelivered, false)
+	apply(ids[0], store.StatusFailed, false)
+	if it := b.item(t, ids[0]); it.Status != store.StatusRead || it.DeliveredAt.IsZero() || it.ReadAt.IsZero() {
+		t.Fatalf("item read in order: %+v", it)
+	}
+	// Read before delivered ends read, with delivered_at filled in late.
+	apply(ids[1], store.StatusRead, true)
+	apply(ids[1], store.StatusDelivered, true)
+	apply(ids[1], store.StatusDelivered, false)
+	if it := b.item(t, ids[1]); it.Status != store.StatusRead || it.DeliveredAt.IsZero() {
+		t.Fatalf("item read before delivered: %+v", it)
+	}
+	// An asynchronous failure fails a sent item with the provider's reason.
+	apply(ids[2], store.StatusFailed, true)
+	if it := b.item(t, ids[2]); it.Status != store.StatusFailed || !strings.Contains(it.LastError, "131047") || it.LastErrorClass != "async" {
+		t.Fatalf("failed by receipt: %+v", it)
+	}
+	// Unknown ids and other gateways change nothing.
+	for _, r := range []store.Receipt{
+		{Gateway: "fake", ProviderMessageID: "wamid.unknown", Status: store.StatusRead},
+		{Gateway: "other", ProviderMessageID: pid(ids[2]), Status: store.StatusRead},
+	} {
+		if changed, err := b.db.ApplyReceipt(ctx, r); err != nil || changed {
+			t.Fatalf("receipt %+v: changed %v, err %v", r, changed, err)
 		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/messagebridge/messagebridge/gateways/dryrun"
+	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/secretbox"
 	"github.com/messagebridge/messagebridge/webadmin"
@@ -67,21 +69,49 @@ func serve(ctx context.Context, cfg Config, logw io.Writer) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("messagebridge started", "version", version, "http_addr", ln.Addr().String(), "database", db.Where())
 
+	// The dry-run gateway is the default until an admin configures another.
+	dry := dryrun.New(dryrun.Options{Receipts: db, Logger: log})
+	defer dry.Close()
+	gws := queue.StaticGateways{Active: dryrun.Name, Senders: map[string]queue.Sender{dryrun.Name: dry}}
+	loop := queue.New(queue.Config{
+		Workers:          cfg.Workers,
+		Version:          version,
+		Retry:            queue.Backoff{Base: cfg.RetryBase, Cap: cfg.RetryMaxDelay, Jitter: 0.2},
+		LockTimeout:      cfg.LockTimeout,
+		RecipientSpacing: cfg.RecipientSpacing,
+	}, db, gws, log)
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	defer stopLoop()
+	looped := make(chan error, 1)
+	go func() { looped <- loop.Run(loopCtx) }()
+	log.Info("messagebridge started", "version", version, "http_addr", ln.Addr().String(),
+		"database", db.Where(), "gateway", gws.Active, "workers", cfg.Workers)
+
+	var runErr error
 	select {
 	case err := <-served:
-		return fmt.Errorf("http server: %w", err)
+		runErr = fmt.Errorf("http server: %w", err)
+	case err := <-looped:
+		looped <- err
+		runErr = fmt.Errorf("delivery loop stopped: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	// Finish the sends in flight and record them before the database closes.
+	stopLoop()
+	select {
+	case <-looped:
+	case <-sctx.Done():
+		log.Warn("delivery loop did not stop in time; its items are recovered after the lock timeout")
+	}
+	if err := srv.Shutdown(sctx); err != nil && runErr == nil {
+		runErr = fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped")
-	return nil
+	return runErr
 }
 
 // migrate applies pending migrations and reports what ran on out.

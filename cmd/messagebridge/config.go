@@ -37,6 +37,15 @@ type Config struct {
 	DBMaxConns int
 	// ShutdownTimeout bounds the graceful shutdown after SIGINT/SIGTERM.
 	ShutdownTimeout time.Duration
+	// Workers is how many sends the delivery loop runs at once.
+	Workers int
+	// RetryBase and RetryMaxDelay shape the exponential backoff of retries.
+	RetryBase, RetryMaxDelay time.Duration
+	// LockTimeout is how long an item may stay processing before another
+	// processor recovers it.
+	LockTimeout time.Duration
+	// RecipientSpacing is the least time between two sends to one phone.
+	RecipientSpacing time.Duration
 }
 
 // option describes one setting: its flag, its environment variable, its
@@ -92,24 +101,47 @@ func options() []option {
 			}},
 		{flag: "db-max-conns", env: "MB_DB_MAX_CONNS", def: "20",
 			help: "MySQL connection pool size (SQLite always uses one writer)",
-			set: func(c *Config, v string) error {
-				n, err := strconv.Atoi(v)
-				if err != nil || n < 1 || n > 1000 {
-					return fmt.Errorf("db-max-conns %q: use a whole number from 1 to 1000", v)
-				}
-				c.DBMaxConns = n
-				return nil
-			}},
+			set:  intOption("db-max-conns", 1, 1000, func(c *Config, n int) { c.DBMaxConns = n })},
 		{flag: "shutdown-timeout", env: "MB_SHUTDOWN_TIMEOUT", def: "4s",
 			help: "how long a graceful shutdown may take",
-			set: func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil || d <= 0 {
-					return fmt.Errorf("shutdown-timeout %q: use a duration such as 4s", v)
-				}
-				c.ShutdownTimeout = d
-				return nil
-			}},
+			set:  durationOption("shutdown-timeout", func(c *Config, d time.Duration) { c.ShutdownTimeout = d })},
+		{flag: "workers", env: "MB_WORKERS", def: "8",
+			help: "sends the delivery loop runs at once",
+			set:  intOption("workers", 1, 1024, func(c *Config, n int) { c.Workers = n })},
+		{flag: "retry-base", env: "MB_RETRY_BASE", def: "30s",
+			help: "wait after the first failed attempt; doubles with each further one (±20% jitter)",
+			set:  durationOption("retry-base", func(c *Config, d time.Duration) { c.RetryBase = d })},
+		{flag: "retry-max-delay", env: "MB_RETRY_MAX_DELAY", def: "1h",
+			help: "longest wait between two attempts",
+			set:  durationOption("retry-max-delay", func(c *Config, d time.Duration) { c.RetryMaxDelay = d })},
+		{flag: "lock-timeout", env: "MB_LOCK_TIMEOUT", def: "5m",
+			help: "how long a message may stay processing before it is recovered from a stopped processor",
+			set:  durationOption("lock-timeout", func(c *Config, d time.Duration) { c.LockTimeout = d })},
+		{flag: "recipient-spacing", env: "MB_RECIPIENT_SPACING", def: "2s",
+			help: "least time between two sends to the same phone from one process",
+			set:  durationOption("recipient-spacing", func(c *Config, d time.Duration) { c.RecipientSpacing = d })},
+	}
+}
+
+func intOption(name string, lo, hi int, apply func(*Config, int)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("%s %q: use a whole number from %d to %d", name, v, lo, hi)
+		}
+		apply(c, n)
+		return nil
+	}
+}
+
+func durationOption(name string, apply func(*Config, time.Duration)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%s %q: use a duration such as 30s, 5m or 1h", name, v)
+		}
+		apply(c, d)
+		return nil
 	}
 }
 
@@ -149,6 +181,12 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		return Config{}, errors.New("MB_DATA_DIR: the data dir may not be empty")
+	}
+	if c.ShutdownTimeout <= 0 || c.RetryBase <= 0 || c.LockTimeout < 10*time.Second {
+		return Config{}, errors.New("MB_SHUTDOWN_TIMEOUT and MB_RETRY_BASE must be positive, MB_LOCK_TIMEOUT at least 10s")
+	}
+	if c.RetryMaxDelay < c.RetryBase {
+		return Config{}, errors.New("MB_RETRY_MAX_DELAY must be at least MB_RETRY_BASE")
 	}
 	return c, nil
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/storetest"
 )
 
@@ -296,5 +297,46 @@ func TestBinaryStartsOnEmbeddedDefault(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatalf("still running 5s after SIGINT:\n%s", logs.String())
+	}
+}
+
+// serve runs the delivery loop on the dry-run gateway: an enqueued item is
+// sent and then read by simulated receipts.
+func TestServeDeliversThroughDryRun(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	stop, _ := serveUntilStarted(t, env(t, "MB_DATA_DIR", dataDir))
+	defer func() {
+		if code := stop(); code != 0 {
+			t.Errorf("serve exited %d", code)
+		}
+	}()
+	db := storetest.Open(t, store.Config{DataDir: dataDir}, storetest.Options{NoMigrate: true})
+	ctx := context.Background()
+	ids, err := db.EnqueueQueueItems(ctx, []store.NewQueueItem{{Phone: "+919876543210", MaxAttempts: 3,
+		Content: store.QueueContent{Kind: store.ContentText, Body: "Your order is ready"}, CreatedBy: "test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		it, err := db.QueueItem(ctx, ids[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.Status == store.StatusRead {
+			if it.SentGateway != "dryrun" || it.ProviderMessageID == "" {
+				t.Fatalf("read item: %+v", it)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("item still %s after 15s", it.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	hb, err := db.Heartbeats(ctx, time.Now().Add(-time.Minute))
+	if err != nil || len(hb) != 1 {
+		t.Fatalf("heartbeats = %+v, %v; want the running processor", hb, err)
 	}
 }

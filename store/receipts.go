@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Receipt is a delivery report from a provider about a sent message.
+type Receipt struct {
+	Gateway           string
+	ProviderMessageID string
+	// Status is delivered, read or failed (a "sent" report changes nothing).
+	Status QueueStatus
+	At     time.Time
+	// Error is the provider's reason for a failed status, sanitized.
+	Error string
+}
+
+// ApplyReceipt moves the item the receipt names forward: sent → delivered →
+// read, or sent → failed. A status never moves backwards (read stays read,
+// a late delivered only fills delivered_at), and a replayed receipt changes
+// nothing. It reports whether anything changed; false also means the id is
+// unknown.
+func (db *DB) ApplyReceipt(ctx context.Context, r Receipt) (bool, error) {
+	now := db.timestamp()
+	at := r.At.UTC().Truncate(time.Microsecond)
+	if at.IsZero() {
+		at = now
+	}
+	var q string
+	var args []any
+	switch r.Status {
+	case StatusDelivered:
+		q = `UPDATE queue_items SET status = CASE WHEN status = 'sent' THEN 'delivered' ELSE status END,
+delivered_at = ?, updated_at = ?
+WHERE provider_message_id = ? AND sent_gateway = ? AND status IN ('sent', 'read') AND delivered_at IS NULL`
+		args = []any{at, now, r.ProviderMessageID, r.Gateway}
+	case StatusRead:
+		q = `UPDATE queue_items SET status = 'read', read_at = ?, updated_at = ?
+WHERE provider_message_id = ? AND sent_gateway = ? AND status IN ('sent', 'delivered')`
+		args = []any{at, now, r.ProviderMessageID, r.Gateway}
+	case StatusFailed:
+		q = `UPDATE queue_items SET status = 'failed', failed_at = ?, last_error = ?, last_error_class = 'async', updated_at = ?
+WHERE provider_message_id = ? AND sent_gateway = ? AND status = 'sent'`
+		args = []any{at, nullString(r.Error), now, r.ProviderMessageID, r.Gateway}
+	case StatusSent:
+		return false, nil
+	default:
+		return false, fmt.Errorf("receipt: status %q is not delivered, read or failed", r.Status)
+	}
+	changed := false
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		changed = n > 0
+		if changed && r.Status == StatusFailed {
+			_, err = tx.ExecContext(ctx, `INSERT INTO queue_events (queue_item_id, created_at, actor, event, from_status, to_status, attempt, detail)
+SELECT id, ?, ?, 'failed', 'sent', 'failed', attempts, ? FROM queue_items WHERE provider_message_id = ? AND sent_gateway = ?`,
+				now, r.Gateway, r.Error, r.ProviderMessageID, r.Gateway)
+		}
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("receipt %s/%s: %w", r.Gateway, r.ProviderMessageID, err)
+	}
+	return changed, nil
+}
