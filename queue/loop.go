@@ -20,6 +20,7 @@ import (
 // Store is what the delivery loop needs from the database.
 type Store interface {
 	ClaimQueueItems(ctx context.Context, p store.ClaimParams) ([]store.QueueItem, error)
+	CompleteAndClaim(ctx context.Context, outs []store.Outcome, p store.ClaimParams) ([]bool, []store.QueueItem, error)
 	CompleteQueueItems(ctx context.Context, outs []store.Outcome) ([]bool, error)
 	StaleQueueItems(ctx context.Context, lockedBefore time.Time, limit int) ([]store.QueueItem, error)
 	PutHeartbeat(ctx context.Context, h store.Heartbeat) error
@@ -82,9 +83,11 @@ type Config struct {
 	// GatewayStateRefresh is how often blocks recorded by other processes
 	// are read (5s).
 	GatewayStateRefresh time.Duration
-	// CompleteBatch and CompleteDelay bound how many outcomes are written
-	// together and how long one waits for company (128, 5ms).
-	CompleteBatch int
+	// ClaimGather is how long the fetcher, once a worker is free, waits
+	// for more workers to free up before it claims (1ms).
+	ClaimGather time.Duration
+	// CompleteDelay is how long an outcome waits to ride along with the
+	// next claim before it is written on its own (5ms).
 	CompleteDelay time.Duration
 	// Now is the clock (time.Now).
 	Now func() time.Time
@@ -122,8 +125,8 @@ func (c *Config) setDefaults() {
 	if c.GatewayStateRefresh <= 0 {
 		c.GatewayStateRefresh = 5 * time.Second
 	}
-	if c.CompleteBatch <= 0 {
-		c.CompleteBatch = 128
+	if c.ClaimGather <= 0 {
+		c.ClaimGather = time.Millisecond
 	}
 	if c.CompleteDelay <= 0 {
 		c.CompleteDelay = 5 * time.Millisecond
@@ -142,6 +145,12 @@ type Loop struct {
 	wake     chan struct{}
 
 	limiters map[string]*rate.Limiter
+
+	// pending holds outcomes not yet written. The fetcher writes them with
+	// its next claim; the completer writes them when the fetcher is idle.
+	pendingMu sync.Mutex
+	pending   []store.Outcome
+	outcome   chan struct{}
 
 	mu          sync.Mutex
 	blocked     map[string]string // gateway → reason
@@ -162,6 +171,7 @@ func New(cfg Config, st Store, gws Gateways, log *slog.Logger) *Loop {
 		gateways: gws,
 		log:      log.With("component", "queue.loop", "processor", cfg.ProcessorID),
 		wake:     make(chan struct{}, 1),
+		outcome:  make(chan struct{}, 1),
 		limiters: map[string]*rate.Limiter{},
 		blocked:  map[string]string{},
 		lastSend: map[string]time.Time{},
@@ -195,9 +205,6 @@ func (l *Loop) Run(ctx context.Context) error {
 	drainCtx := context.WithoutCancel(ctx)
 
 	jobs := make(chan store.QueueItem)
-	// Outcomes queue up for the completer while workers take new items:
-	// claiming and completing overlap instead of taking turns.
-	results := make(chan store.Outcome, 4*l.cfg.CompleteBatch)
 	slots := make(chan struct{}, l.cfg.Workers)
 	for range l.cfg.Workers {
 		slots <- struct{}{}
@@ -209,15 +216,16 @@ func (l *Loop) Run(ctx context.Context) error {
 		go func() {
 			defer workers.Done()
 			for it := range jobs {
-				results <- l.handle(ctx, drainCtx, it)
+				l.addOutcome(l.handle(ctx, drainCtx, it))
 				slots <- struct{}{}
 			}
 		}()
 	}
+	workersDone := make(chan struct{})
 	completerDone := make(chan struct{})
 	go func() {
 		defer close(completerDone)
-		l.complete(drainCtx, results)
+		l.complete(drainCtx, workersDone)
 	}()
 	hbCtx, stopHeartbeat := context.WithCancel(ctx)
 	hbDone := make(chan struct{})
@@ -231,7 +239,7 @@ func (l *Loop) Run(ctx context.Context) error {
 
 	close(jobs)
 	workers.Wait()
-	close(results)
+	close(workersDone)
 	<-completerDone
 	stopHeartbeat()
 	<-hbDone
@@ -258,20 +266,30 @@ func (l *Loop) fetch(ctx context.Context, jobs chan<- store.QueueItem, slots cha
 		case <-slots:
 		}
 		free := 1
+		// Workers that are finishing free their slots within moments:
+		// gather them briefly, so one claim fills them all.
+		gather := time.NewTimer(l.cfg.ClaimGather)
 	take:
 		for free < cap(slots) {
 			select {
 			case <-slots:
 				free++
-			default:
+			case <-gather.C:
 				break take
 			}
 		}
+		gather.Stop()
 
 		l.maintain(ctx)
-		items, err := l.store.ClaimQueueItems(ctx, store.ClaimParams{Limit: free, Owner: l.cfg.ProcessorID, Token: randomHex(16)})
-		if err != nil && ctx.Err() == nil {
-			l.log.Error("claim failed", "err", err)
+		outs := l.takePending()
+		applied, items, err := l.store.CompleteAndClaim(ctx, outs, store.ClaimParams{Limit: free, Owner: l.cfg.ProcessorID, Token: randomHex(16)})
+		if err != nil {
+			l.requeuePending(outs) // the completer writes them
+			if ctx.Err() == nil {
+				l.log.Error("claim failed", "err", err)
+			}
+		} else {
+			l.reportIgnored(outs, applied)
 		}
 		for range free - len(items) {
 			slots <- struct{}{}
@@ -486,36 +504,53 @@ func (l *Loop) reserveRecipient(phone string) (time.Duration, bool) {
 	return 0, true
 }
 
-// complete writes outcomes in batches until results is closed.
-func (l *Loop) complete(ctx context.Context, results <-chan store.Outcome) {
-	batch := make([]store.Outcome, 0, l.cfg.CompleteBatch)
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		l.writeOutcomes(ctx, batch)
-		batch = batch[:0]
+func (l *Loop) addOutcome(o store.Outcome) {
+	l.pendingMu.Lock()
+	l.pending = append(l.pending, o)
+	l.pendingMu.Unlock()
+	select {
+	case l.outcome <- struct{}{}:
+	default:
 	}
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+}
+
+func (l *Loop) takePending() []store.Outcome {
+	l.pendingMu.Lock()
+	defer l.pendingMu.Unlock()
+	outs := l.pending
+	l.pending = nil
+	return outs
+}
+
+func (l *Loop) requeuePending(outs []store.Outcome) {
+	if len(outs) == 0 {
+		return
+	}
+	l.pendingMu.Lock()
+	l.pending = append(outs, l.pending...)
+	l.pendingMu.Unlock()
+	select {
+	case l.outcome <- struct{}{}:
+	default:
+	}
+}
+
+// complete writes the outcomes the fetcher has not taken with a claim:
+// after CompleteDelay, so a busy fetcher can take them first, and finally
+// everything left once the workers are done.
+func (l *Loop) complete(ctx context.Context, workersDone <-chan struct{}) {
 	for {
 		select {
-		case o, ok := <-results:
-			if !ok {
-				flush()
-				return
-			}
-			batch = append(batch, o)
-			if len(batch) == 1 {
-				timer.Reset(l.cfg.CompleteDelay)
-			}
-			if len(batch) >= l.cfg.CompleteBatch {
-				timer.Stop()
-				flush()
-			}
-		case <-timer.C:
-			flush()
+		case <-workersDone:
+			l.writeOutcomes(ctx, l.takePending())
+			return
+		case <-l.outcome:
 		}
+		select {
+		case <-workersDone:
+		case <-time.After(l.cfg.CompleteDelay):
+		}
+		l.writeOutcomes(ctx, l.takePending())
 	}
 }
 
@@ -523,6 +558,9 @@ func (l *Loop) complete(ctx context.Context, results <-chan store.Outcome) {
 // whose outcome cannot be written stay processing and are recovered as
 // stale later.
 func (l *Loop) writeOutcomes(ctx context.Context, batch []store.Outcome) {
+	if len(batch) == 0 {
+		return
+	}
 	var applied []bool
 	var err error
 	for try := range 5 {
@@ -538,10 +576,14 @@ func (l *Loop) writeOutcomes(ctx context.Context, batch []store.Outcome) {
 	if err != nil {
 		return
 	}
+	l.reportIgnored(batch, applied)
+}
+
+func (l *Loop) reportIgnored(outs []store.Outcome, applied []bool) {
 	for i, ok := range applied {
 		if !ok {
 			l.log.Warn("outcome ignored: the item's lock was recovered and it belongs to another claim now",
-				"item", batch[i].ID, "status", batch[i].Status)
+				"item", outs[i].ID, "status", outs[i].Status)
 		}
 	}
 }

@@ -406,56 +406,67 @@ type ClaimParams struct {
 // priority order (lower first), then by due time. Concurrent claimers, in
 // this process or others, never get the same item.
 func (db *DB) ClaimQueueItems(ctx context.Context, p ClaimParams) ([]QueueItem, error) {
-	if p.Limit <= 0 {
-		return nil, nil
+	_, items, err := db.CompleteAndClaim(ctx, nil, p)
+	return items, err
+}
+
+// CompleteAndClaim applies outcomes (as CompleteQueueItems) and claims due
+// items (as ClaimQueueItems) in one transaction, so a busy delivery loop pays
+// one commit for both. applied[i] reports whether outs[i] passed its guard.
+func (db *DB) CompleteAndClaim(ctx context.Context, outs []Outcome, p ClaimParams) (applied []bool, items []QueueItem, err error) {
+	if p.Limit > 0 && p.Token == "" {
+		return nil, nil, errors.New("claim: a lock token is required")
 	}
-	if p.Token == "" {
-		return nil, errors.New("claim: a lock token is required")
+	if p.Limit <= 0 && len(outs) == 0 {
+		return nil, nil, nil
 	}
 	now := db.timestamp()
+	applied = make([]bool, len(outs))
 	var rows []queueRow
-	var err error
-	switch db.dialect {
-	case MySQL:
-		err = db.retryDeadlocks(ctx, func() error {
-			rows, err = db.claimMySQL(ctx, p, now)
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := db.applyOutcomes(ctx, tx, outs, applied, now); err != nil {
 			return err
-		})
-	default:
-		err = db.x.SelectContext(ctx, &rows, `UPDATE queue_items
+		}
+		if p.Limit <= 0 {
+			return nil
+		}
+		var err error
+		rows, err = db.claimIn(ctx, tx, p, now)
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("claim: %w", err)
+	}
+	items, err = rowsToItems(rows)
+	if err != nil {
+		return nil, nil, fmt.Errorf("claim: %w", err)
+	}
+	sortByClaimOrder(items)
+	return applied, items, nil
+}
+
+// claimIn claims within tx. On MySQL it selects due items with FOR UPDATE
+// SKIP LOCKED, so concurrent claimers pass over each other's rows instead of
+// waiting, then stamps them (the session runs at READ COMMITTED). On SQLite,
+// whose write transaction already excludes other writers, one UPDATE …
+// RETURNING does both.
+func (db *DB) claimIn(ctx context.Context, tx *sqlx.Tx, p ClaimParams, now time.Time) ([]queueRow, error) {
+	var rows []queueRow
+	if db.dialect != MySQL {
+		err := tx.SelectContext(ctx, &rows, `UPDATE queue_items
 SET status = 'processing', attempts = attempts + 1, lock_token = ?, locked_at = ?, locked_by = ?, updated_at = ?
 WHERE id IN (SELECT id FROM queue_items WHERE status = 'queued' AND next_attempt_at <= ?
              ORDER BY priority, next_attempt_at, id LIMIT ?)
 RETURNING `+queueColumns, p.Token, now, p.Owner, now, now, p.Limit)
+		return rows, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("claim: %w", err)
-	}
-	items, err := rowsToItems(rows)
-	if err != nil {
-		return nil, fmt.Errorf("claim: %w", err)
-	}
-	sortByClaimOrder(items)
-	return items, nil
-}
-
-// claimMySQL selects due items with FOR UPDATE SKIP LOCKED, so concurrent
-// claimers pass over each other's rows instead of waiting, and stamps them
-// in the same READ COMMITTED transaction: two round trips per batch.
-func (db *DB) claimMySQL(ctx context.Context, p ClaimParams, now time.Time) ([]queueRow, error) {
-	tx, err := db.x.BeginTxx(ctx, db.txOptions())
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = tx.Rollback() }()
-	var rows []queueRow
 	if err := tx.SelectContext(ctx, &rows, `SELECT `+queueColumns+` FROM queue_items
 WHERE status = 'queued' AND next_attempt_at <= ?
 ORDER BY priority, next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`, now, p.Limit); err != nil {
 		return nil, err
 	}
 	if len(rows) == 0 {
-		return nil, tx.Commit()
+		return nil, nil
 	}
 	ids := make([]int64, len(rows))
 	for i := range rows {
@@ -466,9 +477,6 @@ ORDER BY priority, next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`, now, p.L
 	if _, err := tx.ExecContext(ctx, `UPDATE queue_items
 SET status = 'processing', attempts = attempts + 1, lock_token = ?, locked_at = ?, locked_by = ?, updated_at = ?
 WHERE id IN (`+in+`)`, upd...); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
 	// The rows as the UPDATE left them.

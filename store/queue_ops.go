@@ -46,37 +46,41 @@ func (db *DB) CompleteQueueItems(ctx context.Context, outs []Outcome) (applied [
 	}
 	now := db.timestamp()
 	applied = make([]bool, len(outs))
-	// Plain "sent" outcomes, the bulk of them, are written with one
-	// statement; the rest one by one.
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		return db.applyOutcomes(ctx, tx, outs, applied, now)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("complete: %w", err)
+	}
+	return applied, nil
+}
+
+// applyOutcomes writes outcomes within tx and fills applied. Plain "sent"
+// outcomes, the bulk of them, go in one statement; the rest one by one.
+func (db *DB) applyOutcomes(ctx context.Context, tx *sqlx.Tx, outs []Outcome, applied []bool, now time.Time) error {
+	clear(applied)
 	var bulk []int
 	for i, o := range outs {
 		if o.Status == StatusSent && o.Event == "" {
 			bulk = append(bulk, i)
 		}
 	}
-	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
-		clear(applied)
-		if len(bulk) > 0 {
-			if err := db.completeSent(ctx, tx, outs, bulk, applied, now); err != nil {
-				return err
-			}
+	if len(bulk) > 0 {
+		if err := db.completeSent(ctx, tx, outs, bulk, applied, now); err != nil {
+			return err
 		}
-		for i, o := range outs {
-			if o.Status == StatusSent && o.Event == "" {
-				continue
-			}
-			ok, err := completeOne(ctx, tx, o, now)
-			if err != nil {
-				return fmt.Errorf("item %d: %w", o.ID, err)
-			}
-			applied[i] = ok
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("complete: %w", err)
 	}
-	return applied, nil
+	for i, o := range outs {
+		if o.Status == StatusSent && o.Event == "" {
+			continue
+		}
+		ok, err := completeOne(ctx, tx, o, now)
+		if err != nil {
+			return fmt.Errorf("item %d: %w", o.ID, err)
+		}
+		applied[i] = ok
+	}
+	return nil
 }
 
 // completeSent marks outs[idx...] sent with one UPDATE whose WHERE clause
