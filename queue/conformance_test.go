@@ -119,6 +119,7 @@ func TestConformance(t *testing.T) {
 		{"ErrorsAreSanitized", testErrorsAreSanitized},
 		{"ReportingWindows", testReportingWindows},
 		{"ReceiptsOnlyMoveForward", testReceiptsOnlyMoveForward},
+		{"HealthWarnings", testHealthWarnings},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -550,6 +551,65 @@ func testReceiptsOnlyMoveForward(t *testing.T, b *bundle) {
 			t.Fatalf("receipt %+v: changed %v, err %v", r, changed, err)
 		}
 	}
+}
+
+func testHealthWarnings(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	rep := queue.NewReporter(b.db, b.clock.Now)
+	h, err := rep.Health(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kinds := warningKinds(h); kinds != "no_processor" {
+		t.Fatalf("empty queue, no processor: warnings %q", kinds)
+	}
+
+	b.enqueue(t, store.NewQueueItem{Priority: store.PriorityCampaign}, store.NewQueueItem{Priority: store.PriorityIntake}, store.NewQueueItem{})
+	b.clock.Advance(20 * time.Minute)
+	b.enqueue(t, store.NewQueueItem{Priority: store.PriorityIntake})
+	if err := b.db.PutHeartbeat(ctx, store.Heartbeat{ProcessorID: "p1", StartedAt: b.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	b.fake.Fail = func(d queue.Delivery) error {
+		if calls++; calls == 1 {
+			return queue.Classify(queue.Permanent, "131026", errors.New("undeliverable"))
+		}
+		return queue.Classify(queue.SenderBlocked, "190", errors.New("token expired"))
+	}
+	h, err = rep.Health(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.OldestDue.Equal(epoch) || h.OldestDueAge != 20*time.Minute || len(h.Processors) != 1 {
+		t.Fatalf("health: oldest %v age %v processors %d", h.OldestDue, h.OldestDueAge, len(h.Processors))
+	}
+	if kinds := warningKinds(h); kinds != "blocked_queue" {
+		t.Fatalf("warnings %q, want blocked_queue", kinds)
+	}
+	b.step(t) // one permanent failure, the rest held by a blocked gateway
+	h, err = rep.Health(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.FailedLastHour != 1 || len(h.BlockedGateways) != 1 {
+		t.Fatalf("health after failures: failed %d blocked %v", h.FailedLastHour, h.BlockedGateways)
+	}
+	if kinds := warningKinds(h); !strings.Contains(kinds, "permanent_failures") || !strings.Contains(kinds, "gateway_blocked") {
+		t.Fatalf("warnings %q", kinds)
+	}
+	b.clock.Advance(2 * time.Minute) // the heartbeat goes stale
+	if h, err = rep.Health(ctx); err != nil || !strings.Contains(warningKinds(h), "no_processor") {
+		t.Fatalf("stale heartbeat: warnings %q, %v", warningKinds(h), err)
+	}
+}
+
+func warningKinds(h queue.Health) string {
+	var ks []string
+	for _, w := range h.Warnings {
+		ks = append(ks, w.Kind)
+	}
+	return strings.Join(ks, ",")
 }
 
 func itemIDs(items []store.QueueItem) []int64 {

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -54,6 +56,75 @@ func BenchmarkClaimComplete(b *testing.B) {
 			b.ReportMetric(float64(b.N*32)/b.Elapsed().Seconds(), "items/s")
 			b.ReportMetric(float64(claimT.Microseconds())/float64(b.N), "claim-µs/op")
 			b.ReportMetric(float64(completeT.Microseconds())/float64(b.N), "complete-µs/op")
+		})
+	}
+}
+
+// BenchmarkQueueReports times the queries behind /status and /queue on a
+// table of MB_BENCH_ROWS items (default 1,000,000) spread over 40 days.
+func BenchmarkQueueReports(b *testing.B) {
+	rows := 1_000_000
+	if v := os.Getenv("MB_BENCH_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatalf("MB_BENCH_ROWS: %v", err)
+		}
+		rows = n
+	}
+	for _, d := range []store.Dialect{store.SQLite, store.MySQL} {
+		b.Run(string(d), func(b *testing.B) {
+			clock := storetest.NewClock(time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC))
+			opts := storetest.Options{Now: clock.Now}
+			var db *store.DB
+			if d == store.SQLite {
+				db = storetest.OpenSQLite(b, opts)
+			} else {
+				db = storetest.OpenMySQL(b, opts)
+			}
+			ctx := context.Background()
+			batch := make([]store.NewQueueItem, 1000)
+			for i := range batch {
+				batch[i] = store.NewQueueItem{Phone: fmt.Sprintf("+9198%08d", i), MaxAttempts: 3,
+					Content: store.QueueContent{Kind: store.ContentText, Body: "report bench"}}
+			}
+			step := 40 * 24 * time.Hour / time.Duration(rows/len(batch))
+			for n := 0; n < rows; n += len(batch) {
+				if _, err := db.EnqueueQueueItems(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+				clock.Advance(step)
+			}
+			if err := store.MixStatuses(ctx, db); err != nil {
+				b.Fatal(err)
+			}
+			now := clock.Now()
+			queries := []struct {
+				name string
+				run  func() error
+			}{
+				{"counts-1h", func() error { _, err := db.QueueStatusCounts(ctx, now.Add(-time.Hour)); return err }},
+				{"counts-24h", func() error { _, err := db.QueueStatusCounts(ctx, now.Add(-24*time.Hour)); return err }},
+				{"counts-7d", func() error { _, err := db.QueueStatusCounts(ctx, now.Add(-7*24*time.Hour)); return err }},
+				{"counts-30d", func() error { _, err := db.QueueStatusCounts(ctx, now.Add(-30*24*time.Hour)); return err }},
+				{"counts-all", func() error { _, err := db.QueueStatusCounts(ctx, time.Time{}); return err }},
+				{"oldest-due", func() error { _, _, err := db.OldestDueQueued(ctx); return err }},
+				{"failed-1h", func() error { _, err := db.CountFailedSince(ctx, now.Add(-time.Hour)); return err }},
+				{"sends-by-gateway-24h", func() error { _, err := db.QueueSendsByGateway(ctx, now.Add(-24*time.Hour)); return err }},
+				{"recent-failed-20", func() error {
+					_, err := db.RecentQueueItems(ctx, store.RecentFilter{Status: store.StatusFailed, Limit: 20})
+					return err
+				}},
+			}
+			for _, q := range queries {
+				b.Run(q.name, func(b *testing.B) {
+					for range b.N {
+						if err := q.run(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/query")
+				})
+			}
 		})
 	}
 }

@@ -37,6 +37,14 @@ type dialectSQL struct {
 	upsertHeartbeat string
 	// upsertGatewayState: (gateway, blocked_reason, blocked_at, updated_at).
 	upsertGatewayState string
+	// Report queries name their index where a planner without statistics
+	// (SQLite's) would pick the status index and scan the whole table.
+	// countByStatusSince: (created_at >= ?) → (status, n).
+	countByStatusSince string
+	// countFailedSince: (failed_at >= ?) → count.
+	countFailedSince string
+	// recentFailed: (limit) → queue rows, latest failure first.
+	recentFailed string
 }
 
 func sqlFor(d Dialect) dialectSQL {
@@ -65,6 +73,11 @@ ON CONFLICT (processor_id) DO UPDATE SET hostname = excluded.hostname, pid = exc
 		upsertGatewayState: `INSERT INTO gateway_state (gateway, blocked_reason, blocked_at, updated_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (gateway) DO UPDATE SET blocked_reason = excluded.blocked_reason,
     blocked_at = excluded.blocked_at, updated_at = excluded.updated_at`,
+		countByStatusSince: `SELECT status, COUNT(*) AS n FROM queue_items INDEXED BY queue_items_created
+WHERE created_at >= ? GROUP BY status`,
+		countFailedSince: `SELECT COUNT(*) FROM queue_items INDEXED BY queue_items_failed WHERE failed_at >= ? AND status = 'failed'`,
+		recentFailed: `SELECT ` + queueColumns + ` FROM queue_items INDEXED BY queue_items_failed
+WHERE failed_at IS NOT NULL AND status = 'failed' ORDER BY failed_at DESC, id DESC LIMIT ?`,
 	}
 }
 
@@ -86,5 +99,10 @@ ON DUPLICATE KEY UPDATE hostname = VALUES(hostname), pid = VALUES(pid), version 
 		upsertGatewayState: `INSERT INTO gateway_state (gateway, blocked_reason, blocked_at, updated_at) VALUES (?, ?, ?, ?)
 ON DUPLICATE KEY UPDATE blocked_reason = VALUES(blocked_reason), blocked_at = VALUES(blocked_at),
     updated_at = VALUES(updated_at)`,
+		countByStatusSince: `SELECT status, COUNT(*) AS n FROM queue_items FORCE INDEX (queue_items_created)
+WHERE created_at >= ? GROUP BY status`,
+		countFailedSince: `SELECT COUNT(*) FROM queue_items FORCE INDEX (queue_items_failed) WHERE failed_at >= ? AND status = 'failed'`,
+		recentFailed: `SELECT ` + queueColumns + ` FROM queue_items FORCE INDEX (queue_items_failed)
+WHERE failed_at IS NOT NULL AND status = 'failed' ORDER BY failed_at DESC, id DESC LIMIT ?`,
 	}
 }

@@ -3,8 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -20,7 +20,7 @@ func (db *DB) QueueStatusCounts(ctx context.Context, since time.Time) (map[Queue
 	if since.IsZero() {
 		err = db.x.SelectContext(ctx, &rows, `SELECT status, COUNT(*) AS n FROM queue_items GROUP BY status`)
 	} else {
-		err = db.x.SelectContext(ctx, &rows, `SELECT status, COUNT(*) AS n FROM queue_items WHERE created_at >= ? GROUP BY status`, since.UTC())
+		err = db.x.SelectContext(ctx, &rows, db.sql.countByStatusSince, since.UTC())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("status counts: %w", err)
@@ -63,18 +63,23 @@ type RecentFilter struct {
 	Limit int
 }
 
-// RecentQueueItems returns the most recently changed items, newest first.
+// RecentQueueItems returns the newest items (failed ones: the latest
+// failures) first.
 func (db *DB) RecentQueueItems(ctx context.Context, f RecentFilter) ([]QueueItem, error) {
 	if f.Limit <= 0 {
 		f.Limit = 20
 	}
 	var rows []queueRow
 	var err error
-	if f.Status == "" {
+	switch f.Status {
+	case "":
 		err = db.x.SelectContext(ctx, &rows, `SELECT `+queueColumns+` FROM queue_items ORDER BY id DESC LIMIT ?`, f.Limit)
-	} else {
+	case StatusFailed:
+		err = db.x.SelectContext(ctx, &rows, db.sql.recentFailed, f.Limit)
+	default:
+		// Newest items first: walks the primary key back until it has enough.
 		err = db.x.SelectContext(ctx, &rows, `SELECT `+queueColumns+` FROM queue_items WHERE status = ?
-ORDER BY updated_at DESC, id DESC LIMIT ?`, string(f.Status), f.Limit)
+ORDER BY id DESC LIMIT ?`, string(f.Status), f.Limit)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("recent items: %w", err)
@@ -83,24 +88,66 @@ ORDER BY updated_at DESC, id DESC LIMIT ?`, string(f.Status), f.Limit)
 }
 
 // OldestDueQueued returns the due time of the queued item that has waited
-// longest, and false when nothing is queued.
+// longest, and false when nothing is queued. It skips through the claim
+// index one priority at a time, reading one entry per priority rather than
+// every queued item.
 func (db *DB) OldestDueQueued(ctx context.Context) (time.Time, bool, error) {
-	var t sql.NullTime
-	err := db.x.GetContext(ctx, &t, `SELECT next_attempt_at FROM queue_items WHERE status = 'queued'
-ORDER BY next_attempt_at LIMIT 1`)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, false, nil
+	var oldest time.Time
+	found := false
+	prio := math.MinInt32
+	for range 100 { // priorities in use are few; the bound guards the loop
+		var next sql.NullInt64
+		if err := db.x.GetContext(ctx, &next, `SELECT MIN(priority) FROM queue_items WHERE status = 'queued' AND priority > ?`, prio); err != nil {
+			return time.Time{}, false, fmt.Errorf("oldest due item: %w", err)
+		}
+		if !next.Valid {
+			break
+		}
+		prio = int(next.Int64)
+		var first aggregateTime
+		if err := db.x.GetContext(ctx, &first, `SELECT MIN(next_attempt_at) FROM queue_items WHERE status = 'queued' AND priority = ?`, prio); err != nil {
+			return time.Time{}, false, fmt.Errorf("oldest due item: %w", err)
+		}
+		if !found || first.Before(oldest) {
+			oldest, found = first.Time, true
+		}
 	}
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("oldest due item: %w", err)
+	return oldest.UTC(), found, nil
+}
+
+// aggregateTime scans a time computed by SQL (MIN, MAX). MySQL returns a
+// time; SQLite returns the stored text, since an aggregate has no declared
+// column type for its driver to parse by.
+type aggregateTime struct{ time.Time }
+
+func (t *aggregateTime) Scan(src any) error {
+	switch v := src.(type) {
+	case time.Time:
+		t.Time = v
+		return nil
+	case string:
+		return t.parse(v)
+	case []byte:
+		return t.parse(string(v))
+	default:
+		return fmt.Errorf("cannot scan %T into a time", src)
 	}
-	return t.Time.UTC(), t.Valid, nil
+}
+
+func (t *aggregateTime) parse(s string) error {
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999", time.RFC3339Nano} {
+		if p, err := time.Parse(layout, s); err == nil {
+			t.Time = p
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot parse time %q", s)
 }
 
 // CountFailedSince counts items that failed at or after since.
 func (db *DB) CountFailedSince(ctx context.Context, since time.Time) (int64, error) {
 	var n int64
-	err := db.x.GetContext(ctx, &n, `SELECT COUNT(*) FROM queue_items WHERE status = 'failed' AND failed_at >= ?`, since.UTC())
+	err := db.x.GetContext(ctx, &n, db.sql.countFailedSince, since.UTC())
 	if err != nil {
 		return 0, fmt.Errorf("count failed: %w", err)
 	}
