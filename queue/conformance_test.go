@@ -45,16 +45,11 @@ func setup(t *testing.T, db *store.DB, clock *storetest.Clock) *bundle {
 // the store and the loop.
 func forEachDialect(t *testing.T, fn func(t *testing.T, b *bundle)) {
 	t.Helper()
-	for _, d := range []store.Dialect{store.SQLite, store.MySQL} {
+	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			clock := storetest.NewClock(epoch)
 			opts := storetest.Options{Now: clock.Now}
-			var db *store.DB
-			if d == store.SQLite {
-				db = storetest.OpenSQLite(t, opts)
-			} else {
-				db = storetest.OpenMySQL(t, opts)
-			}
+			db := storetest.OpenDialect(t, d, opts)
 			fn(t, setup(t, db, clock))
 		})
 	}

@@ -15,14 +15,9 @@ import (
 // BenchmarkClaimComplete claims batches of 32 and marks them sent, the
 // store's share of the delivery loop, on each dialect.
 func BenchmarkClaimComplete(b *testing.B) {
-	for _, d := range []store.Dialect{store.SQLite, store.MySQL} {
+	for _, d := range storetest.Dialects() {
 		b.Run(string(d), func(b *testing.B) {
-			var db *store.DB
-			if d == store.SQLite {
-				db = storetest.OpenSQLite(b, storetest.Options{})
-			} else {
-				db = storetest.OpenMySQL(b, storetest.Options{})
-			}
+			db := storetest.OpenDialect(b, d, storetest.Options{})
 			ctx := context.Background()
 			items := make([]store.NewQueueItem, 500)
 			for i := range items {
@@ -71,16 +66,11 @@ func BenchmarkQueueReports(b *testing.B) {
 		}
 		rows = n
 	}
-	for _, d := range []store.Dialect{store.SQLite, store.MySQL} {
+	for _, d := range storetest.Dialects() {
 		b.Run(string(d), func(b *testing.B) {
 			clock := storetest.NewClock(time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC))
 			opts := storetest.Options{Now: clock.Now}
-			var db *store.DB
-			if d == store.SQLite {
-				db = storetest.OpenSQLite(b, opts)
-			} else {
-				db = storetest.OpenMySQL(b, opts)
-			}
+			db := storetest.OpenDialect(b, d, opts)
 			ctx := context.Background()
 			batch := make([]store.NewQueueItem, 1000)
 			for i := range batch {

@@ -48,12 +48,24 @@ type Options struct {
 // saying how to enable it otherwise).
 func ForEachDialect(t *testing.T, opts Options, fn func(t *testing.T, db *store.DB)) {
 	t.Helper()
-	t.Run(string(store.SQLite), func(t *testing.T) {
-		fn(t, OpenSQLite(t, opts))
-	})
-	t.Run(string(store.MySQL), func(t *testing.T) {
-		fn(t, OpenMySQL(t, opts))
-	})
+	for _, d := range Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			fn(t, OpenDialect(t, d, opts))
+		})
+	}
+}
+
+// Dialects are the dialects a suite runs on, SQLite first.
+func Dialects() []store.Dialect { return []store.Dialect{store.SQLite, store.MySQL} }
+
+// OpenDialect opens a fresh migrated database of dialect d (a MySQL one is
+// skipped when MB_TEST_MYSQL_DSN is not set).
+func OpenDialect(t testing.TB, d store.Dialect, opts Options) *store.DB {
+	t.Helper()
+	if d == store.MySQL {
+		return OpenMySQL(t, opts)
+	}
+	return OpenSQLite(t, opts)
 }
 
 // OpenSQLite opens a migrated SQLite database in a temporary directory.
