@@ -45,6 +45,11 @@ type dialectSQL struct {
 	countFailedSince string
 	// recentFailed: (limit) → queue rows, latest failure first.
 	recentFailed string
+	// upsertOperator: (identity, transport, role, display_name, created_at,
+	// created_by, updated_at); an existing operator keeps its creation.
+	upsertOperator string
+	// upsertCursor: (name, position, updated_at).
+	upsertCursor string
 }
 
 func sqlFor(d Dialect) dialectSQL {
@@ -78,6 +83,12 @@ WHERE created_at >= ? GROUP BY status`,
 		countFailedSince: `SELECT COUNT(*) FROM queue_items INDEXED BY queue_items_failed WHERE failed_at >= ? AND status = 'failed'`,
 		recentFailed: `SELECT ` + queueColumns + ` FROM queue_items INDEXED BY queue_items_failed
 WHERE failed_at IS NOT NULL AND status = 'failed' ORDER BY failed_at DESC, id DESC LIMIT ?`,
+		upsertOperator: `INSERT INTO operators (identity, transport, role, display_name, created_at, created_by, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (identity) DO UPDATE SET role = excluded.role, updated_at = excluded.updated_at,
+    display_name = CASE WHEN excluded.display_name = '' THEN operators.display_name ELSE excluded.display_name END`,
+		upsertCursor: `INSERT INTO cursors (name, position, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
 	}
 }
 
@@ -104,5 +115,11 @@ WHERE created_at >= ? GROUP BY status`,
 		countFailedSince: `SELECT COUNT(*) FROM queue_items FORCE INDEX (queue_items_failed) WHERE failed_at >= ? AND status = 'failed'`,
 		recentFailed: `SELECT ` + queueColumns + ` FROM queue_items FORCE INDEX (queue_items_failed)
 WHERE failed_at IS NOT NULL AND status = 'failed' ORDER BY failed_at DESC, id DESC LIMIT ?`,
+		upsertOperator: `INSERT INTO operators (identity, transport, role, display_name, created_at, created_by, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON DUPLICATE KEY UPDATE role = VALUES(role), updated_at = VALUES(updated_at),
+    display_name = IF(VALUES(display_name) = '', display_name, VALUES(display_name))`,
+		upsertCursor: `INSERT INTO cursors (name, position, updated_at) VALUES (?, ?, ?)
+ON DUPLICATE KEY UPDATE position = VALUES(position), updated_at = VALUES(updated_at)`,
 	}
 }

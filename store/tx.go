@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -72,4 +73,13 @@ func isRetryableTxError(err error) bool {
 		return me.Number == mysqlDeadlock || me.Number == mysqlLockWaitTimeout
 	}
 	return false
+}
+
+// isDuplicate reports a unique-key violation.
+func isDuplicate(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1062
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
