@@ -1,13 +1,16 @@
 package queue_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/messagebridge/messagebridge/gateways/fake"
 	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/store"
 )
 
 func TestBackoffGrowsToItsCap(t *testing.T) {
@@ -97,5 +100,38 @@ func TestSanitizeError(t *testing.T) {
 	}
 	if got := queue.SanitizeError("template   missing\n\tfor   en"); got != "template missing for en" {
 		t.Errorf("whitespace not folded: %q", got)
+	}
+}
+
+type settingsMap map[string]string
+
+func (m settingsMap) Setting(_ context.Context, name string) (store.Setting, error) {
+	v, ok := m[name]
+	if !ok {
+		return store.Setting{}, store.ErrNotFound
+	}
+	return store.Setting{Name: name, Value: v}, nil
+}
+
+// The active gateway follows the setting; items naming a gateway keep it.
+func TestSettingsGatewaysFollowTheSetting(t *testing.T) {
+	t.Parallel()
+	a, b := &fake.Sender{}, &fake.Sender{}
+	settings := settingsMap{}
+	g := queue.NewSettingsGateways(settings, map[string]queue.Sender{"dryrun": a, "meta": b}, "dryrun")
+	ctx := context.Background()
+	if name, s, err := g.Resolve(ctx, ""); err != nil || name != "dryrun" || s != a {
+		t.Fatalf("unset setting: %s %v %v", name, s, err)
+	}
+	settings[store.SettingActiveGateway] = "meta"
+	g = queue.NewSettingsGateways(settings, map[string]queue.Sender{"dryrun": a, "meta": b}, "dryrun")
+	if name, s, err := g.Resolve(ctx, ""); err != nil || name != "meta" || s != b {
+		t.Fatalf("setting meta: %s %v %v", name, s, err)
+	}
+	if name, s, err := g.Resolve(ctx, "dryrun"); err != nil || name != "dryrun" || s != a {
+		t.Fatalf("explicit dryrun: %s %v %v", name, s, err)
+	}
+	if _, _, err := g.Resolve(ctx, "whapi"); err == nil {
+		t.Fatal("an unconfigured gateway resolved")
 	}
 }
