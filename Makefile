@@ -19,6 +19,7 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -v $(CONFORMANCE) | grep -v -E '^=== (RUN|PAUSE|CONT)'
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -E '/(store|queue)(/|$$)')
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./commands/
 
 # Micro-benchmarks, then the end-to-end queue benchmark on the configured
 # database (MB_DATABASE_URL pointing at an empty scratch database, or a

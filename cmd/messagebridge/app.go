@@ -10,8 +10,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/messagebridge/messagebridge/bot"
+	"github.com/messagebridge/messagebridge/bot/console"
+	"github.com/messagebridge/messagebridge/bot/telegram"
+	"github.com/messagebridge/messagebridge/commands"
 	"github.com/messagebridge/messagebridge/gateways/dryrun"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
@@ -31,86 +36,177 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// app is everything a running MessageBridge holds: the database, the
+// gateways, the delivery loop and the command router. serve and chat share it.
+type app struct {
+	cfg    Config
+	log    *slog.Logger
+	db     *store.DB
+	dry    *dryrun.Gateway
+	gws    *queue.SettingsGateways
+	loop   *queue.Loop
+	router *commands.Router
+
+	stopLoop func()
+	looped   chan error
+}
+
+// gatewayNames are the gateways admins can switch between.
+func gatewayNames() []string { return []string{dryrun.Name} }
+
+// startApp opens the database (migrating it and checking the secret key),
+// seeds bootstrap admins and starts the delivery loop.
+func startApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error) {
+	if err := ensureDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	box, err := loadSecretKey(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openStore(ctx, cfg, box, log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = db.Close()
+		}
+	}()
+	if err := prepareSchema(ctx, cfg, db, log); err != nil {
+		return nil, err
+	}
+	if err := db.VerifySecretKey(ctx); err != nil {
+		if errors.Is(err, store.ErrSecretKeyMismatch) {
+			return nil, fmt.Errorf("%w: start with the MB_SECRET_KEY (or %s) the secrets were saved with", err, filepath.Join(cfg.DataDir, keyFileName))
+		}
+		return nil, err
+	}
+	for _, id := range cfg.BootstrapAdmins {
+		if _, err := db.PutOperator(ctx, id, store.RoleAdmin, "", "MB_BOOTSTRAP_ADMINS"); err != nil {
+			return nil, err
+		}
+	}
+
+	a := &app{cfg: cfg, log: log, db: db}
+	// The dry-run gateway is the default until an admin configures another.
+	a.dry = dryrun.New(dryrun.Options{Receipts: db, Logger: log})
+	a.gws = queue.NewSettingsGateways(db, map[string]queue.Sender{dryrun.Name: a.dry}, dryrun.Name)
+	a.loop = queue.New(queue.Config{
+		Workers:          cfg.Workers,
+		Version:          version,
+		Retry:            queue.Backoff{Base: cfg.RetryBase, Cap: cfg.RetryMaxDelay, Jitter: 0.2},
+		LockTimeout:      cfg.LockTimeout,
+		RecipientSpacing: cfg.RecipientSpacing,
+	}, db, a.gws, log)
+	a.router = commands.New(db, commands.Config{
+		Region:         cfg.Region,
+		DedupeWindow:   cfg.DedupeWindow,
+		MaxAttempts:    cfg.MaxAttempts,
+		Gateways:       gatewayNames(),
+		DefaultGateway: dryrun.Name,
+		Notify:         a.loop.Notify,
+	}, log)
+	loopCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopLoop, a.looped = stop, make(chan error, 1)
+	go func() { a.looped <- a.loop.Run(loopCtx) }()
+	return a, nil
+}
+
+// close finishes the sends in flight and records them, then closes the
+// database; it gives up waiting for the loop at deadline.
+func (a *app) close(deadline context.Context) {
+	a.stopLoop()
+	select {
+	case <-a.looped:
+	case <-deadline.Done():
+		a.log.Warn("delivery loop did not stop in time; its items are recovered after the lock timeout")
+	}
+	a.dry.Close()
+	_ = a.db.Close()
+}
+
 // serve runs MessageBridge until ctx is cancelled, then shuts down
 // gracefully within cfg.ShutdownTimeout.
 func serve(ctx context.Context, cfg Config, logw io.Writer) error {
 	log := newLogger(cfg, logw)
-	if err := ensureDataDir(cfg.DataDir); err != nil {
-		return err
-	}
-	box, err := loadSecretKey(cfg, log)
+	a, err := startApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	db, err := openStore(ctx, cfg, box, log)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-
-	if err := prepareSchema(ctx, cfg, db, log); err != nil {
-		return err
-	}
-	if err := db.VerifySecretKey(ctx); err != nil {
-		if errors.Is(err, store.ErrSecretKeyMismatch) {
-			return fmt.Errorf("%w: start with the MB_SECRET_KEY (or %s) the secrets were saved with", err, filepath.Join(cfg.DataDir, keyFileName))
-		}
-		return err
-	}
-
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
+		a.close(ctx)
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	srv := &http.Server{
-		Handler:           webadmin.New(webadmin.Deps{DB: db, Logger: log}),
+		Handler:           webadmin.New(webadmin.Deps{DB: a.db, Logger: log}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	// The dry-run gateway is the default until an admin configures another.
-	dry := dryrun.New(dryrun.Options{Receipts: db, Logger: log})
-	defer dry.Close()
-	gws := queue.StaticGateways{Active: dryrun.Name, Senders: map[string]queue.Sender{dryrun.Name: dry}}
-	loop := queue.New(queue.Config{
-		Workers:          cfg.Workers,
-		Version:          version,
-		Retry:            queue.Backoff{Base: cfg.RetryBase, Cap: cfg.RetryMaxDelay, Jitter: 0.2},
-		LockTimeout:      cfg.LockTimeout,
-		RecipientSpacing: cfg.RecipientSpacing,
-	}, db, gws, log)
-	loopCtx, stopLoop := context.WithCancel(ctx)
-	defer stopLoop()
-	looped := make(chan error, 1)
-	go func() { looped <- loop.Run(loopCtx) }()
+	transports, stopTransports := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if cfg.TelegramToken != "" {
+		tg, err := telegram.New(telegram.Config{Token: cfg.TelegramToken, APIEndpoint: cfg.TelegramAPIEndpoint, Logger: log}, a.db, a.router)
+		if err != nil {
+			stopTransports()
+			a.close(ctx)
+			return fmt.Errorf("telegram: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Of several instances sharing the database, one polls.
+			bot.RunWithLease(transports, a.db, "telegram.poll", a.loop.ProcessorID(), 30*time.Second, log, tg.Run)
+		}()
+	}
 	log.Info("messagebridge started", "version", version, "http_addr", ln.Addr().String(),
-		"database", db.Where(), "gateway", gws.Active, "workers", cfg.Workers)
+		"database", a.db.Where(), "gateway", a.gws.Active(ctx), "workers", cfg.Workers, "telegram", cfg.TelegramToken != "")
 
 	var runErr error
 	select {
 	case err := <-served:
 		runErr = fmt.Errorf("http server: %w", err)
-	case err := <-looped:
-		looped <- err
+	case err := <-a.looped:
+		a.looped <- err
 		runErr = fmt.Errorf("delivery loop stopped: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	// Finish the sends in flight and record them before the database closes.
-	stopLoop()
-	select {
-	case <-looped:
-	case <-sctx.Done():
-		log.Warn("delivery loop did not stop in time; its items are recovered after the lock timeout")
-	}
+	stopTransports()
+	wg.Wait()
 	if err := srv.Shutdown(sctx); err != nil && runErr == nil {
 		runErr = fmt.Errorf("shutdown: %w", err)
 	}
+	a.close(sctx)
 	log.Info("stopped")
+	return runErr
+}
+
+// chat runs a terminal chat with the bot as console:<user>, with the
+// delivery loop running alongside, until EOF, /quit or ctx is cancelled.
+func chat(ctx context.Context, cfg Config, in io.Reader, out, logw io.Writer) error {
+	log := newLogger(cfg, logw)
+	a, err := startApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	identity := bot.Identity{Transport: bot.Console, ID: cfg.ConsoleUser}.String()
+	if _, err := a.db.Operator(ctx, identity); errors.Is(err, store.ErrNotFound) {
+		if _, err := a.db.PutOperator(ctx, identity, cfg.ConsoleRole, cfg.ConsoleUser, "messagebridge chat"); err != nil {
+			a.close(ctx)
+			return err
+		}
+	}
+	runErr := console.Run(ctx, console.Config{User: cfg.ConsoleUser, In: in, Out: out, FileDir: cfg.DataDir}, a.router)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	a.close(sctx)
 	return runErr
 }
 

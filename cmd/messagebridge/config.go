@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/messagebridge/messagebridge/commands"
 )
 
 // Config is the process configuration: what must be known before the
@@ -46,6 +48,21 @@ type Config struct {
 	LockTimeout time.Duration
 	// RecipientSpacing is the least time between two sends to one phone.
 	RecipientSpacing time.Duration
+	// MaxAttempts is how often an intake message is tried before it fails.
+	MaxAttempts int
+	// Region is the default phone region until the intake.region setting
+	// says otherwise.
+	Region string
+	// DedupeWindow is how long a number counts as already queued.
+	DedupeWindow time.Duration
+	// BootstrapAdmins are identities made admin at start.
+	BootstrapAdmins []string
+	// TelegramToken enables the Telegram transport (environment only).
+	TelegramToken string
+	// TelegramAPIEndpoint is a self-hosted Bot API server's base URL.
+	TelegramAPIEndpoint string
+	// ConsoleUser and ConsoleRole are who `messagebridge chat` speaks as.
+	ConsoleUser, ConsoleRole string
 }
 
 // option describes one setting: its flag, its environment variable, its
@@ -120,7 +137,84 @@ func options() []option {
 		{flag: "recipient-spacing", env: "MB_RECIPIENT_SPACING", def: "2s",
 			help: "least time between two sends to the same phone from one process",
 			set:  durationOption("recipient-spacing", func(c *Config, d time.Duration) { c.RecipientSpacing = d })},
+		{flag: "max-attempts", env: "MB_MAX_ATTEMPTS", def: "5",
+			help: "attempts before a staff message fails",
+			set:  intOption("max-attempts", 1, 100, func(c *Config, n int) { c.MaxAttempts = n })},
+		{flag: "region", env: "MB_REGION", def: "IN",
+			help: "default country of phone numbers typed without +code (the intake.region setting overrides it)",
+			set: func(c *Config, v string) error {
+				if len(v) != 2 {
+					return fmt.Errorf("region %q: use a two-letter country code such as IN", v)
+				}
+				c.Region = strings.ToUpper(v)
+				return nil
+			}},
+		{flag: "dedupe-window", env: "MB_DEDUPE_WINDOW", def: "10m",
+			help: "a number sent again within this window is not queued twice unless forced with /send!",
+			set:  durationOption("dedupe-window", func(c *Config, d time.Duration) { c.DedupeWindow = d })},
+		{flag: "bootstrap-admins", env: "MB_BOOTSTRAP_ADMINS", def: "",
+			help: "comma-separated telegram:<user-id> / whatsapp:<number> made admin at start",
+			set: func(c *Config, v string) error {
+				ids, err := parseIdentities(v)
+				c.BootstrapAdmins = ids
+				return err
+			}},
+		{env: "MB_TELEGRAM_TOKEN", envOnly: true,
+			help: "Telegram bot token from @BotFather; enables the Telegram transport",
+			set:  func(c *Config, v string) error { c.TelegramToken = strings.TrimSpace(v); return nil }},
+		{flag: "telegram-api-endpoint", env: "MB_TELEGRAM_API_ENDPOINT", def: "",
+			help: "base URL of a self-hosted Telegram Bot API server, e.g. http://127.0.0.1:8081 (lifts the 20 MB file limit)",
+			set: func(c *Config, v string) error {
+				if v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+					return fmt.Errorf("telegram-api-endpoint %q: use an http:// or https:// URL", v)
+				}
+				c.TelegramAPIEndpoint = strings.TrimRight(v, "/")
+				return nil
+			}},
+		{flag: "console-user", env: "MB_CONSOLE_USER", def: "local",
+			help: "who `messagebridge chat` speaks as (console:<user>)",
+			set:  func(c *Config, v string) error { c.ConsoleUser = v; return nil }},
+		{flag: "console-role", env: "MB_CONSOLE_ROLE", def: "admin",
+			help: "role given to the console user the first time it chats",
+			set: func(c *Config, v string) error {
+				if v != "staff" && v != "operator" && v != "admin" {
+					return fmt.Errorf("console-role %q: use staff, operator or admin", v)
+				}
+				c.ConsoleRole = v
+				return nil
+			}},
 	}
+}
+
+// parseIdentities reads "telegram:123,whatsapp:+9198…" into identities.
+func parseIdentities(v string) ([]string, error) {
+	var out []string
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		transport, id, ok := strings.Cut(part, ":")
+		transport = strings.ToLower(transport)
+		switch {
+		case !ok || id == "":
+			return nil, fmt.Errorf("bootstrap admin %q: use telegram:<user-id> or whatsapp:<number>", part)
+		case transport == "telegram":
+			if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+				return nil, fmt.Errorf("bootstrap admin %q: a Telegram user id is a number", part)
+			}
+		case transport == "whatsapp":
+			e164, err := commands.NormalizePhone(id, commands.PhonePolicy{Region: "IN", AllowForeign: true})
+			if err != nil {
+				return nil, fmt.Errorf("bootstrap admin %q: %w", part, err)
+			}
+			id = e164
+		default:
+			return nil, fmt.Errorf("bootstrap admin %q: use telegram:<user-id> or whatsapp:<number>", part)
+		}
+		out = append(out, transport+":"+id)
+	}
+	return out, nil
 }
 
 func intOption(name string, lo, hi int, apply func(*Config, int)) func(*Config, string) error {

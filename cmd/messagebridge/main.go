@@ -6,6 +6,7 @@
 //
 //	messagebridge [serve] [flags]   run everything (the default)
 //	messagebridge migrate [flags]   apply pending migrations and exit
+//	messagebridge chat [flags]      chat with the bot in the terminal
 //	messagebridge version           print the version
 package main
 
@@ -27,7 +28,7 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -36,23 +37,26 @@ func main() {
 // in so tests can drive it. It returns the exit status: 0 on success, 1 when
 // the program fails, 2 on a command-line mistake. A failure is reported as
 // one line on stderr.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	var err error
 	switch cmd {
-	case "serve", "migrate":
+	case "serve", "migrate", "chat":
 		var cfg Config
 		cfg, err = parseConfig("messagebridge "+cmd, args, getenv, stderr)
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		if err == nil {
-			if cmd == "serve" {
+			switch cmd {
+			case "serve":
 				err = serve(ctx, cfg, stderr)
-			} else {
+			case "chat":
+				err = chat(ctx, cfg, stdin, stdout, stderr)
+			default:
 				err = migrate(ctx, cfg, stdout, stderr)
 			}
 		}
@@ -67,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		_, err = fmt.Fprint(stdout, usage)
 	default:
-		err = fmt.Errorf("%w: unknown command %q (try: serve, migrate, version, help)", errUsage, cmd)
+		err = fmt.Errorf("%w: unknown command %q (try: serve, migrate, chat, version, help)", errUsage, cmd)
 	}
 	if err == nil {
 		return 0
@@ -84,6 +88,7 @@ const usage = `MessageBridge: WhatsApp notifications and campaigns from a chat b
 Usage:
   messagebridge [serve] [flags]   run the bot, the delivery loop and the admin page (default)
   messagebridge migrate [flags]   apply pending database migrations and exit
+  messagebridge chat [flags]      chat with the bot in this terminal (as console:local, admin)
   messagebridge version           print the version
   messagebridge bench queue [-items N -workers N -processes N -latency D]
                                   measure enqueue and drain rates on the configured database

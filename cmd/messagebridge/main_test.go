@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -99,7 +101,7 @@ func TestBadConfigurationExitsWithOneLine(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr syncBuffer
-			code := run(context.Background(), tc.args, env(t, tc.env...), &stdout, &stderr)
+			code := run(context.Background(), tc.args, env(t, tc.env...), strings.NewReader(""), &stdout, &stderr)
 			checkOneLineFailure(t, code, tc.wantCode, stderr.String(), tc.want)
 			if strings.Contains(stderr.String(), ":pw@") || strings.Contains(stderr.String(), "%zz") {
 				t.Errorf("stderr shows the password: %q", stderr.String())
@@ -115,7 +117,7 @@ func serveUntilStarted(t *testing.T, getenv func(string) string) (stop func() in
 	ctx, cancel := context.WithCancel(context.Background())
 	logs = &syncBuffer{}
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, getenv, &syncBuffer{}, logs) }()
+	go func() { done <- run(ctx, []string{"serve"}, getenv, strings.NewReader(""), &syncBuffer{}, logs) }()
 	deadline := time.After(10 * time.Second)
 	for !strings.Contains(logs.String(), "messagebridge started") {
 		select {
@@ -145,7 +147,7 @@ func TestWrongSecretKeyRefusesToStart(t *testing.T) {
 	}
 
 	var stderr syncBuffer
-	code := run(context.Background(), nil, env(t, "MB_DATA_DIR", dataDir, "MB_SECRET_KEY", keyB), &syncBuffer{}, &stderr)
+	code := run(context.Background(), nil, env(t, "MB_DATA_DIR", dataDir, "MB_SECRET_KEY", keyB), strings.NewReader(""), &syncBuffer{}, &stderr)
 	checkOneLineFailure(t, code, 1, stderr.String(), "secret key does not match")
 	if !strings.Contains(stderr.String(), "MB_SECRET_KEY") || strings.Contains(stderr.String(), keyB) {
 		t.Errorf("message should name MB_SECRET_KEY and not show the key: %q", stderr.String())
@@ -182,7 +184,7 @@ func TestGeneratedKeyFileIsReused(t *testing.T) {
 func TestServeRefusesOldSchemaWhenAutoMigrateIsOff(t *testing.T) {
 	t.Parallel()
 	var stderr syncBuffer
-	code := run(context.Background(), nil, env(t, "MB_AUTO_MIGRATE", "false"), &syncBuffer{}, &stderr)
+	code := run(context.Background(), nil, env(t, "MB_AUTO_MIGRATE", "false"), strings.NewReader(""), &syncBuffer{}, &stderr)
 	checkOneLineFailure(t, code, 1, stderr.String(), "messagebridge migrate")
 }
 
@@ -190,14 +192,14 @@ func TestMigrateCommand(t *testing.T) {
 	t.Parallel()
 	check := func(t *testing.T, getenv func(string) string) {
 		var out, errs syncBuffer
-		if code := run(context.Background(), []string{"migrate"}, getenv, &out, &errs); code != 0 {
+		if code := run(context.Background(), []string{"migrate"}, getenv, strings.NewReader(""), &out, &errs); code != 0 {
 			t.Fatalf("first migrate exited %d: %s", code, errs.String())
 		}
 		if !regexp.MustCompile(`applied 00001_\w+\.sql \(version 1\)`).MatchString(out.String()) {
 			t.Fatalf("first migrate printed %q, want the applied migration", out.String())
 		}
 		out = syncBuffer{}
-		if code := run(context.Background(), []string{"migrate"}, getenv, &out, &errs); code != 0 {
+		if code := run(context.Background(), []string{"migrate"}, getenv, strings.NewReader(""), &out, &errs); code != 0 {
 			t.Fatalf("second migrate exited %d: %s", code, errs.String())
 		}
 		if !strings.Contains(out.String(), "nothing to apply") || strings.Contains(out.String(), "applied") {
@@ -217,7 +219,7 @@ func TestMigrateCommand(t *testing.T) {
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	var out syncBuffer
-	if code := run(context.Background(), []string{"version"}, env(t), &out, &syncBuffer{}); code != 0 {
+	if code := run(context.Background(), []string{"version"}, env(t), strings.NewReader(""), &out, &syncBuffer{}); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	if !strings.HasPrefix(out.String(), "messagebridge "+version) {
@@ -338,5 +340,50 @@ func TestServeDeliversThroughDryRun(t *testing.T) {
 	hb, err := db.Heartbeats(ctx, time.Now().Add(-time.Minute))
 	if err != nil || len(hb) != 1 {
 		t.Fatalf("heartbeats = %+v, %v; want the running processor", hb, err)
+	}
+}
+
+// `messagebridge chat` on the embedded default: typing a number queues it,
+// the dry-run gateway sends it, and /status then shows it sent.
+func TestChatOnEmbeddedDefault(t *testing.T) {
+	t.Parallel()
+	inR, inW := io.Pipe()
+	out := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), []string{"chat"}, env(t), inR, out, &syncBuffer{})
+	}()
+	waitFor := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for !strings.Contains(out.String(), what) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the chat within 15s:\n%s", what, out.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("> ")
+	fmt.Fprintln(inW, "98765 43210")
+	waitFor("bot: Queued #1 for +919876543210 via dryrun.")
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(out.String(), "Sent 1 ") {
+		if time.Now().After(deadline) {
+			t.Fatalf("/status never showed the message sent:\n%s", out.String())
+		}
+		fmt.Fprintln(inW, "/status")
+		time.Sleep(300 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "bot: Queued 0 · Processing 0 · Failed 0") {
+		t.Errorf("status after the send:\n%s", out.String())
+	}
+	fmt.Fprintln(inW, "/quit")
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("chat exited %d:\n%s", code, out.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("chat did not exit after /quit")
 	}
 }

@@ -1,0 +1,116 @@
+package commands_test
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/messagebridge/messagebridge/commands"
+)
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		text    string
+		want    commands.Command
+		wantErr string
+	}{
+		{text: "98765 43210", want: commands.Command{Name: "send", Args: []string{"98765 43210"}, Implicit: true}},
+		{text: "9876543210, 9123456789", want: commands.Command{Name: "send", Args: []string{"9876543210", "9123456789"}, Implicit: true}},
+		{text: "/send 98765 43210", want: commands.Command{Name: "send", Args: []string{"98765 43210"}}},
+		{text: "/send 9876543210 order_ready", want: commands.Command{Name: "send", Args: []string{"9876543210", "message=order_ready"}}},
+		{text: "/send 98765 43210 diwali offer", want: commands.Command{Name: "send", Args: []string{"98765 43210", "message=diwali offer"}}},
+		{text: "/send! +91 98765 43210", want: commands.Command{Name: "send", Args: []string{"+91 98765 43210"}, Force: true}},
+		{text: "/send", want: commands.Command{Name: "send", Args: nil}},
+		{text: "/status", want: commands.Command{Name: "status", Args: []string{}}},
+		{text: "/STATUS@ShopBot", want: commands.Command{Name: "status", Args: []string{}}},
+		{text: "/whoami", want: commands.Command{Name: "whoami", Args: []string{}}},
+		{text: "/help", want: commands.Command{Name: "help", Args: []string{}}},
+		{text: "/queue 7d", want: commands.Command{Name: "queue", Args: []string{"7d"}}},
+		{text: "/queue", want: commands.Command{Name: "queue", Args: []string{}}},
+		{text: "/recent 20", want: commands.Command{Name: "recent", Args: []string{"20"}}},
+		{text: "/failed", want: commands.Command{Name: "failed", Args: []string{}}},
+		{text: "/retry 12", want: commands.Command{Name: "retry", Args: []string{"12"}}},
+		{text: "/edit 12 98765 43210", want: commands.Command{Name: "edit", Args: []string{"12", "98765", "43210"}}},
+		{text: "/cancel 12", want: commands.Command{Name: "cancel", Args: []string{"12"}}},
+		{text: "/gateway", want: commands.Command{Name: "gateway", Args: []string{}}},
+		{text: "/gateway use meta", want: commands.Command{Name: "gateway", Sub: "use", Args: []string{"meta"}}},
+		{text: "/gateway USE whapi", want: commands.Command{Name: "gateway", Sub: "use", Args: []string{"whapi"}}},
+		{text: "/operators", want: commands.Command{Name: "operators", Args: []string{}}},
+		{text: "/operator add telegram:42 staff", want: commands.Command{Name: "operator", Sub: "add", Args: []string{"telegram:42", "staff"}}},
+		{text: "/operator remove telegram:42", want: commands.Command{Name: "operator", Sub: "remove", Args: []string{"telegram:42"}}},
+		{text: "/operator", want: commands.Command{Name: "operator", Args: []string{}}},
+		{text: "  /retry   7  ", want: commands.Command{Name: "retry", Args: []string{"7"}}},
+		{text: "/frobnicate 1", wantErr: "unknown command /frobnicate"},
+		{text: "/", wantErr: "unknown command /"},
+		{text: "hello", wantErr: commands.ErrNotUnderstood.Error()},
+		{text: "", wantErr: commands.ErrNotUnderstood.Error()},
+		{text: "order #12, 2 pcs", wantErr: commands.ErrNotUnderstood.Error()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			t.Parallel()
+			got, err := commands.Parse(tt.text)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Parse(%q) = %+v, %v; want error %q", tt.text, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse(%q): %v", tt.text, err)
+			}
+			if len(got.Args) == 0 && len(tt.want.Args) == 0 {
+				got.Args, tt.want.Args = nil, nil
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("Parse(%q) = %#v, want %#v", tt.text, got, tt.want)
+			}
+		})
+	}
+	var unknown *commands.UnknownCommandError
+	if _, err := commands.Parse("/nope"); !errors.As(err, &unknown) || unknown.Name != "nope" {
+		t.Fatalf("unknown command error: %v", err)
+	}
+}
+
+// Every command the router knows parses.
+func TestEveryCommandParses(t *testing.T) {
+	t.Parallel()
+	for _, key := range commands.Keys() {
+		c, err := commands.Parse("/" + key)
+		if err != nil || c.Key() != key {
+			t.Errorf("Parse(/%s) = %+v, %v", key, c, err)
+		}
+	}
+}
+
+// FuzzParse: any text parses to a command or a clear error, never a panic,
+// and what parses is well formed.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"98765 43210", "/send! +91-98765-43210", "/gateway use meta", "/operator add telegram:1 admin",
+		"9.87654321E9", "/edit 12 ０９８７６５４３２１０", "\x00/retry", "/send 1 2 3 4 5 6 7 8 9 0 x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		c, err := commands.Parse(text)
+		if err != nil {
+			if c.Name != "" {
+				t.Fatalf("error %v with a command %+v", err, c)
+			}
+			return
+		}
+		if c.Name == "" {
+			t.Fatalf("Parse(%q) gave a command without a name", text)
+		}
+		if c.Implicit && (c.Name != "send" || len(c.Args) == 0) {
+			t.Fatalf("implicit command %+v", c)
+		}
+		for _, a := range c.Args {
+			if strings.TrimSpace(a) == "" {
+				t.Fatalf("Parse(%q) gave an empty argument: %#v", text, c.Args)
+			}
+		}
+	})
+}
