@@ -29,12 +29,10 @@ type Store interface {
 	GatewayStates(ctx context.Context) ([]store.GatewayState, error)
 }
 
-// Delivery is one send handed to a gateway.
-type Delivery struct {
-	ItemID  int64
-	Phone   string // E.164
-	Content store.QueueContent
-	Attempt int
+// Library resolves saved messages and their media for deliveries; nil in
+// Config means items that name a saved message fail permanently.
+type Library interface {
+	SavedMessage(ctx context.Context, id int64) (text string, kind Kind, media *Media, err error)
 }
 
 // Sender sends one delivery and returns the provider's message id. Errors
@@ -89,6 +87,8 @@ type Config struct {
 	// CompleteDelay is how long an outcome waits to ride along with the
 	// next claim before it is written on its own (5ms).
 	CompleteDelay time.Duration
+	// Library resolves saved messages (optional).
+	Library Library
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -398,7 +398,11 @@ func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem) store.O
 	}
 
 	sctx, cancel := context.WithTimeout(drainCtx, l.cfg.SendTimeout)
-	id, err := sender.Send(sctx, Delivery{ItemID: it.ID, Phone: it.Phone, Content: it.Content, Attempt: it.Attempts})
+	d, err := l.delivery(sctx, it)
+	var id string
+	if err == nil {
+		id, err = sender.Send(sctx, d)
+	}
 	cancel()
 	return l.decide(it, name, id, err)
 }

@@ -50,6 +50,9 @@ type dialectSQL struct {
 	upsertOperator string
 	// upsertCursor: (name, position, updated_at).
 	upsertCursor string
+	// upsertGatewayMedia: (media_id, gateway, account, provider_media_id,
+	// uploaded_at, expires_at).
+	upsertGatewayMedia string
 }
 
 func sqlFor(d Dialect) dialectSQL {
@@ -89,6 +92,10 @@ ON CONFLICT (identity) DO UPDATE SET role = excluded.role, updated_at = excluded
     display_name = CASE WHEN excluded.display_name = '' THEN operators.display_name ELSE excluded.display_name END`,
 		upsertCursor: `INSERT INTO cursors (name, position, updated_at) VALUES (?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
+		upsertGatewayMedia: `INSERT INTO gateway_media (media_id, gateway, account, provider_media_id, uploaded_at, expires_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (media_id, gateway, account) DO UPDATE SET provider_media_id = excluded.provider_media_id,
+    uploaded_at = excluded.uploaded_at, expires_at = excluded.expires_at`,
 	}
 }
 
@@ -121,5 +128,9 @@ ON DUPLICATE KEY UPDATE role = VALUES(role), updated_at = VALUES(updated_at),
     display_name = IF(VALUES(display_name) = '', display_name, VALUES(display_name))`,
 		upsertCursor: `INSERT INTO cursors (name, position, updated_at) VALUES (?, ?, ?)
 ON DUPLICATE KEY UPDATE position = VALUES(position), updated_at = VALUES(updated_at)`,
+		upsertGatewayMedia: `INSERT INTO gateway_media (media_id, gateway, account, provider_media_id, uploaded_at, expires_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON DUPLICATE KEY UPDATE provider_media_id = VALUES(provider_media_id), uploaded_at = VALUES(uploaded_at),
+    expires_at = VALUES(expires_at)`,
 	}
 }

@@ -30,7 +30,7 @@ type ReceiptSink interface {
 type Record struct {
 	ItemID     int64
 	Phone      string
-	Kind       store.ContentKind
+	Kind       queue.Kind
 	ProviderID string
 	At         time.Time
 }
@@ -78,14 +78,14 @@ func (g *Gateway) Send(ctx context.Context, d queue.Delivery) (string, error) {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	id := "dryrun." + hex.EncodeToString(b)
-	rec := Record{ItemID: d.ItemID, Phone: d.Phone, Kind: d.Content.Kind, ProviderID: id, At: time.Now().UTC()}
+	rec := Record{ItemID: d.ItemID, Phone: d.Phone, Kind: d.Kind, ProviderID: id, At: time.Now().UTC()}
 	g.mu.Lock()
 	g.records = append(g.records, rec)
 	if over := len(g.records) - g.opts.Keep; over > 0 {
 		g.records = append(g.records[:0], g.records[over:]...)
 	}
 	g.mu.Unlock()
-	g.log.Info("dry run: message not sent", "item", d.ItemID, "phone", MaskPhone(d.Phone), "kind", d.Content.Kind, "provider_id", id)
+	g.log.Info("dry run: message not sent", "item", d.ItemID, "phone", MaskPhone(d.Phone), "kind", d.Kind, "provider_id", id)
 	if g.opts.Receipts != nil {
 		g.after(g.opts.ReceiptDelay, store.Receipt{Gateway: Name, ProviderMessageID: id, Status: store.StatusDelivered})
 		g.after(2*g.opts.ReceiptDelay, store.Receipt{Gateway: Name, ProviderMessageID: id, Status: store.StatusRead})

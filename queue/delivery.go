@@ -1,0 +1,98 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/messagebridge/messagebridge/store"
+)
+
+// Kind says what a delivery sends.
+type Kind string
+
+// The delivery kinds gateways handle.
+const (
+	KindText     Kind = "text"
+	KindImage    Kind = "image"
+	KindVideo    Kind = "video"
+	KindTemplate Kind = "template"
+	KindFlow     Kind = "flow"
+)
+
+// Delivery is one send handed to a gateway: one phone and one message,
+// with saved messages already resolved to their text or media.
+type Delivery struct {
+	ItemID  int64
+	Phone   string // E.164, "+919876543210"
+	Attempt int
+	Kind    Kind
+	// Text is the body of a text message or the caption of an image/video.
+	Text string
+	// Media is the image or video to send.
+	Media *Media
+	// Template and Flow are set for their kinds.
+	Template Template
+	Flow     Flow
+}
+
+// Media is a stored image or video. Gateways that upload media once per
+// object key their caches on ID (or SHA256) and read the bytes with Open.
+type Media struct {
+	ID     int64
+	SHA256 string
+	MIME   string
+	Name   string
+	Size   int64
+	// PublicURL is set when the file can be fetched by the provider from a
+	// public address; gateways may send it by link instead of uploading.
+	PublicURL string
+	Open      func(ctx context.Context) (io.ReadCloser, error)
+}
+
+// Template is a provider message template with positional parameters.
+type Template struct {
+	Name     string
+	Language string
+	Params   []string
+}
+
+// Flow is a provider flow (Shiprocket flow, WhatsApp Flow) by id.
+type Flow struct {
+	ID        string
+	Variables map[string]string
+}
+
+// ErrNoLibrary means an item names a saved message but the loop has no
+// library to read it from.
+var ErrNoLibrary = errors.New("saved messages are not available in this process")
+
+// delivery builds the Delivery for a claimed item.
+func (l *Loop) delivery(ctx context.Context, it store.QueueItem) (Delivery, error) {
+	d := Delivery{ItemID: it.ID, Phone: it.Phone, Attempt: it.Attempts}
+	c := it.Content
+	switch c.Kind {
+	case store.ContentText:
+		d.Kind, d.Text = KindText, c.Body
+	case store.ContentTemplate:
+		d.Kind, d.Template = KindTemplate, Template{Name: c.TemplateName, Language: c.TemplateLanguage, Params: c.TemplateParams}
+	case store.ContentFlow:
+		d.Kind, d.Flow = KindFlow, Flow{ID: c.FlowID, Variables: c.FlowVariables}
+	case store.ContentSavedMessage:
+		if l.cfg.Library == nil {
+			return Delivery{}, Classify(Permanent, "", ErrNoLibrary)
+		}
+		text, kind, media, err := l.cfg.Library.SavedMessage(ctx, c.SavedMessageID)
+		if errors.Is(err, store.ErrNotFound) {
+			return Delivery{}, Classify(Permanent, "", fmt.Errorf("saved message %d no longer exists", c.SavedMessageID))
+		}
+		if err != nil {
+			return Delivery{}, Classify(Retry, "", fmt.Errorf("read saved message %d: %w", c.SavedMessageID, err))
+		}
+		d.Kind, d.Text, d.Media = kind, text, media
+	default:
+		return Delivery{}, Classify(Permanent, "", fmt.Errorf("unknown content kind %q", c.Kind))
+	}
+	return d, nil
+}
