@@ -25,6 +25,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// HealthTimeout bounds the database check of /healthz (default 2s).
 	HealthTimeout time.Duration
+	// Webhooks are the providers' delivery-receipt endpoints by gateway
+	// name, served at /webhooks/{name}.
+	Webhooks map[string]http.Handler
 }
 
 type server struct {
@@ -48,6 +51,11 @@ func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Get("/healthz", s.healthz)
+	r.Route("/webhooks", func(r chi.Router) {
+		for name, h := range s.deps.Webhooks {
+			r.Handle("/"+name, h)
+		}
+	})
 	return r
 }
 

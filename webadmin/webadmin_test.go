@@ -48,3 +48,28 @@ func TestHealthz(t *testing.T) {
 		})
 	}
 }
+
+// Each provider's webhook handler is reachable at /webhooks/{name}.
+func TestWebhooksAreMounted(t *testing.T) {
+	t.Parallel()
+	hit := map[string]string{}
+	mk := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hit[name] = r.Method })
+	}
+	h := webadmin.New(webadmin.Deps{DB: pingFunc(func(context.Context) error { return nil }),
+		Webhooks: map[string]http.Handler{"meta": mk("meta"), "whapi": mk("whapi")}})
+	for _, tc := range []struct{ method, path, want string }{
+		{http.MethodGet, "/webhooks/meta", "meta"}, {http.MethodPost, "/webhooks/whapi", "whapi"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if hit[tc.want] != tc.method {
+			t.Errorf("%s %s did not reach the %s handler", tc.method, tc.path, tc.want)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/webhooks/unknown", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("unknown webhook: %d", rec.Code)
+	}
+}

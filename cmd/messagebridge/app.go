@@ -18,6 +18,7 @@ import (
 	"github.com/messagebridge/messagebridge/bot/telegram"
 	"github.com/messagebridge/messagebridge/commands"
 	"github.com/messagebridge/messagebridge/gateways/dryrun"
+	"github.com/messagebridge/messagebridge/gateways/library"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/secretbox"
@@ -98,6 +99,7 @@ func startApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err er
 		Retry:            queue.Backoff{Base: cfg.RetryBase, Cap: cfg.RetryMaxDelay, Jitter: 0.2},
 		LockTimeout:      cfg.LockTimeout,
 		RecipientSpacing: cfg.RecipientSpacing,
+		Library:          library.New(db, filepath.Join(cfg.DataDir, "media"), ""),
 	}, db, a.gws, log)
 	a.router = commands.New(db, commands.Config{
 		Region:         cfg.Region,
