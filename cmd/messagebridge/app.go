@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/messagebridge/messagebridge/bot"
 	"github.com/messagebridge/messagebridge/bot/console"
 	"github.com/messagebridge/messagebridge/bot/telegram"
+	"github.com/messagebridge/messagebridge/bot/whatsapp"
 	"github.com/messagebridge/messagebridge/commands"
 	"github.com/messagebridge/messagebridge/gateways/dryrun"
 	"github.com/messagebridge/messagebridge/gateways/library"
@@ -43,7 +45,7 @@ type app struct {
 	cfg    Config
 	log    *slog.Logger
 	db     *store.DB
-	dry    *dryrun.Gateway
+	gset   *gatewaySet
 	gws    *queue.SettingsGateways
 	loop   *queue.Loop
 	router *commands.Router
@@ -51,9 +53,6 @@ type app struct {
 	stopLoop func()
 	looped   chan error
 }
-
-// gatewayNames are the gateways admins can switch between.
-func gatewayNames() []string { return []string{dryrun.Name} }
 
 // startApp opens the database (migrating it and checking the secret key),
 // seeds bootstrap admins and starts the delivery loop.
@@ -89,23 +88,30 @@ func startApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err er
 		}
 	}
 
+	if err := seedGatewaySettings(ctx, db, cfg.getenv, log); err != nil {
+		return nil, err
+	}
+
 	a := &app{cfg: cfg, log: log, db: db}
-	// The dry-run gateway is the default until an admin configures another.
-	a.dry = dryrun.New(dryrun.Options{Receipts: db, Logger: log})
-	a.gws = queue.NewSettingsGateways(db, map[string]queue.Sender{dryrun.Name: a.dry}, dryrun.Name)
+	if a.gset, err = buildGateways(ctx, cfg, db, log); err != nil {
+		return nil, err
+	}
+	// The dry-run gateway is the default until an admin picks another.
+	a.gws = queue.NewSettingsGateways(db, a.gset.senders, dryrun.Name)
 	a.loop = queue.New(queue.Config{
 		Workers:          cfg.Workers,
 		Version:          version,
 		Retry:            queue.Backoff{Base: cfg.RetryBase, Cap: cfg.RetryMaxDelay, Jitter: 0.2},
 		LockTimeout:      cfg.LockTimeout,
 		RecipientSpacing: cfg.RecipientSpacing,
+		GatewayRates:     a.gset.rates,
 		Library:          library.New(db, filepath.Join(cfg.DataDir, "media"), ""),
 	}, db, a.gws, log)
 	a.router = commands.New(db, commands.Config{
 		Region:         cfg.Region,
 		DedupeWindow:   cfg.DedupeWindow,
 		MaxAttempts:    cfg.MaxAttempts,
-		Gateways:       gatewayNames(),
+		Gateways:       a.gset.names(),
 		DefaultGateway: dryrun.Name,
 		Notify:         a.loop.Notify,
 	}, log)
@@ -124,7 +130,7 @@ func (a *app) close(deadline context.Context) {
 	case <-deadline.Done():
 		a.log.Warn("delivery loop did not stop in time; its items are recovered after the lock timeout")
 	}
-	a.dry.Close()
+	a.gset.close()
 	_ = a.db.Close()
 }
 
@@ -142,7 +148,7 @@ func serve(ctx context.Context, cfg Config, logw io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	srv := &http.Server{
-		Handler:           webadmin.New(webadmin.Deps{DB: a.db, Logger: log}),
+		Handler:           webadmin.New(webadmin.Deps{DB: a.db, Logger: log, Webhooks: a.gset.webhooks}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -163,6 +169,15 @@ func serve(ctx context.Context, cfg Config, logw io.Writer) error {
 			defer wg.Done()
 			// Of several instances sharing the database, one polls.
 			bot.RunWithLease(transports, a.db, "telegram.poll", a.loop.ProcessorID(), 30*time.Second, log, tg.Run)
+		}()
+	}
+	if st, err := a.gset.session.Status(ctx); err == nil && st.Linked {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// One instance holds the linked session: it sends through it and
+			// listens for operators in the configured chats.
+			bot.RunWithLease(transports, a.db, "whatsapp.session", a.loop.ProcessorID(), 30*time.Second, log, a.runWhatsApp)
 		}()
 	}
 	log.Info("messagebridge started", "version", version, "http_addr", ln.Addr().String(),
@@ -188,6 +203,32 @@ func serve(ctx context.Context, cfg Config, logw io.Writer) error {
 	a.close(sctx)
 	log.Info("stopped")
 	return runErr
+}
+
+// runWhatsApp connects the linked session and runs the WhatsApp operator
+// chat on it until ctx is cancelled.
+func (a *app) runWhatsApp(ctx context.Context) error {
+	var chats []string
+	if s, err := a.db.Setting(ctx, "whatsapp.operator_chats"); err == nil {
+		for _, c := range strings.Split(s.Value, ",") {
+			if c = strings.TrimSpace(c); c != "" {
+				chats = append(chats, c)
+			}
+		}
+	}
+	if err := a.gset.session.Connect(); err != nil {
+		return fmt.Errorf("whatsapp: %w", err)
+	}
+	if len(chats) == 0 {
+		a.log.Info("whatsapp: connected for sending; no operator chats configured (setting whatsapp.operator_chats)")
+		<-ctx.Done()
+		return nil
+	}
+	tr, err := whatsapp.New(whatsapp.Config{AllowedChats: chats, Logger: a.log}, a.gset.session, a.router)
+	if err != nil {
+		return fmt.Errorf("whatsapp: %w", err)
+	}
+	return tr.Run(ctx)
 }
 
 // chat runs a terminal chat with the bot as console:<user>, with the

@@ -63,6 +63,9 @@ type Config struct {
 	TelegramAPIEndpoint string
 	// ConsoleUser and ConsoleRole are who `messagebridge chat` speaks as.
 	ConsoleUser, ConsoleRole string
+
+	// getenv reads further MB_* variables (gateway settings to seed).
+	getenv func(string) string
 }
 
 // option describes one setting: its flag, its environment variable, its
@@ -245,7 +248,7 @@ var errUsage = errors.New("usage")
 // parseConfig reads the flags in args over the MB_* variables from getenv
 // over the defaults. Flag errors wrap errUsage.
 func parseConfig(name string, args []string, getenv func(string) string, out io.Writer) (Config, error) {
-	var c Config
+	c := Config{getenv: getenv}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	var errs []error

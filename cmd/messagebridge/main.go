@@ -66,12 +66,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			break
 		}
 		err = benchQueue(ctx, args[1:], getenv, stdout, stderr)
+	case "whatsapp":
+		err = whatsappCommand(ctx, args, getenv, stdout, stderr)
 	case "version":
 		_, err = fmt.Fprintln(stdout, "messagebridge", versionString())
 	case "help", "-h", "--help":
 		_, err = fmt.Fprint(stdout, usage)
 	default:
-		err = fmt.Errorf("%w: unknown command %q (try: serve, migrate, chat, version, help)", errUsage, cmd)
+		err = fmt.Errorf("%w: unknown command %q (try: serve, migrate, chat, whatsapp, version, help)", errUsage, cmd)
 	}
 	if err == nil {
 		return 0
@@ -89,6 +91,8 @@ Usage:
   messagebridge [serve] [flags]   run the bot, the delivery loop and the admin page (default)
   messagebridge migrate [flags]   apply pending database migrations and exit
   messagebridge chat [flags]      chat with the bot in this terminal (as console:local, admin)
+  messagebridge whatsapp pair|status|logout
+                                  link, show or unlink the WhatsApp account of the session gateway
   messagebridge version           print the version
   messagebridge bench queue [-items N -workers N -processes N -latency D]
                                   measure enqueue and drain rates on the configured database

@@ -387,3 +387,19 @@ func TestChatOnEmbeddedDefault(t *testing.T) {
 		t.Fatal("chat did not exit after /quit")
 	}
 }
+
+// `whatsapp status` on a fresh data dir says nothing is linked, without
+// contacting WhatsApp; a wrong subcommand is a usage error.
+func TestWhatsAppStatusWithoutAccount(t *testing.T) {
+	t.Parallel()
+	var out, errs syncBuffer
+	if code := run(context.Background(), []string{"whatsapp", "status"}, env(t), strings.NewReader(""), &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	if !strings.Contains(out.String(), "No WhatsApp account is linked") {
+		t.Fatalf("status printed %q", out.String())
+	}
+	var e2 syncBuffer
+	code := run(context.Background(), []string{"whatsapp", "dance"}, env(t), strings.NewReader(""), &syncBuffer{}, &e2)
+	checkOneLineFailure(t, code, 2, e2.String(), `unknown whatsapp command "dance"`)
+}
