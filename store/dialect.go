@@ -53,6 +53,13 @@ type dialectSQL struct {
 	// upsertGatewayMedia: (media_id, gateway, account, provider_media_id,
 	// uploaded_at, expires_at).
 	upsertGatewayMedia string
+	// insertContactsIgnore starts a multi-row insert into campaign_contacts
+	// (campaign_id, phone, name, variables, source_row, created_at) that
+	// skips phones the campaign has; VALUES rows follow.
+	insertContactsIgnore string
+	// insertOptOutIgnore: (phone, reason, source, created_at, created_by);
+	// an existing opt-out stays.
+	insertOptOutIgnore string
 }
 
 func sqlFor(d Dialect) dialectSQL {
@@ -96,6 +103,8 @@ ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excl
 VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (media_id, gateway, account) DO UPDATE SET provider_media_id = excluded.provider_media_id,
     uploaded_at = excluded.uploaded_at, expires_at = excluded.expires_at`,
+		insertContactsIgnore: `INSERT OR IGNORE INTO campaign_contacts (campaign_id, phone, name, variables, source_row, created_at) VALUES `,
+		insertOptOutIgnore:   `INSERT OR IGNORE INTO opt_outs (phone, reason, source, created_at, created_by) VALUES (?, ?, ?, ?, ?)`,
 	}
 }
 
@@ -132,5 +141,7 @@ ON DUPLICATE KEY UPDATE position = VALUES(position), updated_at = VALUES(updated
 VALUES (?, ?, ?, ?, ?, ?)
 ON DUPLICATE KEY UPDATE provider_media_id = VALUES(provider_media_id), uploaded_at = VALUES(uploaded_at),
     expires_at = VALUES(expires_at)`,
+		insertContactsIgnore: `INSERT IGNORE INTO campaign_contacts (campaign_id, phone, name, variables, source_row, created_at) VALUES `,
+		insertOptOutIgnore:   `INSERT IGNORE INTO opt_outs (phone, reason, source, created_at, created_by) VALUES (?, ?, ?, ?, ?)`,
 	}
 }
