@@ -41,6 +41,7 @@ func (e *UnknownCommandError) Error() string { return fmt.Sprintf("unknown comma
 var subcommands = map[string][]string{
 	"gateway":  {"use"},
 	"operator": {"add", "remove"},
+	"campaign": {"new", "set", "start", "pause", "resume", "cancel", "delete", "schedule", "copy", "stats", "results"},
 }
 
 // Parse turns a message's text into a Command. Text that is not a slash

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/messagebridge/messagebridge/bot"
+	"github.com/messagebridge/messagebridge/commands/importer"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
 )
@@ -22,6 +23,7 @@ var _ bot.Handler = (*Router)(nil)
 // Store is what the commands read and change.
 type Store interface {
 	queue.ReportStore
+	CampaignStore
 	Operator(ctx context.Context, identity string) (store.Operator, error)
 	Operators(ctx context.Context) ([]store.Operator, error)
 	PutOperator(ctx context.Context, identity, role, displayName, actor string) (store.Operator, error)
@@ -59,6 +61,11 @@ type Config struct {
 	DefaultGateway string
 	// MaxList bounds /recent and /failed (50).
 	MaxList int
+	// MinIntervals is each gateway's own pacing: a campaign interval may
+	// not be shorter.
+	MinIntervals map[string]time.Duration
+	// ImportLimits bound contact imports (importer.DefaultLimits()).
+	ImportLimits importer.Limits
 	// Now is the clock (time.Now).
 	Now func() time.Time
 	// Notify wakes the delivery loop after enqueueing; may be nil.

@@ -291,6 +291,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"edit": "/edit 1 9123456789", "cancel": "/cancel 1", "gateway": "/gateway",
 		"gateway use": "/gateway use dryrun", "operators": "/operators",
 		"operator add": "/operator add telegram:50 staff", "operator remove": "/operator remove telegram:51",
+		"campaigns": "/campaigns", "campaign": "/campaign 1", "campaign new": "/campaign new Test",
+		"campaign set": "/campaign set 1 interval=5s", "import": "/import 1", "campaign copy": "/campaign copy 1 1",
+		"campaign start": "/campaign start 1", "campaign schedule": "/campaign schedule 1 2030-01-01 10:00",
+		"campaign pause": "/campaign pause 1", "campaign resume": "/campaign resume 1", "campaign cancel": "/campaign cancel 1",
+		"campaign delete": "/campaign delete 1", "campaign stats": "/campaign stats 1", "campaign results": "/campaign results 1",
+		"optout": "/optout 9123456789 asked in store",
 	}
 	// Who may run what, written out as specified rather than derived.
 	minRole := map[string]string{
@@ -298,6 +304,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"queue": "operator", "recent": "operator", "failed": "operator", "retry": "operator",
 		"edit": "operator", "cancel": "operator", "gateway": "operator",
 		"gateway use": "admin", "operators": "admin", "operator add": "admin", "operator remove": "admin",
+		"campaigns": "operator", "campaign": "operator", "campaign new": "operator", "campaign set": "operator",
+		"import": "operator", "campaign copy": "operator", "campaign start": "operator", "campaign schedule": "operator",
+		"campaign pause": "operator", "campaign resume": "operator", "campaign cancel": "operator",
+		"campaign delete": "operator", "campaign stats": "operator", "campaign results": "operator",
+		"optout": "operator",
 	}
 	if len(texts) != len(commands.Keys()) || len(minRole) != len(commands.Keys()) {
 		t.Fatalf("the matrix covers %d commands, the router has %d", len(texts), len(commands.Keys()))
@@ -311,6 +322,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 				f := newFixture(t)
 				ctx := context.Background()
 				if _, err := f.db.PutOperator(ctx, "telegram:51", "staff", "", "test"); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := f.db.CreateCampaign(ctx, "Matrix", "test"); err != nil {
 					t.Fatal(err)
 				}
 				if _, err := f.db.EnqueueQueueItems(ctx, []store.NewQueueItem{{Phone: "+919876500000", MaxAttempts: 3,

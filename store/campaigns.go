@@ -449,9 +449,10 @@ func (db *DB) dispatchCampaign(ctx context.Context, id int64, now time.Time, hor
 		var contacts []struct {
 			ID    int64  `db:"id"`
 			Phone string `db:"phone"`
+			Name  string `db:"name"`
 			Vars  string `db:"variables"`
 		}
-		if err := tx.SelectContext(ctx, &contacts, `SELECT c.id, c.phone, c.variables FROM campaign_contacts c
+		if err := tx.SelectContext(ctx, &contacts, `SELECT c.id, c.phone, c.name, c.variables FROM campaign_contacts c
 LEFT JOIN queue_items q ON q.contact_id = c.id
 WHERE c.campaign_id = ? AND q.id IS NULL ORDER BY c.id LIMIT ?`, id, limit); err != nil {
 			return err
@@ -469,10 +470,13 @@ WHERE c.campaign_id = ? AND q.id IS NULL ORDER BY c.id LIMIT ?`, id, limit); err
 		}
 		for _, ct := range contacts {
 			content := c.Content
-			if content.Kind == ContentFlow {
-				var vars map[string]string
-				_ = json.Unmarshal([]byte(ct.Vars), &vars)
+			var vars map[string]string
+			_ = json.Unmarshal([]byte(ct.Vars), &vars)
+			switch content.Kind {
+			case ContentFlow:
 				content.FlowVariables = vars
+			case ContentTemplate:
+				content.TemplateParams = fillParams(content.TemplateParams, ct.Name, vars)
 			}
 			row, err := enqueueRow(NewQueueItem{Phone: ct.Phone, Content: content, Gateway: c.Gateway, Priority: PriorityCampaign,
 				CampaignID: id, ContactID: ct.ID, MaxAttempts: maxAttempts, NotBefore: next, CreatedBy: "campaign:" + fmt.Sprint(id)}, now)
@@ -560,4 +564,30 @@ WHERE c.campaign_id = ? ORDER BY c.id`, id)
 		return nil, fmt.Errorf("campaign results: %w", err)
 	}
 	return rows, nil
+}
+
+// fillParams replaces "{name}" and "{Column}" in template parameters with the
+// contact's name and columns; other parameters are sent as written.
+func fillParams(params []string, name string, vars map[string]string) []string {
+	out := make([]string, len(params))
+	for i, p := range params {
+		key, ok := strings.CutPrefix(p, "{")
+		if key, ok2 := strings.CutSuffix(key, "}"); ok && ok2 {
+			switch {
+			case strings.EqualFold(key, "name"):
+				out[i] = name
+			case vars[key] != "":
+				out[i] = vars[key]
+			default:
+				for k, v := range vars {
+					if strings.EqualFold(k, key) {
+						out[i] = v
+					}
+				}
+			}
+			continue
+		}
+		out[i] = p
+	}
+	return out
 }

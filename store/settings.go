@@ -157,4 +157,6 @@ const (
 	SettingIntakeAllowForeign = "intake.allow_foreign"
 	// SettingIntakeText is the message staff intake sends.
 	SettingIntakeText = "intake.text"
+	// SettingTimezone is the timezone of campaign schedules (Asia/Kolkata).
+	SettingTimezone = "campaign.timezone"
 )

@@ -21,6 +21,7 @@ import (
 	"github.com/messagebridge/messagebridge/commands"
 	"github.com/messagebridge/messagebridge/gateways/dryrun"
 	"github.com/messagebridge/messagebridge/gateways/library"
+	"github.com/messagebridge/messagebridge/gateways/session"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/secretbox"
@@ -50,8 +51,9 @@ type app struct {
 	loop   *queue.Loop
 	router *commands.Router
 
-	stopLoop func()
-	looped   chan error
+	stopLoop   func()
+	looped     chan error
+	dispatched chan struct{}
 }
 
 // startApp opens the database (migrating it and checking the secret key),
@@ -112,12 +114,19 @@ func startApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err er
 		DedupeWindow:   cfg.DedupeWindow,
 		MaxAttempts:    cfg.MaxAttempts,
 		Gateways:       a.gset.names(),
+		MinIntervals:   map[string]time.Duration{session.Name: session.DefaultMinGap},
 		DefaultGateway: dryrun.Name,
 		Notify:         a.loop.Notify,
 	}, log)
 	loopCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopLoop, a.looped = stop, make(chan error, 1)
 	go func() { a.looped <- a.loop.Run(loopCtx) }()
+	// Campaign contacts become queue items as their send slots come up.
+	a.dispatched = make(chan struct{})
+	go func() {
+		defer close(a.dispatched)
+		_ = queue.NewDispatcher(db, time.Second, cfg.MaxAttempts, a.loop.Notify, log).Run(loopCtx)
+	}()
 	return a, nil
 }
 
@@ -129,6 +138,10 @@ func (a *app) close(deadline context.Context) {
 	case <-a.looped:
 	case <-deadline.Done():
 		a.log.Warn("delivery loop did not stop in time; its items are recovered after the lock timeout")
+	}
+	select {
+	case <-a.dispatched:
+	case <-deadline.Done():
 	}
 	a.gset.close()
 	_ = a.db.Close()
