@@ -402,8 +402,9 @@ func (r *Router) importContacts(ctx context.Context, c call) ([]bot.Reply, error
 	if a == nil {
 		return nil, userErrorf("No file came with the command: %s.", usage)
 	}
+	policy := r.phonePolicy(ctx)
 	opts := importer.Options{
-		Normalize:  func(raw string) (string, error) { return NormalizePhone(raw, r.phonePolicy(ctx)) },
+		Normalize:  func(raw string) (string, error) { return NormalizePhone(raw, policy) },
 		FindPhones: FindPhones,
 		Limits:     r.cfg.ImportLimits,
 	}

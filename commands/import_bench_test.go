@@ -1,0 +1,128 @@
+package commands_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/messagebridge/messagebridge/bot"
+	"github.com/messagebridge/messagebridge/commands"
+	"github.com/messagebridge/messagebridge/commands/importer"
+	"github.com/messagebridge/messagebridge/store"
+	"github.com/messagebridge/messagebridge/store/storetest"
+)
+
+// BenchmarkImportIntoDatabase imports a 100,000-row xlsx and a
+// 1,000,000-row csv through /import into each dialect's database (MariaDB
+// when MB_TEST_MYSQL_DSN is set) and reports rows/s and the peak heap.
+// Figures are printed, not asserted.
+func BenchmarkImportIntoDatabase(b *testing.B) {
+	xlsx := benchXLSX(b, 100_000)
+	csv := benchCSV(1_000_000)
+	for _, d := range storetest.Dialects() {
+		for _, f := range []struct {
+			name string
+			rows int
+			data []byte
+		}{{"xlsx-100k", 100_000, xlsx}, {"csv-1M", 1_000_000, csv}} {
+			b.Run(string(d)+"/"+f.name, func(b *testing.B) {
+				limits := importer.DefaultLimits()
+				limits.MaxRows, limits.MaxBytes = 2_000_000, 200<<20
+				for range b.N {
+					b.StopTimer()
+					db := storetest.OpenDialect(b, d, storetest.Options{})
+					r := commands.New(db, commands.Config{ImportLimits: limits}, nil)
+					ctx := context.Background()
+					if _, err := db.PutOperator(ctx, "console:bench", store.RoleOperator, "", "bench"); err != nil {
+						b.Fatal(err)
+					}
+					c, err := db.CreateCampaign(ctx, "bench", "bench")
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					peak := watchHeap()
+					start := time.Now()
+					replies := r.Handle(ctx, bot.Message{Transport: "console", From: bot.Identity{Transport: "console", ID: "bench"},
+						Text: fmt.Sprintf("/import %d", c.ID), Attachment: &bot.Attachment{Name: "contacts." + strings.Split(f.name, "-")[0], Size: int64(len(f.data)),
+							Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(f.data)), nil }}})
+					took := time.Since(start)
+					heap := peak()
+					if len(replies) == 0 || !strings.Contains(replies[0].Text, fmt.Sprintf("%d accepted", f.rows)) {
+						b.Fatalf("import: %+v", replies)
+					}
+					b.ReportMetric(float64(f.rows)/took.Seconds(), "rows/s")
+					b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MB")
+				}
+			})
+		}
+	}
+}
+
+// watchHeap samples the heap until the returned function is called, which
+// returns the peak in bytes.
+func watchHeap() func() uint64 {
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var m runtime.MemStats
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > peak.Load() {
+				peak.Store(m.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 { close(stop); <-done; return peak.Load() }
+}
+
+func benchXLSX(b *testing.B, rows int) []byte {
+	b.Helper()
+	f := excelize.NewFile()
+	defer f.Close()
+	sw, err := f.NewStreamWriter("Sheet1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	_ = sw.SetRow("A1", []any{"Name", "Mobile", "City"})
+	for i := range rows {
+		cell, _ := excelize.CoordinatesToCellName(1, i+2)
+		if err := sw.SetRow(cell, []any{fmt.Sprintf("Customer %d", i), 9000000000 + i, "Pune"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func benchCSV(rows int) []byte {
+	var buf bytes.Buffer
+	buf.WriteString("name,phone,city\n")
+	for i := range rows {
+		fmt.Fprintf(&buf, "Customer %d,+91 %d,Pune\n", i, 9000000000+i)
+	}
+	return buf.Bytes()
+}

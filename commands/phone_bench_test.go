@@ -1,0 +1,18 @@
+package commands_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/messagebridge/messagebridge/commands"
+)
+
+// BenchmarkNormalizePhone: the cost of one intake or import number.
+func BenchmarkNormalizePhone(b *testing.B) {
+	p := commands.PhonePolicy{Region: "IN"}
+	for i := range b.N {
+		if _, err := commands.NormalizePhone(fmt.Sprintf("+91 %d", 9000000000+i%1000000), p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
