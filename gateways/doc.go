@@ -1,4 +1,31 @@
 // Package gateways holds one subpackage per sending provider (Meta Cloud
 // API, WHAPI, Shiprocket, the linked WhatsApp session, dry-run), each
-// speaking its provider's wire protocol behind the queue's sender interface.
+// speaking its provider's wire protocol behind the queue's sender interface,
+// and the few HTTP helpers they share.
 package gateways
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RetryAfter reads a Retry-After header value, seconds or an HTTP date,
+// as a wait from now; 0 when absent, malformed or past.
+func RetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

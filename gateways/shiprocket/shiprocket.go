@@ -74,6 +74,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
 )
 
@@ -475,7 +476,7 @@ func (c *Client) result(cr Credentials, d queue.Delivery, res response, tokens .
 }
 
 func (c *Client) rateLimited(what string, cr Credentials, res response, tokens ...string) error {
-	wait := retryAfter(res.header.Get("Retry-After"), c.now())
+	wait := gateways.RetryAfter(res.header.Get("Retry-After"), c.now())
 	if wait <= 0 {
 		wait = DefaultRateLimitWait
 	}
@@ -507,24 +508,6 @@ func message(body []byte) string {
 		}
 	}
 	return ""
-}
-
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s < 0 {
-			return 0
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // scrub removes the known secrets from s, then the usual credential shapes.

@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
 )
@@ -377,27 +378,9 @@ func statusError(path string, status int, h http.Header, raw []byte, cr Credenti
 	code := strconv.Itoa(status)
 	class := StatusClass(status)
 	if class == queue.RateLimited {
-		return queue.RateLimitedFor(retryAfter(h.Get("Retry-After"), time.Now()), code, err)
+		return queue.RateLimitedFor(gateways.RetryAfter(h.Get("Retry-After"), time.Now()), code, err)
 	}
 	return queue.Classify(class, code, err)
-}
-
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s < 0 {
-			return 0
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // scrub removes this client's secrets from s, then the usual credential
