@@ -48,3 +48,12 @@ func (db *DB) MarkWebhookEvent(ctx context.Context, provider, eventID string) (b
 	}
 	return true, nil
 }
+
+// ForgetWebhookEvent undoes MarkWebhookEvent when the event could not be
+// applied, so the provider's redelivery is processed instead of skipped.
+func (db *DB) ForgetWebhookEvent(ctx context.Context, provider, eventID string) error {
+	if _, err := db.x.ExecContext(ctx, `DELETE FROM webhook_events WHERE provider = ? AND event_id = ?`, provider, eventID); err != nil {
+		return fmt.Errorf("forget webhook event: %w", err)
+	}
+	return nil
+}

@@ -33,6 +33,8 @@ type ReceiptSink interface {
 // *store.DB satisfies it.
 type EventLog interface {
 	MarkWebhookEvent(ctx context.Context, provider, eventID string) (bool, error)
+	// ForgetWebhookEvent undoes a mark whose receipt could not be applied.
+	ForgetWebhookEvent(ctx context.Context, provider, eventID string) error
 }
 
 // WebhookHandler serves Meta's webhook callback (mounted at /webhooks/meta):
@@ -228,8 +230,9 @@ func (h *webhook) apply(ctx context.Context, st statusUpdate, cr Credentials) er
 	if status == store.StatusFailed {
 		rc.Error = failureReason(st.Errors, cr.secrets())
 	}
+	eventID := st.ID + ":" + st.Status + ":" + st.Timestamp
 	if h.events != nil {
-		first, err := h.events.MarkWebhookEvent(ctx, Name, st.ID+":"+st.Status+":"+st.Timestamp)
+		first, err := h.events.MarkWebhookEvent(ctx, Name, eventID)
 		if err != nil {
 			return fmt.Errorf("mark event %s: %w", st.ID, err)
 		}
@@ -243,6 +246,12 @@ func (h *webhook) apply(ctx context.Context, st statusUpdate, cr Credentials) er
 	}
 	changed, err := h.sink.ApplyReceipt(ctx, rc)
 	if err != nil {
+		// Unmark, so Meta's redelivery (after our 500) is applied.
+		if h.events != nil {
+			if ferr := h.events.ForgetWebhookEvent(context.WithoutCancel(ctx), Name, eventID); ferr != nil {
+				h.c.log.ErrorContext(ctx, "webhook: could not unmark a failed event", "err", ferr)
+			}
+		}
 		return fmt.Errorf("apply %s %s: %w", st.Status, st.ID, err)
 	}
 	if !changed {

@@ -86,6 +86,13 @@ type memEvents struct {
 	seen map[string]bool
 }
 
+func (e *memEvents) ForgetWebhookEvent(_ context.Context, provider, id string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.seen, provider+"/"+id)
+	return nil
+}
+
 func (e *memEvents) MarkWebhookEvent(_ context.Context, provider, id string) (bool, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -260,6 +267,27 @@ func TestWebhookStoreErrorAndLimits(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/webhooks/meta", nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("PUT: %d", rec.Code)
+	}
+}
+
+// A status whose receipt could not be stored is not marked as seen: Meta's
+// redelivery after the 500 is applied.
+func TestWebhookRedeliveryAfterStoreError(t *testing.T) {
+	t.Parallel()
+	sink, events := &memSink{err: errors.New("database is locked")}, &memEvents{}
+	h := webhookClient(nil).WebhookHandler(sink, events)
+	body := statusPayload("wamid.R", "delivered", 1750263773, "")
+	if rec := post(h, body, sign(body, testAppSecret)); rec.Code != http.StatusInternalServerError {
+		t.Fatalf("store error: %d", rec.Code)
+	}
+	sink.mu.Lock()
+	sink.err = nil
+	sink.mu.Unlock()
+	if rec := post(h, body, sign(body, testAppSecret)); rec.Code != http.StatusOK {
+		t.Fatalf("redelivery: %d", rec.Code)
+	}
+	if got := sink.got(); len(got) != 1 || got[0].ProviderMessageID != "wamid.R" {
+		t.Fatalf("receipts after redelivery: %+v", got)
 	}
 }
 

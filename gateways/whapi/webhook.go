@@ -113,8 +113,9 @@ func (c *Client) applyStatus(ctx context.Context, sink ReceiptSink, events Event
 	if rec.Status == store.StatusFailed {
 		rec.Error = failureText(st, cr)
 	}
+	eventID := "status:" + st.ID + ":" + strings.ToLower(st.Status)
 	if events != nil {
-		first, err := events.MarkWebhookEvent(ctx, Name, "status:"+st.ID+":"+strings.ToLower(st.Status))
+		first, err := events.MarkWebhookEvent(ctx, Name, eventID)
 		if err != nil {
 			return err
 		}
@@ -125,6 +126,12 @@ func (c *Client) applyStatus(ctx context.Context, sink ReceiptSink, events Event
 	}
 	changed, err := sink.ApplyReceipt(ctx, rec)
 	if err != nil {
+		// Unmark, so WHAPI's redelivery (after our 500) is applied.
+		if events != nil {
+			if ferr := events.ForgetWebhookEvent(context.WithoutCancel(ctx), Name, eventID); ferr != nil {
+				c.log.Error("webhook: could not unmark a failed event", "err", ferr)
+			}
+		}
 		return err
 	}
 	c.log.Debug("webhook: receipt", "provider_id", st.ID, "status", rec.Status, "changed", changed)

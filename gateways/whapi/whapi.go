@@ -422,4 +422,6 @@ type ReceiptSink interface {
 // EventLog remembers processed webhook events; *store.DB satisfies it.
 type EventLog interface {
 	MarkWebhookEvent(ctx context.Context, provider, eventID string) (bool, error)
+	// ForgetWebhookEvent undoes a mark whose receipt could not be applied.
+	ForgetWebhookEvent(ctx context.Context, provider, eventID string) error
 }
