@@ -32,6 +32,8 @@ type CampaignStore interface {
 	CampaignStats(ctx context.Context, id int64) (store.CampaignStats, error)
 	CampaignResults(ctx context.Context, id int64) ([]store.CampaignResult, error)
 	AddOptOut(ctx context.Context, phone, reason, actor string) error
+	LastContactID(ctx context.Context, campaignID int64) (int64, error)
+	RemoveContactsAfter(ctx context.Context, campaignID, afterID int64) error
 }
 
 // campaignArg reads the campaign id in args[0].
@@ -422,20 +424,52 @@ func (r *Router) importContacts(ctx context.Context, c call) ([]bot.Reply, error
 		return nil, err
 	}
 	defer rc.Close()
-	res, err := importer.Import(ctx, a.Name, importer.WithSize(rc, a.Size), opts)
+	// Contacts are stored batch by batch as the file is read; a file that
+	// turns out to be over a limit halfway is undone, so nothing of it stays.
+	mark, err := r.store.LastContactID(ctx, camp.ID)
 	if err != nil {
+		return nil, err
+	}
+	// One goroutine stores each batch while the importer reads and
+	// normalizes the next.
+	var added, already, suppressed int
+	batches := make(chan []importer.Contact, 1)
+	stored := make(chan error, 1)
+	go func() {
+		var err error
+		for batch := range batches {
+			if err != nil {
+				continue // drain after a failure
+			}
+			contacts := make([]store.NewContact, len(batch))
+			for i, ct := range batch {
+				contacts[i] = store.NewContact{Phone: ct.Phone, Name: ct.Name, Vars: ct.Vars, Row: ct.Row}
+			}
+			var a, d, s int
+			a, d, s, err = r.store.AddCampaignContacts(ctx, camp.ID, contacts)
+			added, already, suppressed = added+a, already+d, suppressed+s
+		}
+		stored <- err
+	}()
+	opts.OnContacts = func(batch []importer.Contact) error {
+		batches <- batch
+		return nil
+	}
+	res, err := importer.Import(ctx, a.Name, importer.WithSize(rc, a.Size), opts)
+	close(batches)
+	if serr := <-stored; serr != nil && err == nil {
+		err = serr
+	}
+	if err != nil {
+		if added > 0 {
+			if rerr := r.store.RemoveContactsAfter(context.WithoutCancel(ctx), camp.ID, mark); rerr != nil {
+				return nil, fmt.Errorf("undo import: %w (after: %w)", rerr, err)
+			}
+		}
 		var le *importer.LimitError
 		if errors.As(err, &le) {
 			return nil, userErrorf("%s: %s Nothing was imported.", a.Name, le.Message)
 		}
-		return nil, err
-	}
-	contacts := make([]store.NewContact, len(res.Contacts))
-	for i, ct := range res.Contacts {
-		contacts[i] = store.NewContact{Phone: ct.Phone, Name: ct.Name, Vars: ct.Vars, Row: ct.Row}
-	}
-	added, already, suppressed, err := r.store.AddCampaignContacts(ctx, camp.ID, contacts)
-	if err != nil {
 		return nil, err
 	}
 	reply := fmt.Sprintf("Imported %s into campaign #%d: %d accepted, %d duplicates, %d rejected, %d suppressed (opted out).",

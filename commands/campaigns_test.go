@@ -3,6 +3,7 @@ package commands_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/messagebridge/messagebridge/bot"
+	"github.com/messagebridge/messagebridge/commands"
+	"github.com/messagebridge/messagebridge/commands/importer"
 )
 
 // sayWith sends text with an attached file and returns the replies.
@@ -160,5 +163,28 @@ func TestMalformedImports(t *testing.T) {
 	}
 	if reply := f.say(t, "telegram:2", "/campaign stats 1"); !strings.Contains(reply, "Total 0") {
 		t.Fatalf("the bot stopped answering: %q", reply)
+	}
+}
+
+// A list that turns out to be over the row limit after some contacts were
+// stored leaves nothing behind.
+func TestImportOverLimitHalfwayIsUndone(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	limits := importer.DefaultLimits()
+	limits.MaxRows = 3000
+	f.router = commands.New(f.db, commands.Config{Gateways: []string{"dryrun"}, Now: f.clock.Now, ImportLimits: limits}, nil)
+	f.say(t, "telegram:2", "/campaign new Big")
+	var b strings.Builder
+	b.WriteString("phone\n")
+	for i := range 3500 {
+		fmt.Fprintf(&b, "9%09d\n", 100000000+i)
+	}
+	replies := f.sayWith(t, "telegram:2", "/import 1", "big.csv", []byte(b.String()))
+	if len(replies) != 1 || !strings.Contains(replies[0].Text, "Nothing was imported") {
+		t.Fatalf("over the limit: %+v", replies)
+	}
+	if s, err := f.db.CampaignStats(context.Background(), 1); err != nil || s.Total != 0 {
+		t.Fatalf("contacts left behind: %+v, %v", s, err)
 	}
 }

@@ -115,11 +115,11 @@ func NormalizePhone(input string, p PhonePolicy) (string, error) {
 		return fail(phoneForeignReason(region, home))
 	}
 
-	if !phonenumbers.IsValidNumber(num) {
-		return fail(phoneLengthReason(num))
-	}
-
+	// GetNumberType is UNKNOWN exactly when IsValidNumber is false (both run
+	// the same pattern checks; calling both would run them twice).
 	switch phonenumbers.GetNumberType(num) {
+	case phonenumbers.UNKNOWN:
+		return fail(phoneLengthReason(num))
 	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE:
 		return phonenumbers.Format(num, phonenumbers.E164), nil
 	case phonenumbers.FIXED_LINE:

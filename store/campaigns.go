@@ -369,6 +369,27 @@ func optedOut(ctx context.Context, tx *sqlx.Tx, phones []string) (map[string]boo
 	return out, nil
 }
 
+// LastContactID is the highest contact id of a campaign (0 when none): the
+// mark to roll an import back to.
+func (db *DB) LastContactID(ctx context.Context, campaignID int64) (int64, error) {
+	var id sql.NullInt64
+	if err := db.x.GetContext(ctx, &id, `SELECT MAX(id) FROM campaign_contacts WHERE campaign_id = ?`, campaignID); err != nil {
+		return 0, fmt.Errorf("last contact: %w", err)
+	}
+	return id.Int64, nil
+}
+
+// RemoveContactsAfter deletes a campaign's contacts added after the mark
+// that have no queue item yet: the undo of an import that failed halfway.
+func (db *DB) RemoveContactsAfter(ctx context.Context, campaignID, afterID int64) error {
+	_, err := db.x.ExecContext(ctx, `DELETE FROM campaign_contacts WHERE campaign_id = ? AND id > ?
+AND NOT EXISTS (SELECT 1 FROM queue_items q WHERE q.contact_id = campaign_contacts.id)`, campaignID, afterID)
+	if err != nil {
+		return fmt.Errorf("remove contacts: %w", err)
+	}
+	return nil
+}
+
 // CampaignContacts returns a campaign's contacts in order (for copies).
 func (db *DB) CampaignContacts(ctx context.Context, campaignID int64) ([]NewContact, error) {
 	var rows []struct {

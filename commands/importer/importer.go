@@ -31,9 +31,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -113,13 +115,20 @@ func (l Limits) withDefaults() Limits {
 // Options configure Import.
 type Options struct {
 	// Normalize turns one raw cell into E.164; its error text becomes the
-	// reject reason. Required. It must accept Excel's scientific notation
+	// reject reason. Required, and safe for concurrent use: rows are
+	// normalized on all cores. It must accept Excel's scientific notation
 	// ("9.87654321E+09") since text cells and .csv/.txt files carry it.
 	Normalize func(raw string) (e164 string, err error)
 	Limits    Limits
 	// Sheet is the .xlsx sheet to read; "" means the first sheet. Matched
 	// exactly, then case-insensitively.
 	Sheet string
+	// OnContacts, when set, receives the accepted contacts in file order, a
+	// batch at a time, instead of Result.Contacts (which stays empty), so a
+	// large list need not be held in memory. An error from it stops the
+	// import and is returned. The caller must undo what it stored when
+	// Import then fails.
+	OnContacts func([]Contact) error
 	// FindPhones optionally replaces the built-in phone-candidate finder used
 	// for free-text .txt lines (e.g. commands.FindPhones). Its candidates are
 	// passed to Normalize as they are.
@@ -388,7 +397,18 @@ type table struct {
 	keys     []string // Vars key per column; beyond it "colN"
 	seen     map[string]struct{}
 	calls    int
+
+	// batch holds decided rows until normalizeBatch rows are there; their
+	// phone cells are normalized in parallel (phone parsing dominates an
+	// import), then the rows are processed in order.
+	batch []pendingRow
+	norm  map[string]normResult
 }
+
+// normalizeBatch is how many rows are normalized together.
+const normalizeBatch = 2048
+
+type normResult struct{ e164, reason string }
 
 func newTable(ctx context.Context, opts Options) *table {
 	return &table{ctx: ctx, opts: opts, lim: opts.Limits, phoneCol: -1, nameCol: -1, seen: make(map[string]struct{})}
@@ -425,7 +445,70 @@ func (t *table) add(num int, cells []string) error {
 		}
 		return nil
 	}
-	return t.process(num, cells)
+	t.batch = append(t.batch, pendingRow{num, cells})
+	if len(t.batch) >= normalizeBatch {
+		return t.flush()
+	}
+	return nil
+}
+
+// flush normalizes the batched rows' phone cells on all cores, then
+// processes the rows in file order.
+func (t *table) flush() error {
+	rows := t.batch
+	t.batch = t.batch[:0]
+	if len(rows) == 0 {
+		return t.hand()
+	}
+	phones := make([]string, 0, len(rows))
+	for _, r := range rows {
+		if t.phoneCol >= 0 && t.phoneCol < len(r.cells) && r.cells[t.phoneCol] != "" {
+			phones = append(phones, r.cells[t.phoneCol])
+		}
+	}
+	results := make([]normResult, len(phones))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(phones)/64))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(phones); i += workers {
+				results[i].e164, results[i].reason = normalize(t.opts.Normalize, phones[i])
+			}
+		}()
+	}
+	wg.Wait()
+	t.norm = make(map[string]normResult, len(phones))
+	for i, p := range phones {
+		t.norm[p] = results[i]
+	}
+	defer func() { t.norm = nil }()
+	for _, r := range rows {
+		if err := t.process(r.num, r.cells); err != nil {
+			return err
+		}
+	}
+	return t.hand()
+}
+
+// hand passes the accepted contacts so far to OnContacts, if set.
+func (t *table) hand() error {
+	if t.opts.OnContacts == nil || len(t.res.Contacts) == 0 {
+		return nil
+	}
+	batch := t.res.Contacts
+	t.res.Contacts = nil
+	return t.opts.OnContacts(batch)
+}
+
+// normalizePhone returns the batch's precomputed result for raw, or
+// normalizes it now.
+func (t *table) normalizePhone(raw string) (string, string) {
+	if r, ok := t.norm[raw]; ok {
+		return r.e164, r.reason
+	}
+	return normalize(t.opts.Normalize, raw)
 }
 
 // finish decides the layout if fewer than sniffRows rows came, and returns
@@ -438,6 +521,9 @@ func (t *table) finish(emptyMsg string) (Result, error) {
 		if err := t.decide(); err != nil {
 			return Result{}, err
 		}
+	}
+	if err := t.flush(); err != nil {
+		return Result{}, err
 	}
 	return t.res, nil
 }
@@ -595,7 +681,7 @@ func (t *table) process(num int, cells []string) error {
 		t.res.Rejects = append(t.res.Rejects, Reject{Row: num, Reason: ReasonNoPhone})
 		return nil
 	}
-	e164, reason := normalize(t.opts.Normalize, phone)
+	e164, reason := t.normalizePhone(phone)
 	if reason != "" {
 		t.res.Rejects = append(t.res.Rejects, Reject{Row: num, Value: phone, Reason: reason})
 		return nil

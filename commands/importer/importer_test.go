@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -541,10 +542,10 @@ func TestCancelled(t *testing.T) {
 		fmt.Fprintf(&b, "9%09d\n", i)
 	}
 	ctx2, cancel2 := context.WithCancel(context.Background())
-	calls := 0
+	var calls atomic.Int64
 	o := opts()
-	o.Normalize = func(s string) (string, error) {
-		if calls++; calls == 1000 {
+	o.Normalize = func(s string) (string, error) { // called from several goroutines
+		if calls.Add(1) == 1000 {
 			cancel2()
 		}
 		return testNormalize(s)
@@ -664,4 +665,37 @@ func FuzzImport(f *testing.F) {
 			seen[c.Phone] = true
 		}
 	})
+}
+
+// With OnContacts the contacts arrive in batches, in file order, and are
+// the same as Result.Contacts without it.
+func TestOnContactsStreamsTheSameContacts(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("name,phone\n")
+	for i := range 5000 {
+		fmt.Fprintf(&b, "C%d,9%09d\n", i, i)
+	}
+	whole, err := Import(context.Background(), "big.csv", strings.NewReader(b.String()), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var streamed []Contact
+	batches := 0
+	o := opts()
+	o.OnContacts = func(cs []Contact) error {
+		batches++
+		streamed = append(streamed, cs...)
+		return nil
+	}
+	res, err := Import(context.Background(), "big.csv", strings.NewReader(b.String()), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Contacts) != 0 || batches < 2 {
+		t.Fatalf("streaming kept %d contacts in the result, %d batches", len(res.Contacts), batches)
+	}
+	if !reflect.DeepEqual(streamed, whole.Contacts) {
+		t.Fatalf("streamed %d contacts differ from the %d collected", len(streamed), len(whole.Contacts))
+	}
 }

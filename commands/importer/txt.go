@@ -78,6 +78,13 @@ func importTXT(ctx context.Context, data []byte, opts Options) (Result, error) {
 			res.Contacts = append(res.Contacts, Contact{Row: lineNum, Phone: e164})
 		}
 	}
+	if opts.OnContacts != nil && len(res.Contacts) > 0 {
+		batch := res.Contacts
+		res.Contacts = nil
+		if err := opts.OnContacts(batch); err != nil {
+			return Result{}, err
+		}
+	}
 	return res, nil
 }
 
