@@ -25,15 +25,14 @@ import (
 // when MB_TEST_MYSQL_DSN is set) and reports rows/s and the peak heap.
 // Figures are printed, not asserted.
 func BenchmarkImportIntoDatabase(b *testing.B) {
-	xlsx := benchXLSX(b, 100_000)
-	csv := benchCSV(1_000_000)
 	for _, d := range storetest.Dialects() {
 		for _, f := range []struct {
 			name string
 			rows int
-			data []byte
-		}{{"xlsx-100k", 100_000, xlsx}, {"csv-1M", 1_000_000, csv}} {
+			make func() []byte
+		}{{"xlsx-100k", 100_000, func() []byte { return benchXLSX(b, 100_000) }}, {"csv-1M", 1_000_000, func() []byte { return benchCSV(1_000_000) }}} {
 			b.Run(string(d)+"/"+f.name, func(b *testing.B) {
+				data := f.make()
 				limits := importer.DefaultLimits()
 				limits.MaxRows, limits.MaxBytes = 2_000_000, 200<<20
 				for range b.N {
@@ -52,8 +51,8 @@ func BenchmarkImportIntoDatabase(b *testing.B) {
 					peak := watchHeap()
 					start := time.Now()
 					replies := r.Handle(ctx, bot.Message{Transport: "console", From: bot.Identity{Transport: "console", ID: "bench"},
-						Text: fmt.Sprintf("/import %d", c.ID), Attachment: &bot.Attachment{Name: "contacts." + strings.Split(f.name, "-")[0], Size: int64(len(f.data)),
-							Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(f.data)), nil }}})
+						Text: fmt.Sprintf("/import %d", c.ID), Attachment: &bot.Attachment{Name: "contacts." + strings.Split(f.name, "-")[0], Size: int64(len(data)),
+							Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}})
 					took := time.Since(start)
 					heap := peak()
 					if len(replies) == 0 || !strings.Contains(replies[0].Text, fmt.Sprintf("%d accepted", f.rows)) {

@@ -115,6 +115,7 @@ func startApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err er
 		MaxAttempts:    cfg.MaxAttempts,
 		Gateways:       a.gset.names(),
 		MinIntervals:   map[string]time.Duration{session.Name: session.DefaultMinGap},
+		ImportLimits:   cfg.ImportLimits,
 		DefaultGateway: dryrun.Name,
 		Notify:         a.loop.Notify,
 	}, log)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/messagebridge/messagebridge/commands"
+	"github.com/messagebridge/messagebridge/commands/importer"
 )
 
 // Config is the process configuration: what must be known before the
@@ -63,6 +64,8 @@ type Config struct {
 	TelegramAPIEndpoint string
 	// ConsoleUser and ConsoleRole are who `messagebridge chat` speaks as.
 	ConsoleUser, ConsoleRole string
+	// ImportLimits bound contact-list imports.
+	ImportLimits importer.Limits
 
 	// getenv reads further MB_* variables (gateway settings to seed).
 	getenv func(string) string
@@ -174,6 +177,18 @@ func options() []option {
 				c.TelegramAPIEndpoint = strings.TrimRight(v, "/")
 				return nil
 			}},
+		{flag: "import-max-mb", env: "MB_IMPORT_MAX_MB", def: "20",
+			help: "largest contact list accepted, in MB",
+			set:  intOption("import-max-mb", 1, 1024, func(c *Config, n int) { c.ImportLimits.MaxBytes = int64(n) << 20 })},
+		{flag: "import-max-rows", env: "MB_IMPORT_MAX_ROWS", def: "200000",
+			help: "most rows in one contact list",
+			set:  intOption("import-max-rows", 1, 10_000_000, func(c *Config, n int) { c.ImportLimits.MaxRows = n })},
+		{flag: "import-max-unzipped-mb", env: "MB_IMPORT_MAX_UNZIPPED_MB", def: "200",
+			help: "largest uncompressed size of an .xlsx (zip-bomb guard), in MB",
+			set:  intOption("import-max-unzipped-mb", 1, 10_240, func(c *Config, n int) { c.ImportLimits.MaxUnzippedBytes = int64(n) << 20 })},
+		{flag: "import-max-cell", env: "MB_IMPORT_MAX_CELL", def: "1000",
+			help: "longest cell accepted in a contact list, in characters",
+			set:  intOption("import-max-cell", 10, 100_000, func(c *Config, n int) { c.ImportLimits.MaxCellLen = n })},
 		{flag: "console-user", env: "MB_CONSOLE_USER", def: "local",
 			help: "who `messagebridge chat` speaks as (console:<user>)",
 			set:  func(c *Config, v string) error { c.ConsoleUser = v; return nil }},

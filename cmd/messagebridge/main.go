@@ -21,6 +21,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // campaign schedules need Asia/Kolkata also where the system has no zoneinfo (distroless)
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".

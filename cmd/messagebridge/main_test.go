@@ -403,3 +403,19 @@ func TestWhatsAppStatusWithoutAccount(t *testing.T) {
 	code := run(context.Background(), []string{"whatsapp", "dance"}, env(t), strings.NewReader(""), &syncBuffer{}, &e2)
 	checkOneLineFailure(t, code, 2, e2.String(), `unknown whatsapp command "dance"`)
 }
+
+// Flags win over MB_* variables, which win over defaults.
+func TestConfigPrecedence(t *testing.T) {
+	t.Parallel()
+	getenv := env(t, "MB_IMPORT_MAX_MB", "5", "MB_WORKERS", "3", "MB_REGION", "ae")
+	cfg, err := parseConfig("test", []string{"-workers", "7"}, getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Workers != 7 || cfg.ImportLimits.MaxBytes != 5<<20 || cfg.Region != "AE" || cfg.ImportLimits.MaxRows != 200_000 || cfg.HTTPAddr != "127.0.0.1:0" {
+		t.Fatalf("config %+v", cfg)
+	}
+	if _, err := parseConfig("test", nil, env(t, "MB_IMPORT_MAX_ROWS", "lots"), io.Discard); err == nil || !strings.Contains(err.Error(), "MB_IMPORT_MAX_ROWS") {
+		t.Fatalf("bad MB_IMPORT_MAX_ROWS: %v", err)
+	}
+}
