@@ -29,3 +29,16 @@ func RetryAfter(v string, now time.Time) time.Duration {
 	}
 	return 0
 }
+
+// MaskPhone keeps a phone number's country code and last three digits, for
+// logs: +919876543210 → +91•••••••210.
+func MaskPhone(p string) string {
+	if len(p) < 7 {
+		return "•••"
+	}
+	head := 3
+	if p[0] != '+' {
+		head = 2
+	}
+	return p[:head] + strings.Repeat("•", len(p)-head-3) + p[len(p)-3:]
+}

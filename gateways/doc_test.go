@@ -22,3 +22,16 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestMaskPhone(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"+919876543210": "+91•••••••210",
+		"919876543210":  "91•••••••210",
+		"+123":          "•••",
+	} {
+		if got := gateways.MaskPhone(in); got != want {
+			t.Errorf("MaskPhone(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
 )
@@ -85,7 +86,7 @@ func (g *Gateway) Send(ctx context.Context, d queue.Delivery) (string, error) {
 		g.records = append(g.records[:0], g.records[over:]...)
 	}
 	g.mu.Unlock()
-	g.log.Info("dry run: message not sent", "item", d.ItemID, "phone", MaskPhone(d.Phone), "kind", d.Kind, "provider_id", id)
+	g.log.Info("dry run: message not sent", "item", d.ItemID, "phone", gateways.MaskPhone(d.Phone), "kind", d.Kind, "provider_id", id)
 	if g.opts.Receipts != nil {
 		g.after(g.opts.ReceiptDelay, store.Receipt{Gateway: Name, ProviderMessageID: id, Status: store.StatusDelivered})
 		g.after(2*g.opts.ReceiptDelay, store.Receipt{Gateway: Name, ProviderMessageID: id, Status: store.StatusRead})
@@ -135,21 +136,4 @@ func (g *Gateway) Close() {
 	}
 	g.mu.Unlock()
 	g.wg.Wait()
-}
-
-// MaskPhone keeps a phone number's country code and last three digits, for
-// logs: +919876543210 → +91•••••••210.
-func MaskPhone(p string) string {
-	if len(p) < 7 {
-		return "•••"
-	}
-	head := 3
-	if p[0] != '+' {
-		head = 2
-	}
-	masked := []byte(p[:head])
-	for range len(p) - head - 3 {
-		masked = append(masked, "•"...)
-	}
-	return string(masked) + p[len(p)-3:]
 }

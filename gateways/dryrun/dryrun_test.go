@@ -71,16 +71,3 @@ func (s *countingSink) ApplyReceipt(context.Context, store.Receipt) (bool, error
 	s.n++
 	return true, nil
 }
-
-func TestMaskPhone(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"+919876543210": "+91•••••••210",
-		"919876543210":  "91•••••••210",
-		"+123":          "•••",
-	} {
-		if got := dryrun.MaskPhone(in); got != want {
-			t.Errorf("MaskPhone(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
 )
 
@@ -212,13 +213,13 @@ func (c *Client) Send(ctx context.Context, d queue.Delivery) (string, error) {
 		return "", err
 	}
 	id := out.Messages[0].ID
-	c.log.DebugContext(ctx, "sent", "item", d.ItemID, "phone", maskPhone(d.Phone), "kind", d.Kind, "provider_id", id)
+	c.log.DebugContext(ctx, "sent", "item", d.ItemID, "phone", gateways.MaskPhone(d.Phone), "kind", d.Kind, "provider_id", id)
 	return id, nil
 }
 
 func (c *Client) logFailure(ctx context.Context, cr Credentials, d queue.Delivery, err error) {
 	class, _ := queue.ClassOf(err)
-	c.log.WarnContext(ctx, "send failed", "item", d.ItemID, "phone", maskPhone(d.Phone), "kind", d.Kind,
+	c.log.WarnContext(ctx, "send failed", "item", d.ItemID, "phone", gateways.MaskPhone(d.Phone), "kind", d.Kind,
 		"class", class.String(), "err", redact(err.Error(), cr.secrets()))
 }
 
@@ -553,15 +554,6 @@ func phoneDigits(p string) string {
 		}
 	}
 	return b.String()
-}
-
-// maskPhone keeps a number's first three and last three characters, for
-// logs.
-func maskPhone(p string) string {
-	if len(p) < 7 {
-		return "•••"
-	}
-	return p[:3] + strings.Repeat("•", len(p)-6) + p[len(p)-3:]
 }
 
 // keyedLocks is a set of context-aware mutexes by key, dropped when unused.

@@ -20,6 +20,7 @@ import (
 	"go.mau.fi/whatsmeow/types/events"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
 )
 
@@ -247,7 +248,7 @@ func (s *Sender) Send(ctx context.Context, d queue.Delivery) (string, error) {
 	if err != nil {
 		return "", s.fail(err)
 	}
-	s.log.Debug("whatsapp: sent", "item", d.ItemID, "phone", maskPhone(d.Phone), "kind", d.Kind, "provider_id", resp.ID)
+	s.log.Debug("whatsapp: sent", "item", d.ItemID, "phone", gateways.MaskPhone(d.Phone), "kind", d.Kind, "provider_id", resp.ID)
 	return resp.ID, nil
 }
 
@@ -319,7 +320,7 @@ func (s *Sender) checkNumber(ctx context.Context, to types.JID) (types.JID, erro
 func RecipientJID(phone string) (types.JID, error) {
 	digits, ok := strings.CutPrefix(strings.TrimSpace(phone), "+")
 	if !ok || !allDigits(digits) || len(digits) < 7 || len(digits) > 15 || digits[0] == '0' {
-		return types.EmptyJID, fmt.Errorf("invalid phone number %q: want E.164 like +919876543210", maskPhone(phone))
+		return types.EmptyJID, fmt.Errorf("invalid phone number %q: want E.164 like +919876543210", gateways.MaskPhone(phone))
 	}
 	return types.NewJID(digits, types.DefaultUserServer), nil
 }
@@ -459,17 +460,4 @@ func (s *Sender) upload(ctx context.Context, m *mediaData) (whatsmeow.UploadResp
 	}
 	s.uploads[m.key] = cachedUpload{resp: resp, at: now}
 	return resp, nil
-}
-
-// maskPhone keeps a phone number's country code and last three digits,
-// for logs and errors: +919876543210 → +91•••••••210.
-func maskPhone(p string) string {
-	if len(p) < 7 {
-		return "•••"
-	}
-	head := 3
-	if p[0] != '+' {
-		head = 2
-	}
-	return p[:head] + strings.Repeat("•", len(p)-head-3) + p[len(p)-3:]
 }

@@ -237,10 +237,10 @@ func (c *Client) Send(ctx context.Context, d queue.Delivery) (string, error) {
 	id, err := c.result(cr, d, res, used...)
 	if err != nil {
 		class, _ := queue.ClassOf(err)
-		c.log.Debug("flow trigger failed", "item", d.ItemID, "phone", maskPhone(d.Phone), "flow_id", d.Flow.ID, "class", class.String(), "err", err.Error())
+		c.log.Debug("flow trigger failed", "item", d.ItemID, "phone", gateways.MaskPhone(d.Phone), "flow_id", d.Flow.ID, "class", class.String(), "err", err.Error())
 		return "", err
 	}
-	c.log.Debug("flow triggered", "item", d.ItemID, "phone", maskPhone(d.Phone), "flow_id", d.Flow.ID, "provider_id", id)
+	c.log.Debug("flow triggered", "item", d.ItemID, "phone", gateways.MaskPhone(d.Phone), "flow_id", d.Flow.ID, "provider_id", id)
 	return id, nil
 }
 
@@ -526,15 +526,6 @@ func bound(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
-}
-
-// maskPhone keeps a phone number's first three and last three characters,
-// for logs.
-func maskPhone(p string) string {
-	if len(p) < 7 {
-		return "•••"
-	}
-	return p[:3] + strings.Repeat("•", len(p)-6) + p[len(p)-3:]
 }
 
 var placeholder = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[^{}\s]+)?)\s*\}\}`)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
+	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
 )
 
@@ -24,7 +25,7 @@ type values struct {
 func newValues(d queue.Delivery) (values, error) {
 	digits := strings.TrimPrefix(strings.TrimSpace(d.Phone), "+")
 	if len(digits) < 7 || len(digits) > 15 || strings.Trim(digits, "0123456789") != "" {
-		return values{}, fmt.Errorf("shiprocket: %q is not an E.164 phone number", maskPhone(d.Phone))
+		return values{}, fmt.Errorf("shiprocket: %q is not an E.164 phone number", gateways.MaskPhone(d.Phone))
 	}
 	v := values{phone: "+" + digits, digits: digits, national: digits, flowID: d.Flow.ID,
 		itemID: strconv.FormatInt(d.ItemID, 10), variables: d.Flow.Variables}

@@ -144,10 +144,10 @@ func (c *Client) Send(ctx context.Context, d queue.Delivery) (string, error) {
 	id, err := c.post(ctx, cr, path, body)
 	if err != nil {
 		class, _ := queue.ClassOf(err)
-		c.log.Debug("send failed", "item", d.ItemID, "phone", maskPhone(d.Phone), "kind", d.Kind, "class", class.String(), "err", err.Error())
+		c.log.Debug("send failed", "item", d.ItemID, "phone", gateways.MaskPhone(d.Phone), "kind", d.Kind, "class", class.String(), "err", err.Error())
 		return "", err
 	}
-	c.log.Debug("sent", "item", d.ItemID, "phone", maskPhone(d.Phone), "kind", d.Kind, "provider_id", id)
+	c.log.Debug("sent", "item", d.ItemID, "phone", gateways.MaskPhone(d.Phone), "kind", d.Kind, "provider_id", id)
 	return id, nil
 }
 
@@ -176,7 +176,7 @@ func (c *Client) credentials(ctx context.Context) (Credentials, error) {
 func Recipient(phone string) (string, error) {
 	digits := strings.TrimPrefix(strings.TrimSpace(phone), "+")
 	if len(digits) < 7 || len(digits) > 15 || strings.Trim(digits, "0123456789") != "" {
-		return "", fmt.Errorf("whapi: %q is not an E.164 phone number", maskPhone(phone))
+		return "", fmt.Errorf("whapi: %q is not an E.164 phone number", gateways.MaskPhone(phone))
 	}
 	return digits, nil
 }
@@ -403,15 +403,6 @@ func bound(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
-}
-
-// maskPhone keeps a phone number's first three and last three characters,
-// for logs.
-func maskPhone(p string) string {
-	if len(p) < 7 {
-		return "•••"
-	}
-	return p[:3] + strings.Repeat("•", len(p)-6) + p[len(p)-3:]
 }
 
 // ReceiptSink applies delivery receipts; *store.DB satisfies it.
