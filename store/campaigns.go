@@ -43,25 +43,19 @@ type Campaign struct {
 }
 
 type campaignRow struct {
-	ID               int64          `db:"id"`
-	Name             string         `db:"name"`
-	Status           string         `db:"status"`
-	ContentKind      sql.NullString `db:"content_kind"`
-	Body             sql.NullString `db:"body"`
-	SavedMessageID   sql.NullInt64  `db:"saved_message_id"`
-	TemplateName     sql.NullString `db:"template_name"`
-	TemplateLanguage sql.NullString `db:"template_language"`
-	TemplateParams   sql.NullString `db:"template_params"`
-	FlowID           sql.NullString `db:"flow_id"`
-	Gateway          sql.NullString `db:"gateway"`
-	IntervalMS       int64          `db:"send_interval_ms"`
-	NextSendAt       sql.NullTime   `db:"next_send_at"`
-	ScheduledAt      sql.NullTime   `db:"scheduled_at"`
-	StartedAt        sql.NullTime   `db:"started_at"`
-	PausedAt         sql.NullTime   `db:"paused_at"`
-	CompletedAt      sql.NullTime   `db:"completed_at"`
-	CreatedBy        string         `db:"created_by"`
-	CreatedAt        time.Time      `db:"created_at"`
+	ID     int64  `db:"id"`
+	Name   string `db:"name"`
+	Status string `db:"status"`
+	contentRow
+	Gateway     sql.NullString `db:"gateway"`
+	IntervalMS  int64          `db:"send_interval_ms"`
+	NextSendAt  sql.NullTime   `db:"next_send_at"`
+	ScheduledAt sql.NullTime   `db:"scheduled_at"`
+	StartedAt   sql.NullTime   `db:"started_at"`
+	PausedAt    sql.NullTime   `db:"paused_at"`
+	CompletedAt sql.NullTime   `db:"completed_at"`
+	CreatedBy   string         `db:"created_by"`
+	CreatedAt   time.Time      `db:"created_at"`
 }
 
 const campaignColumns = `id, name, status, content_kind, body, saved_message_id, template_name, template_language,
@@ -74,14 +68,10 @@ func (r campaignRow) campaign() Campaign {
 		Interval:   time.Duration(r.IntervalMS) * time.Millisecond,
 		NextSendAt: utc(r.NextSendAt), ScheduledAt: utc(r.ScheduledAt), StartedAt: utc(r.StartedAt),
 		PausedAt: utc(r.PausedAt), CompletedAt: utc(r.CompletedAt), CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(),
-		Content: QueueContent{
-			Kind: ContentKind(r.ContentKind.String), Body: r.Body.String, SavedMessageID: r.SavedMessageID.Int64,
-			TemplateName: r.TemplateName.String, TemplateLanguage: r.TemplateLanguage.String, FlowID: r.FlowID.String,
-		},
 	}
-	if r.TemplateParams.Valid && r.TemplateParams.String != "" {
-		_ = json.Unmarshal([]byte(r.TemplateParams.String), &c.Content.TemplateParams)
-	}
+	// A campaign's content was validated when it was set; a broken
+	// parameter list reads as none rather than hiding the campaign.
+	c.Content, _ = r.content()
 	return c
 }
 

@@ -142,15 +142,9 @@ attempts, max_attempts, next_attempt_at, lock_token, locked_at, locked_by, last_
 provider_message_id, created_by, created_at, updated_at, sent_at, delivered_at, read_at, failed_at, cancelled_at`
 
 type queueRow struct {
-	ID                int64          `db:"id"`
-	Phone             string         `db:"phone"`
-	ContentKind       string         `db:"content_kind"`
-	Body              sql.NullString `db:"body"`
-	SavedMessageID    sql.NullInt64  `db:"saved_message_id"`
-	TemplateName      sql.NullString `db:"template_name"`
-	TemplateLanguage  sql.NullString `db:"template_language"`
-	TemplateParams    sql.NullString `db:"template_params"`
-	FlowID            sql.NullString `db:"flow_id"`
+	ID    int64  `db:"id"`
+	Phone string `db:"phone"`
+	contentRow
 	FlowVariables     sql.NullString `db:"flow_variables"`
 	Gateway           string         `db:"gateway"`
 	SentGateway       sql.NullString `db:"sent_gateway"`
@@ -178,17 +172,14 @@ type queueRow struct {
 }
 
 func (r queueRow) item() (QueueItem, error) {
+	content, err := r.content()
+	if err != nil {
+		return QueueItem{}, fmt.Errorf("queue item %d: %w", r.ID, err)
+	}
 	it := QueueItem{
-		ID:    r.ID,
-		Phone: r.Phone,
-		Content: QueueContent{
-			Kind:             ContentKind(r.ContentKind),
-			Body:             r.Body.String,
-			SavedMessageID:   r.SavedMessageID.Int64,
-			TemplateName:     r.TemplateName.String,
-			TemplateLanguage: r.TemplateLanguage.String,
-			FlowID:           r.FlowID.String,
-		},
+		ID:                r.ID,
+		Phone:             r.Phone,
+		Content:           content,
 		Gateway:           r.Gateway,
 		SentGateway:       r.SentGateway.String,
 		Priority:          r.Priority,
@@ -213,17 +204,40 @@ func (r queueRow) item() (QueueItem, error) {
 		FailedAt:          utc(r.FailedAt),
 		CancelledAt:       utc(r.CancelledAt),
 	}
-	if r.TemplateParams.Valid && r.TemplateParams.String != "" {
-		if err := json.Unmarshal([]byte(r.TemplateParams.String), &it.Content.TemplateParams); err != nil {
-			return QueueItem{}, fmt.Errorf("queue item %d: template params: %w", r.ID, err)
-		}
-	}
 	if r.FlowVariables.Valid && r.FlowVariables.String != "" {
 		if err := json.Unmarshal([]byte(r.FlowVariables.String), &it.Content.FlowVariables); err != nil {
 			return QueueItem{}, fmt.Errorf("queue item %d: flow variables: %w", r.ID, err)
 		}
 	}
 	return it, nil
+}
+
+// contentRow holds the content columns that queue items and campaigns share.
+type contentRow struct {
+	ContentKind      sql.NullString `db:"content_kind"`
+	Body             sql.NullString `db:"body"`
+	SavedMessageID   sql.NullInt64  `db:"saved_message_id"`
+	TemplateName     sql.NullString `db:"template_name"`
+	TemplateLanguage sql.NullString `db:"template_language"`
+	TemplateParams   sql.NullString `db:"template_params"`
+	FlowID           sql.NullString `db:"flow_id"`
+}
+
+func (c contentRow) content() (QueueContent, error) {
+	out := QueueContent{
+		Kind:             ContentKind(c.ContentKind.String),
+		Body:             c.Body.String,
+		SavedMessageID:   c.SavedMessageID.Int64,
+		TemplateName:     c.TemplateName.String,
+		TemplateLanguage: c.TemplateLanguage.String,
+		FlowID:           c.FlowID.String,
+	}
+	if c.TemplateParams.Valid && c.TemplateParams.String != "" {
+		if err := json.Unmarshal([]byte(c.TemplateParams.String), &out.TemplateParams); err != nil {
+			return QueueContent{}, fmt.Errorf("template params: %w", err)
+		}
+	}
+	return out, nil
 }
 
 func rowsToItems(rows []queueRow) ([]QueueItem, error) {
