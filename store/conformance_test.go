@@ -353,3 +353,46 @@ func randomKey(t *testing.T) []byte {
 	}
 	return k
 }
+
+// Purge removes old webhook event ids, stale heartbeats and expired leases,
+// and keeps the recent ones.
+func TestPurge(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			clock := storetest.NewClock(conformanceEpoch)
+			db := storetest.OpenDialect(t, d, storetest.Options{Now: clock.Now})
+			ctx := context.Background()
+			if _, err := db.MarkWebhookEvent(ctx, "meta", "old"); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.PutHeartbeat(ctx, store.Heartbeat{ProcessorID: "gone", StartedAt: clock.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.AcquireLease(ctx, "telegram.poll", "gone", time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(31 * 24 * time.Hour)
+			if _, err := db.MarkWebhookEvent(ctx, "meta", "recent"); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.PutHeartbeat(ctx, store.Heartbeat{ProcessorID: "alive", StartedAt: clock.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := db.Purge(ctx, store.Retention{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (store.PurgeResult{WebhookEvents: 1, Heartbeats: 1, Leases: 1}); res != want {
+				t.Fatalf("purge = %+v, want %+v", res, want)
+			}
+			if first, _ := db.MarkWebhookEvent(ctx, "meta", "recent"); first {
+				t.Fatal("a recent event id was purged")
+			}
+			if hb, _ := db.Heartbeats(ctx, time.Time{}); len(hb) != 1 || hb[0].ProcessorID != "alive" {
+				t.Fatalf("heartbeats after purge: %+v", hb)
+			}
+		})
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/messagebridge/messagebridge/bot"
 	"github.com/messagebridge/messagebridge/bot/console"
 	"github.com/messagebridge/messagebridge/bot/telegram"
@@ -54,6 +56,7 @@ type app struct {
 	stopLoop   func()
 	looped     chan error
 	dispatched chan struct{}
+	jobs       *cron.Cron
 }
 
 // startApp opens the database (migrating it and checking the secret key),
@@ -123,6 +126,12 @@ func startApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err er
 	a.stopLoop, a.looped = stop, make(chan error, 1)
 	go func() { a.looped <- a.loop.Run(loopCtx) }()
 	// Campaign contacts become queue items as their send slots come up.
+	// Housekeeping: bookkeeping rows that stopped serving are removed hourly.
+	a.jobs = cron.New(cron.WithLocation(time.UTC))
+	if _, err := a.jobs.AddFunc("@hourly", func() { a.purge(loopCtx) }); err != nil {
+		return nil, fmt.Errorf("housekeeping: %w", err)
+	}
+	a.jobs.Start()
 	a.dispatched = make(chan struct{})
 	go func() {
 		defer close(a.dispatched)
@@ -131,9 +140,22 @@ func startApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err er
 	return a, nil
 }
 
+// purge runs the hourly housekeeping.
+func (a *app) purge(ctx context.Context) {
+	res, err := a.db.Purge(ctx, store.Retention{})
+	switch {
+	case err != nil && ctx.Err() == nil:
+		a.log.Error("housekeeping failed", "err", err)
+	case res.Total() > 0:
+		a.log.Info("housekeeping", "webhook_events", res.WebhookEvents, "heartbeats", res.Heartbeats,
+			"gateway_media", res.GatewayMedia, "web_sessions", res.WebSessions, "leases", res.Leases)
+	}
+}
+
 // close finishes the sends in flight and records them, then closes the
 // database; it gives up waiting for the loop at deadline.
 func (a *app) close(deadline context.Context) {
+	<-a.jobs.Stop().Done()
 	a.stopLoop()
 	select {
 	case <-a.looped:
