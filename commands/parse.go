@@ -38,10 +38,12 @@ type UnknownCommandError struct{ Name string }
 func (e *UnknownCommandError) Error() string { return fmt.Sprintf("unknown command /%s", e.Name) }
 
 // subcommands lists the commands whose first argument is a subcommand.
-var subcommands = map[string][]string{
-	"gateway":  {"use"},
-	"operator": {"add", "remove"},
-	"campaign": {"new", "set", "start", "pause", "resume", "cancel", "delete", "schedule", "copy", "stats", "results"},
+func subcommands() map[string][]string {
+	return map[string][]string{
+		"gateway":  {"use"},
+		"operator": {"add", "remove"},
+		"campaign": {"new", "set", "start", "pause", "resume", "cancel", "delete", "schedule", "copy", "stats", "results"},
+	}
 }
 
 // Parse turns a message's text into a Command. Text that is not a slash
@@ -69,11 +71,11 @@ func Parse(text string) (Command, error) {
 		cmd.Name, cmd.Force = "send", true
 	}
 	if _, ok := specs()[cmd.Name]; !ok {
-		if _, ok := subcommands[cmd.Name]; !ok {
+		if _, ok := subcommands()[cmd.Name]; !ok {
 			return Command{}, &UnknownCommandError{Name: name}
 		}
 	}
-	if subs, ok := subcommands[cmd.Name]; ok && len(cmd.Args) > 0 {
+	if subs, ok := subcommands()[cmd.Name]; ok && len(cmd.Args) > 0 {
 		first := strings.ToLower(cmd.Args[0])
 		for _, s := range subs {
 			if first == s {

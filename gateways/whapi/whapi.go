@@ -327,17 +327,30 @@ func (c *Client) post(ctx context.Context, cr Credentials, path string, body []b
 	return "", statusError(path, resp.StatusCode, resp.Header, raw, cr)
 }
 
-// statusMeaning is WHAPI's documented meaning of each send status.
-var statusMeaning = map[int]string{
-	400: "wrong request parameters",
-	401: "the channel is not authorized (QR code not scanned, or the token is wrong)",
-	402: "trial version limit exceeded",
-	403: "sending to this recipient or group is forbidden",
-	404: "media not found",
-	413: "body or media too large",
-	415: "unsupported media type",
-	429: "too many requests",
-	500: "WHAPI internal error",
+// statusMeaning is WHAPI's documented meaning of a send status.
+func statusMeaning(status int) string {
+	switch status {
+	case 400:
+		return "wrong request parameters"
+	case 401:
+		return "the channel is not authorized (QR code not scanned, or the token is wrong)"
+	case 402:
+		return "trial version limit exceeded"
+	case 403:
+		return "sending to this recipient or group is forbidden"
+	case 404:
+		return "media not found"
+	case 413:
+		return "body or media too large"
+	case 415:
+		return "unsupported media type"
+	case 429:
+		return "too many requests"
+	case 500:
+		return "WHAPI internal error"
+	default:
+		return ""
+	}
 }
 
 // StatusClass maps a WHAPI HTTP status to a queue class, as WHAPI documents
@@ -361,7 +374,7 @@ func StatusClass(status int) queue.Class {
 // its documented meaning and WHAPI's own message, scrubbed of credentials
 // and bounded. The raw body is never included.
 func statusError(path string, status int, h http.Header, raw []byte, cr Credentials) error {
-	meaning := statusMeaning[status]
+	meaning := statusMeaning(status)
 	if meaning == "" {
 		meaning = strings.ToLower(http.StatusText(status))
 	}
