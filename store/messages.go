@@ -25,29 +25,26 @@ type SavedMessage struct {
 // SavedMessageByName returns a saved message that is not deleted, or
 // ErrNotFound.
 func (db *DB) SavedMessageByName(ctx context.Context, name string) (SavedMessage, error) {
-	var m SavedMessage
-	err := db.x.GetContext(ctx, &m, `SELECT id, name, kind, body, media_id, created_at, updated_at
-FROM saved_messages WHERE name = ? AND deleted_at IS NULL`, name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return SavedMessage{}, fmt.Errorf("saved message %q: %w", name, ErrNotFound)
-	}
-	if err != nil {
-		return SavedMessage{}, fmt.Errorf("saved message %q: %w", name, err)
-	}
-	return m, nil
+	return db.savedMessage(ctx, "name", name, fmt.Sprintf("%q", name))
 }
 
 // SavedMessageByID returns a saved message that is not deleted, or
 // ErrNotFound.
 func (db *DB) SavedMessageByID(ctx context.Context, id int64) (SavedMessage, error) {
+	return db.savedMessage(ctx, "id", id, fmt.Sprint(id))
+}
+
+// savedMessage looks a saved message up by one key column ("id" or "name",
+// never user input).
+func (db *DB) savedMessage(ctx context.Context, column string, key any, label string) (SavedMessage, error) {
 	var m SavedMessage
 	err := db.x.GetContext(ctx, &m, `SELECT id, name, kind, body, media_id, created_at, updated_at
-FROM saved_messages WHERE id = ? AND deleted_at IS NULL`, id)
+FROM saved_messages WHERE `+column+` = ? AND deleted_at IS NULL`, key)
 	if errors.Is(err, sql.ErrNoRows) {
-		return SavedMessage{}, fmt.Errorf("saved message %d: %w", id, ErrNotFound)
+		return SavedMessage{}, fmt.Errorf("saved message %s: %w", label, ErrNotFound)
 	}
 	if err != nil {
-		return SavedMessage{}, fmt.Errorf("saved message %d: %w", id, err)
+		return SavedMessage{}, fmt.Errorf("saved message %s: %w", label, err)
 	}
 	return m, nil
 }
