@@ -1,6 +1,12 @@
 // Package telegram is the Telegram transport: it long-polls the Bot API for
 // messages, hands them to a bot.Handler and sends the handler's replies back
 // to the same chat.
+//
+// Messages are handled concurrently across chats and in order within a
+// chat: each chat with work has its own worker goroutine, so a long /import
+// in the operators' group does not hold up a staff member's message in
+// another chat, while two commands in one chat never overtake each other.
+// Config.MaxConcurrentChats bounds how many chats are handled at once.
 package telegram
 
 import (
@@ -52,6 +58,19 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger is optional; default slog.Default().
 	Logger *slog.Logger
+	// MaxConcurrentChats is how many chats' messages are handled at the
+	// same time; default 16. Messages of one chat are always handled one
+	// after another. When that many chats are busy, Run waits for one to
+	// finish before taking the next chat's message; it drops none.
+	MaxConcurrentChats int
+	// ShutdownGrace is how long Run waits, once its context is cancelled,
+	// for handlers still running (they see the cancelled context) before
+	// it returns without them; default 3s.
+	ShutdownGrace time.Duration
+	// HeldPollInterval is how often Telegram is asked for new updates
+	// while an earlier one is still being handled (1s): such polls return
+	// at once, so they are spaced.
+	HeldPollInterval time.Duration
 }
 
 // Transport connects a bot.Handler to Telegram.
@@ -65,6 +84,9 @@ type Transport struct {
 	log         *slog.Logger
 	cursors     CursorStore
 	handler     bot.Handler
+	maxChats    int
+	grace       time.Duration
+	heldPoll    time.Duration
 	running     atomic.Bool
 
 	// Tunables; tests shorten them.
@@ -80,6 +102,9 @@ const (
 	publicMaxFileSize = 20 << 20   // the public Bot API's download limit
 	localMaxFileSize  = 2000 << 20 // a self-hosted Bot API server's limit
 	defaultPoll       = 30 * time.Second
+	defaultMaxChats   = 16
+	defaultGrace      = 3 * time.Second
+	maxWaiting        = 1024 // updates dispatched and not yet handled, over all chats
 
 	maxMessageLen = 4096 // sendMessage text limit, UTF-16 code units
 	maxCaptionLen = 1024 // sendDocument caption limit
@@ -111,6 +136,9 @@ func New(cfg Config, cursors CursorStore, h bot.Handler) (*Transport, error) {
 		log:          cfg.Logger,
 		cursors:      cursors,
 		handler:      h,
+		maxChats:     cfg.MaxConcurrentChats,
+		grace:        cfg.ShutdownGrace,
+		heldPoll:     cfg.HeldPollInterval,
 		minBackoff:   time.Second,
 		maxBackoff:   30 * time.Second,
 		sendAttempts: 5,
@@ -140,16 +168,40 @@ func New(cfg Config, cursors CursorStore, h bot.Handler) (*Transport, error) {
 	if t.log == nil {
 		t.log = slog.Default()
 	}
+	if t.maxChats <= 0 {
+		t.maxChats = defaultMaxChats
+	}
+	if t.grace <= 0 {
+		t.grace = defaultGrace
+	}
+	if t.heldPoll <= 0 {
+		t.heldPoll = time.Second
+	}
 	return t, nil
 }
 
-// Run checks the token with getMe, then long-polls for updates and handles
-// them one at a time until ctx is cancelled, when it returns nil. It
-// returns an error if the token is refused or the cursor cannot be read.
+// Run checks the token with getMe, then long-polls for updates and hands
+// each message to its chat's worker (see the package comment) until ctx is
+// cancelled, when it returns nil. It returns an error if the token is
+// refused or the cursor cannot be read.
 //
-// Each update's position is saved once its message has been handled and
-// the replies sent, so after a restart nothing is handled twice (an update
-// whose handler was running when ctx was cancelled counts as handled).
+// Polling runs ahead of the handlers: each getUpdates asks for the update
+// after the last one dispatched. The saved cursor lags behind it: it is the
+// highest update_id that, with every lower update dispatched, has been
+// handled and its replies sent, so it never passes an update still in
+// flight. After a restart polling starts after the saved cursor, so what
+// was in flight is asked for again, and so is what other chats finished
+// after it. A replayed message is handled a second time; a replayed staff
+// number is caught by the command layer's duplicate guard. Telegram
+// forgets an update once a getUpdates asks past it, so polls never ask past
+// an update still being handled: after a crash Telegram still has it.
+//
+// When ctx is cancelled Run dispatches nothing more and no queued message
+// is started; handlers already running finish with the cancelled ctx and
+// count as handled (running one again could repeat a command). Run waits
+// for them up to Config.ShutdownGrace; an update whose handler is still
+// running then stays unhandled in the cursor, and finishing later saves
+// nothing.
 func (t *Transport) Run(ctx context.Context) error {
 	if !t.running.CompareAndSwap(false, true) {
 		return errors.New("telegram: Run is already running")
@@ -181,33 +233,84 @@ func (t *Transport) Run(ctx context.Context) error {
 		offset = pos + 1
 	}
 
+	cursor := newUpdateCursor(t.cursors, t.log, t.scrubText, pos, ok)
+	chats := newChatQueues[int64](t.maxChats, maxWaiting,
+		func(ctx context.Context, u tgbotapi.Update) {
+			t.handleUpdate(ctx, u)
+			cursor.finish(ctx, int64(u.UpdateID))
+		},
+		func(u tgbotapi.Update) {
+			t.log.Info("telegram: shutting down; message not handled and not saved as handled",
+				"update_id", u.UpdateID, "chat_id", u.Message.Chat.ID)
+		})
+	t.poll(ctx, offset, cursor, chats)
+
+	if !chats.wait(t.grace) {
+		t.log.Warn("telegram: handlers still running at shutdown; their updates are not saved as handled",
+			"chats", chats.busy(), "grace", t.grace)
+	}
+	cursor.close()
+	if pos, ok := cursor.position(); ok {
+		t.log.Info("telegram: stopped", "cursor", pos)
+	}
+	return nil
+}
+
+// poll long-polls from offset on and dispatches the updates until ctx is
+// done.
+//
+// Polls ask from the oldest update still being handled, not from the next
+// new one, so Telegram does not forget an update before it is handled; the
+// ones already dispatched that come back are skipped. When a poll brings
+// nothing new because an earlier update is still in flight, the next poll
+// waits for a handler to finish or HeldPollInterval, rather than spin.
+func (t *Transport) poll(ctx context.Context, offset int64, cursor *updateCursor, chats *chatQueues[int64, tgbotapi.Update]) {
 	var backoff time.Duration
 	for ctx.Err() == nil {
-		updates, err := t.getUpdates(ctx, offset)
+		ask := cursor.oldestUnhandled(offset)
+		updates, err := t.getUpdates(ctx, ask)
 		if err != nil {
 			if ctx.Err() != nil {
-				break
+				return
 			}
 			backoff = min(max(2*backoff, t.minBackoff), t.maxBackoff)
 			t.log.Warn("telegram: getUpdates failed; retrying", "err", err.Error(), "retry_in", backoff)
 			if sleep(ctx, backoff) != nil {
-				break
+				return
 			}
 			continue
 		}
 		backoff = 0
+		fresh := 0
 		for _, u := range updates {
-			if int64(u.UpdateID) < offset {
-				continue // already handled; Telegram should not send it again
+			id := int64(u.UpdateID)
+			if id < offset {
+				continue // already dispatched, still being handled
 			}
+			fresh++
 			if ctx.Err() != nil {
-				return nil
+				return
 			}
-			t.handleUpdate(ctx, u)
-			offset = int64(u.UpdateID) + 1
+			cursor.dispatched(id)
+			if m := u.Message; m == nil || m.Chat == nil {
+				cursor.finish(ctx, id) // nothing to handle
+			} else if chats.dispatch(ctx, m.Chat.ID, u) != nil {
+				return // cancelled while waiting for a free chat worker
+			}
+			offset = id + 1
+		}
+		if fresh == 0 && ask < offset {
+			// Only updates in flight came back: Telegram answers such a
+			// poll at once, so wait for progress before asking again.
+			t := time.NewTimer(t.heldPoll)
+			select {
+			case <-ctx.Done():
+			case <-cursor.progress:
+			case <-t.C:
+			}
+			t.Stop()
 		}
 	}
-	return nil
 }
 
 // getUpdates long-polls for the updates from offset on.
@@ -225,21 +328,13 @@ func (t *Transport) getUpdates(ctx context.Context, offset int64) ([]tgbotapi.Up
 	return updates, err
 }
 
-// handleUpdate hands the update's message, if any, to the handler, sends
-// the replies and saves the cursor.
+// handleUpdate hands the update's message to the handler and sends the
+// replies. It runs on the chat's worker.
 func (t *Transport) handleUpdate(ctx context.Context, u tgbotapi.Update) {
-	if m := u.Message; m != nil && m.Chat != nil {
-		msg := t.message(m)
-		if replies, ok := t.callHandler(ctx, u.UpdateID, msg); ok {
-			t.sendReplies(ctx, m.Chat.ID, m.MessageID, replies)
-		}
-	}
-	// Save even when ctx is done: the handler has run, and running it
-	// again after a restart could repeat a command.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cursorSaveTimeout)
-	defer cancel()
-	if err := t.cursors.SetCursor(sctx, cursorName, int64(u.UpdateID)); err != nil {
-		t.log.Error("telegram: saving cursor failed", "update_id", u.UpdateID, "err", t.scrubText(err.Error()))
+	m := u.Message
+	msg := t.message(m)
+	if replies, ok := t.callHandler(ctx, u.UpdateID, msg); ok {
+		t.sendReplies(ctx, m.Chat.ID, m.MessageID, replies)
 	}
 }
 
