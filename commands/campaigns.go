@@ -1,63 +1,33 @@
 package commands
 
 import (
-	"bytes"
 	"context"
-	"database/sql"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/xuri/excelize/v2"
-
 	"github.com/messagebridge/messagebridge/bot"
-	"github.com/messagebridge/messagebridge/commands/importer"
-	"github.com/messagebridge/messagebridge/store"
+	"github.com/messagebridge/messagebridge/commands/ops"
+	"github.com/messagebridge/messagebridge/commands/phone"
 )
 
-// CampaignStore is what the campaign commands need from the store.
-type CampaignStore interface {
-	CreateCampaign(ctx context.Context, name, actor string) (store.Campaign, error)
-	Campaign(ctx context.Context, id int64) (store.Campaign, error)
-	Campaigns(ctx context.Context, limit int) ([]store.Campaign, error)
-	UpdateCampaign(ctx context.Context, id int64, u store.CampaignUpdate) (store.Campaign, error)
-	ChangeCampaign(ctx context.Context, id int64, action store.CampaignAction, at time.Time, actor string) (store.Campaign, error)
-	AddCampaignContacts(ctx context.Context, id int64, contacts []store.NewContact) (added, duplicates, suppressed int, err error)
-	CampaignContacts(ctx context.Context, id int64) ([]store.NewContact, error)
-	CampaignStats(ctx context.Context, id int64) (store.CampaignStats, error)
-	CampaignResults(ctx context.Context, id int64) ([]store.CampaignResult, error)
-	AddOptOut(ctx context.Context, phone, reason, actor string) error
-	LastContactID(ctx context.Context, campaignID int64) (int64, error)
-	RemoveContactsAfter(ctx context.Context, campaignID, afterID int64) error
-}
-
-// campaignArg reads the campaign id in args[0].
-func (r *Router) campaignArg(ctx context.Context, args []string, usage string) (store.Campaign, error) {
+// campaignID reads the campaign id in args[0].
+func campaignID(args []string, usage string) (int64, error) {
 	if len(args) < 1 {
-		return store.Campaign{}, userErrorf("Usage: %s", usage)
+		return 0, userErrorf("Usage: %s", usage)
 	}
 	id, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
 	if err != nil || id <= 0 {
-		return store.Campaign{}, userErrorf("%q is not a campaign id. Usage: %s", args[0], usage)
+		return 0, userErrorf("%q is not a campaign id. Usage: %s", clip(args[0], 40), usage)
 	}
-	c, err := r.store.Campaign(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Campaign{}, userErrorf("There is no campaign #%d; /campaigns lists them.", id)
-	}
-	return c, err
+	return id, nil
 }
 
 func (r *Router) campaignNew(ctx context.Context, c call) ([]bot.Reply, error) {
-	name := strings.TrimSpace(strings.Join(c.cmd.Args, " "))
-	if name == "" || len(name) > 190 {
-		return nil, userErrorf("Usage: /campaign new <name>, e.g. /campaign new Diwali offer")
-	}
-	camp, err := r.store.CreateCampaign(ctx, name, c.actor())
+	camp, err := r.ops.CreateCampaign(ctx, c.who, strings.Join(c.cmd.Args, " "))
 	if err != nil {
 		return nil, err
 	}
@@ -67,89 +37,74 @@ func (r *Router) campaignNew(ctx context.Context, c call) ([]bot.Reply, error) {
 
 func (r *Router) campaignSet(ctx context.Context, c call) ([]bot.Reply, error) {
 	const usage = "/campaign set <id> message=<name> | template=<name>:<lang> [params=a,b] | flow=<flow-id> | interval=<duration> | gateway=<name>"
-	camp, err := r.campaignArg(ctx, c.cmd.Args, usage)
+	id, err := campaignID(c.cmd.Args, usage)
 	if err != nil {
 		return nil, err
 	}
 	if len(c.cmd.Args) < 2 {
 		return nil, userErrorf("Usage: %s", usage)
 	}
-	var u store.CampaignUpdate
+	var ch ops.CampaignChange
 	var params []string
 	var changed []string
 	for _, kv := range c.cmd.Args[1:] {
 		key, val, ok := strings.Cut(kv, "=")
 		if !ok || val == "" {
-			return nil, userErrorf("%q is not key=value. Usage: %s", kv, usage)
+			return nil, userErrorf("%q is not key=value. Usage: %s", clip(kv, 40), usage)
 		}
 		switch strings.ToLower(key) {
 		case "message":
-			m, err := r.store.SavedMessageByName(ctx, val)
-			if errors.Is(err, store.ErrNotFound) {
-				return nil, userErrorf("There is no saved message called %q.", val)
-			}
-			if err != nil {
-				return nil, err
-			}
-			u.Content = &store.QueueContent{Kind: store.ContentSavedMessage, SavedMessageID: m.ID}
+			ch.SavedMessage = &val
 		case "template":
 			name, lang, ok := strings.Cut(val, ":")
 			if !ok || name == "" || lang == "" {
 				return nil, userErrorf("template=<name>:<language>, e.g. template=order_update:en")
 			}
-			u.Content = &store.QueueContent{Kind: store.ContentTemplate, TemplateName: name, TemplateLanguage: lang}
+			ch.Template = &ops.Template{Name: name, Language: lang}
 		case "params":
 			params = strings.Split(val, ",")
 		case "flow":
-			u.Content = &store.QueueContent{Kind: store.ContentFlow, FlowID: val}
+			ch.Flow = &val
 		case "interval":
-			d, err := time.ParseDuration(val)
-			if err != nil || d < 0 || d > 24*time.Hour {
-				return nil, userErrorf("interval=%s is not a duration such as 5s, 2m or 1h.", val)
+			d, err := parseInterval(val)
+			if err != nil {
+				return nil, err
 			}
-			if floor := r.cfg.MinIntervals[r.campaignGateway(ctx, camp, u)]; d < floor {
-				return nil, userErrorf("interval=%s is below the gateway's own pacing of %s.", val, floor)
-			}
-			u.Interval = &d
+			ch.Interval = &d
 		case "gateway":
-			g := strings.ToLower(val)
-			if !slices.Contains(r.cfg.Gateways, g) {
-				return nil, userErrorf("There is no gateway %q. Choose one of %s.", g, strings.Join(r.cfg.Gateways, ", "))
-			}
-			u.Gateway = &g
+			ch.Gateway = &val
 		default:
-			return nil, userErrorf("Unknown setting %q. Usage: %s", key, usage)
+			return nil, userErrorf("Unknown setting %q. Usage: %s", clip(key, 40), usage)
 		}
-		changed = append(changed, kv)
+		changed = append(changed, clip(kv, 60))
 	}
 	if params != nil {
-		if u.Content == nil || u.Content.Kind != store.ContentTemplate {
+		if ch.Template == nil {
 			return nil, userErrorf("params= goes with template=, e.g. template=order_update:en params={name},{City}")
 		}
-		u.Content.TemplateParams = params
+		ch.Template.Params = params
 	}
-	if _, err := r.store.UpdateCampaign(ctx, camp.ID, u); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return nil, userErrorf("Campaign #%d is %s; pause it first to change it.", camp.ID, camp.Status)
-		}
+	if _, err := r.ops.SetCampaign(ctx, c.who, id, ch); err != nil {
 		return nil, err
 	}
-	return text(fmt.Sprintf("Campaign #%d: set %s.", camp.ID, strings.Join(changed, " "))), nil
+	return text(fmt.Sprintf("Campaign #%d: set %s.", id, strings.Join(changed, " "))), nil
 }
 
-func (r *Router) campaignGateway(ctx context.Context, camp store.Campaign, u store.CampaignUpdate) string {
-	switch {
-	case u.Gateway != nil:
-		return *u.Gateway
-	case camp.Gateway != "":
-		return camp.Gateway
-	default:
-		return r.activeGateway(ctx)
+// parseInterval reads a campaign interval such as 5s, 2m or 1h.
+func parseInterval(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		if durationShape.MatchString(v) {
+			// Well formed but beyond what a duration holds.
+			return 0, userErrorf("interval=%s is too long: at most 24h between two messages.", clip(v, 20))
+		}
+		return 0, userErrorf("interval=%s is not a duration such as 5s, 2m or 1h.", clip(v, 20))
 	}
+	return d, nil
 }
 
 func (r *Router) campaignList(ctx context.Context, c call) ([]bot.Reply, error) {
-	list, err := r.store.Campaigns(ctx, 20)
+	list, err := r.ops.Campaigns(ctx, 20)
 	if err != nil {
 		return nil, err
 	}
@@ -157,121 +112,95 @@ func (r *Router) campaignList(ctx context.Context, c call) ([]bot.Reply, error) 
 		return text("No campaigns yet. Start one with /campaign new <name>."), nil
 	}
 	lines := []string{"Campaigns (newest first):"}
-	for _, camp := range list {
-		s, err := r.store.CampaignStats(ctx, camp.ID)
-		if err != nil {
-			return nil, err
-		}
-		lines = append(lines, fmt.Sprintf("#%d %s · %s · %d/%d sent", camp.ID, camp.Name, camp.Status, s.Sent, s.Total))
+	for _, s := range list {
+		lines = append(lines, fmt.Sprintf("#%d %s · %s · %d/%d sent", s.ID, s.Name, s.Status, s.Stats.Sent, s.Stats.Total))
 	}
 	return text(strings.Join(lines, "\n")), nil
 }
 
 func (r *Router) campaignShow(ctx context.Context, c call) ([]bot.Reply, error) {
-	camp, err := r.campaignArg(ctx, c.cmd.Args, "/campaign <id>")
+	id, err := campaignID(c.cmd.Args, "/campaign <id>")
+	if err != nil {
+		return nil, err
+	}
+	camp, err := r.ops.Campaign(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	content := "nothing yet (/campaign set)"
 	switch camp.Content.Kind {
-	case store.ContentSavedMessage:
+	case ops.ContentSavedMessage:
 		content = fmt.Sprintf("saved message #%d", camp.Content.SavedMessageID)
-	case store.ContentTemplate:
+	case ops.ContentTemplate:
 		content = fmt.Sprintf("template %s:%s %s", camp.Content.TemplateName, camp.Content.TemplateLanguage, strings.Join(camp.Content.TemplateParams, ","))
-	case store.ContentFlow:
+	case ops.ContentFlow:
 		content = "flow " + camp.Content.FlowID
-	case store.ContentText:
+	case ops.ContentText:
 		content = "text"
 	}
 	gw := camp.Gateway
 	if gw == "" {
-		gw = "active (" + r.activeGateway(ctx) + ")"
+		gw = "active (" + r.ops.ActiveGateway(ctx) + ")"
 	}
-	s, err := r.store.CampaignStats(ctx, camp.ID)
+	s, err := r.ops.CampaignStats(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	status := camp.Status
+	if !camp.DeletedAt.IsZero() {
+		status += ", deleted (results kept: /campaign results " + strconv.FormatInt(id, 10) + ")"
+	}
 	lines := []string{
-		fmt.Sprintf("Campaign #%d %q — %s", camp.ID, camp.Name, camp.Status),
+		fmt.Sprintf("Campaign #%d %q — %s", camp.ID, camp.Name, status),
 		"Sends: " + content,
 		fmt.Sprintf("Gateway: %s · Interval: %s", gw, camp.Interval),
 		fmt.Sprintf("Contacts: %d · Sent %d · Failed %d · Pending %d", s.Total, s.Sent, s.Failed, s.Pending),
 	}
-	if !camp.ScheduledAt.IsZero() && camp.Status == store.CampaignScheduled {
-		lines = append(lines, "Starts: "+camp.ScheduledAt.In(r.location(ctx)).Format("2006-01-02 15:04 MST"))
+	if !camp.ScheduledAt.IsZero() && camp.Status == ops.CampaignScheduled {
+		lines = append(lines, "Starts: "+camp.ScheduledAt.In(r.ops.Location(ctx)).Format("2006-01-02 15:04 MST"))
 	}
 	return text(strings.Join(lines, "\n")), nil
 }
 
-func campaignAction(action store.CampaignAction) func(r *Router, ctx context.Context, c call) ([]bot.Reply, error) {
+func campaignAction(action ops.CampaignAction) func(r *Router, ctx context.Context, c call) ([]bot.Reply, error) {
 	return func(r *Router, ctx context.Context, c call) ([]bot.Reply, error) {
-		usage := fmt.Sprintf("/campaign %s <id>", action)
-		camp, err := r.campaignArg(ctx, c.cmd.Args, usage)
+		id, err := campaignID(c.cmd.Args, fmt.Sprintf("/campaign %s <id>", action))
 		if err != nil {
 			return nil, err
 		}
-		updated, err := r.store.ChangeCampaign(ctx, camp.ID, action, time.Time{}, c.actor())
-		switch {
-		case errors.Is(err, store.ErrConflict):
-			return nil, userErrorf("Campaign #%d is %s, so it cannot %s.", camp.ID, camp.Status, action)
-		case errors.Is(err, store.ErrIncomplete):
-			return nil, userErrorf("Campaign #%d is not ready: it needs contacts (/import %d) and something to send (/campaign set %d message=…).", camp.ID, camp.ID, camp.ID)
-		case err != nil:
+		updated, err := r.ops.ChangeCampaign(ctx, c.who, id, action)
+		if err != nil {
 			return nil, err
 		}
-		r.cfg.Notify()
 		switch action {
-		case store.ActionDelete:
-			return text(fmt.Sprintf("Campaign #%d deleted; its results are kept.", camp.ID)), nil
-		case store.ActionPause:
-			return text(fmt.Sprintf("Campaign #%d paused. Messages already being sent finish; /campaign resume %d continues where it stopped.", camp.ID, camp.ID)), nil
+		case ops.ActionDelete:
+			return text(fmt.Sprintf("Campaign #%d deleted; its results are kept (/campaign results %d).", id, id)), nil
+		case ops.ActionPause:
+			return text(fmt.Sprintf("Campaign #%d paused. Messages already being sent finish; /campaign resume %d continues where it stopped.", id, id)), nil
 		default:
-			return text(fmt.Sprintf("Campaign #%d is %s.", camp.ID, updated.Status)), nil
+			return text(fmt.Sprintf("Campaign #%d is %s.", id, updated.Status)), nil
 		}
 	}
-}
-
-// location is the timezone for schedules: the campaign.timezone setting or
-// Asia/Kolkata.
-func (r *Router) location(ctx context.Context) *time.Location {
-	name := "Asia/Kolkata"
-	if s, err := r.store.Setting(ctx, store.SettingTimezone); err == nil && s.Value != "" {
-		name = s.Value
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return time.FixedZone("IST", 5*3600+1800)
-	}
-	return loc
 }
 
 func (r *Router) campaignSchedule(ctx context.Context, c call) ([]bot.Reply, error) {
 	const usage = "/campaign schedule <id> <YYYY-MM-DD HH:MM>"
-	camp, err := r.campaignArg(ctx, c.cmd.Args, usage)
+	id, err := campaignID(c.cmd.Args, usage)
 	if err != nil {
 		return nil, err
 	}
 	if len(c.cmd.Args) != 3 {
-		return nil, userErrorf("Usage: %s, e.g. /campaign schedule %d 2026-12-01 10:00", usage, camp.ID)
+		return nil, userErrorf("Usage: %s, e.g. /campaign schedule %d 2026-12-01 10:00", usage, id)
 	}
-	loc := r.location(ctx)
+	loc := r.ops.Location(ctx)
 	at, err := time.ParseInLocation("2006-01-02 15:04", c.cmd.Args[1]+" "+c.cmd.Args[2], loc)
 	if err != nil {
-		return nil, userErrorf("%s %s is not a date and time like 2026-12-01 10:00.", c.cmd.Args[1], c.cmd.Args[2])
+		return nil, userErrorf("%s %s is not a date and time like 2026-12-01 10:00.", clip(c.cmd.Args[1], 20), clip(c.cmd.Args[2], 20))
 	}
-	if !at.After(r.cfg.Now()) {
-		return nil, userErrorf("%s is in the past; use /campaign start %d to start now.", at.Format("2006-01-02 15:04 MST"), camp.ID)
-	}
-	if _, err := r.store.ChangeCampaign(ctx, camp.ID, store.ActionSchedule, at, c.actor()); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return nil, userErrorf("Campaign #%d is %s, so it cannot be scheduled.", camp.ID, camp.Status)
-		}
-		if errors.Is(err, store.ErrIncomplete) {
-			return nil, userErrorf("Campaign #%d is not ready: it needs contacts and something to send.", camp.ID)
-		}
+	if _, err := r.ops.ScheduleCampaign(ctx, c.who, id, at); err != nil {
 		return nil, err
 	}
-	return text(fmt.Sprintf("Campaign #%d starts %s.", camp.ID, at.Format("Mon 2 Jan 2006 15:04 MST"))), nil
+	return text(fmt.Sprintf("Campaign #%d starts %s.", id, at.Format("Mon 2 Jan 2006 15:04 MST"))), nil
 }
 
 func (r *Router) campaignCopy(ctx context.Context, c call) ([]bot.Reply, error) {
@@ -279,31 +208,31 @@ func (r *Router) campaignCopy(ctx context.Context, c call) ([]bot.Reply, error) 
 	if len(c.cmd.Args) != 2 {
 		return nil, userErrorf("Usage: %s", usage)
 	}
-	from, err := r.campaignArg(ctx, c.cmd.Args[:1], usage)
+	from, err := campaignID(c.cmd.Args[:1], usage)
 	if err != nil {
 		return nil, err
 	}
-	to, err := r.campaignArg(ctx, c.cmd.Args[1:], usage)
+	to, err := campaignID(c.cmd.Args[1:], usage)
 	if err != nil {
 		return nil, err
 	}
-	contacts, err := r.store.CampaignContacts(ctx, from.ID)
+	res, err := r.ops.CopyContacts(ctx, c.who, from, to)
 	if err != nil {
 		return nil, err
 	}
-	added, dups, suppressed, err := r.store.AddCampaignContacts(ctx, to.ID, contacts)
-	if err != nil {
-		return nil, err
-	}
-	return text(fmt.Sprintf("Copied %d contacts from #%d to #%d (%d already there, %d opted out).", added, from.ID, to.ID, dups, suppressed)), nil
+	return text(fmt.Sprintf("Copied %d contacts from #%d to #%d (%d already there, %d opted out).", res.Added, from, to, res.Duplicates, res.Suppressed)), nil
 }
 
 func (r *Router) campaignStats(ctx context.Context, c call) ([]bot.Reply, error) {
-	camp, err := r.campaignArg(ctx, c.cmd.Args, "/campaign stats <id>")
+	id, err := campaignID(c.cmd.Args, "/campaign stats <id>")
 	if err != nil {
 		return nil, err
 	}
-	s, err := r.store.CampaignStats(ctx, camp.ID)
+	camp, err := r.ops.Campaign(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s, err := r.ops.CampaignStats(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +246,7 @@ func (r *Router) campaignStats(ctx context.Context, c call) ([]bot.Reply, error)
 		fmt.Sprintf("Total %d · Pending %d · Queued %d · Sending %d", s.Total, s.Pending, s.Queued, s.Processing),
 		fmt.Sprintf("Sent %d (delivered %d · read %d) · Failed %d · Cancelled %d", s.Sent, s.Delivered, s.Read, s.Failed, s.Cancelled),
 	}
-	if camp.Status == store.CampaignRunning && camp.Interval > 0 {
+	if camp.Status == ops.CampaignRunning && camp.Interval > 0 {
 		eta := time.Duration(s.Pending+s.Queued) * camp.Interval
 		lines = append(lines, "ETA: about "+humanDuration(eta))
 	}
@@ -325,62 +254,26 @@ func (r *Router) campaignStats(ctx context.Context, c call) ([]bot.Reply, error)
 }
 
 func (r *Router) campaignResults(ctx context.Context, c call) ([]bot.Reply, error) {
-	camp, err := r.campaignArg(ctx, c.cmd.Args, "/campaign results <id>")
+	id, err := campaignID(c.cmd.Args, "/campaign results <id>")
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.store.CampaignResults(ctx, camp.ID)
+	_, rows, err := r.ops.CampaignResults(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	data, err := resultsXLSX(rows, r.location(ctx))
+	data, err := ops.ResultsXLSX(rows, r.ops.Location(ctx))
 	if err != nil {
 		return nil, err
 	}
 	return []bot.Reply{{
-		Text: fmt.Sprintf("Results of campaign #%d (%d contacts).", camp.ID, len(rows)),
-		File: &bot.File{Name: fmt.Sprintf("campaign-%d-results.xlsx", camp.ID), MIME: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: data},
+		Text: fmt.Sprintf("Results of campaign #%d (%d contacts).", id, len(rows)),
+		File: &bot.File{Name: fmt.Sprintf("campaign-%d-results.xlsx", id), MIME: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: data},
 	}}, nil
 }
 
-// resultsXLSX writes one row per contact: phone, name, status, attempts,
-// last error, sent at, delivered at.
-func resultsXLSX(rows []store.CampaignResult, loc *time.Location) ([]byte, error) {
-	f := excelize.NewFile()
-	defer f.Close()
-	sw, err := f.NewStreamWriter("Sheet1")
-	if err != nil {
-		return nil, fmt.Errorf("results: %w", err)
-	}
-	header := []any{"Phone", "Name", "Status", "Attempts", "Last error", "Sent at", "Delivered at"}
-	if err := sw.SetRow("A1", header); err != nil {
-		return nil, fmt.Errorf("results: %w", err)
-	}
-	when := func(t sql.NullTime) string {
-		if !t.Valid {
-			return ""
-		}
-		return t.Time.In(loc).Format("2006-01-02 15:04:05")
-	}
-	for i, r := range rows {
-		status := r.Status.String
-		if !r.Status.Valid {
-			status = "pending"
-		}
-		cell, _ := excelize.CoordinatesToCellName(1, i+2)
-		if err := sw.SetRow(cell, []any{r.Phone, r.Name, status, r.Attempts.Int64, r.LastError.String, when(r.SentAt), when(r.DeliveredAt)}); err != nil {
-			return nil, fmt.Errorf("results: %w", err)
-		}
-	}
-	if err := sw.Flush(); err != nil {
-		return nil, fmt.Errorf("results: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := f.Write(&buf); err != nil {
-		return nil, fmt.Errorf("results: %w", err)
-	}
-	return buf.Bytes(), nil
-}
+// durationShape is a number with a unit: a duration in form.
+var durationShape = regexp.MustCompile(`^\d+(\.\d+)?(ns|us|µs|ms|s|m|h)$`)
 
 // campaignInReply finds "campaign #12" in the text of the message replied to.
 var campaignInReply = regexp.MustCompile(`(?i)campaign #(\d+)`)
@@ -393,26 +286,21 @@ func (r *Router) importContacts(ctx context.Context, c call) ([]bot.Reply, error
 			args = []string{m[1]}
 		}
 	}
-	camp, err := r.campaignArg(ctx, args, usage)
+	id, err := campaignID(args, usage)
 	if err != nil {
 		return nil, err
 	}
-	if camp.Status == store.CampaignCompleted || camp.Status == store.CampaignCancelled {
-		return nil, userErrorf("Campaign #%d is %s; create a new one with /campaign new.", camp.ID, camp.Status)
+	if _, err := r.ops.Campaign(ctx, id); err != nil {
+		return nil, err
 	}
 	a := c.msg.Attachment
 	if a == nil {
 		return nil, userErrorf("No file came with the command: %s.", usage)
 	}
-	policy := r.phonePolicy(ctx)
-	opts := importer.Options{
-		Normalize:  func(raw string) (string, error) { return NormalizePhone(raw, policy) },
-		FindPhones: FindPhones,
-		Limits:     r.cfg.ImportLimits,
-	}
+	sheet := ""
 	for _, kv := range args[1:] {
 		if v, ok := strings.CutPrefix(kv, "sheet="); ok {
-			opts.Sheet = v
+			sheet = v
 		}
 	}
 	rc, err := a.Open(ctx)
@@ -424,89 +312,31 @@ func (r *Router) importContacts(ctx context.Context, c call) ([]bot.Reply, error
 		return nil, err
 	}
 	defer rc.Close()
-	// Contacts are stored batch by batch as the file is read; a file that
-	// turns out to be over a limit halfway is undone, so nothing of it stays.
-	mark, err := r.store.LastContactID(ctx, camp.ID)
+	res, err := r.ops.ImportContacts(ctx, c.who, id, a.Name, rc, a.Size, sheet)
 	if err != nil {
-		return nil, err
-	}
-	// One goroutine stores each batch while the importer reads and
-	// normalizes the next.
-	var added, already, suppressed int
-	batches := make(chan []importer.Contact, 1)
-	stored := make(chan error, 1)
-	go func() {
-		var err error
-		for batch := range batches {
-			if err != nil {
-				continue // drain after a failure
-			}
-			contacts := make([]store.NewContact, len(batch))
-			for i, ct := range batch {
-				contacts[i] = store.NewContact{Phone: ct.Phone, Name: ct.Name, Vars: ct.Vars, Row: ct.Row}
-			}
-			var a, d, s int
-			a, d, s, err = r.store.AddCampaignContacts(ctx, camp.ID, contacts)
-			added, already, suppressed = added+a, already+d, suppressed+s
-		}
-		stored <- err
-	}()
-	opts.OnContacts = func(batch []importer.Contact) error {
-		batches <- batch
-		return nil
-	}
-	res, err := importer.Import(ctx, a.Name, importer.WithSize(rc, a.Size), opts)
-	close(batches)
-	if serr := <-stored; serr != nil && err == nil {
-		err = serr
-	}
-	if err != nil {
-		if added > 0 {
-			if rerr := r.store.RemoveContactsAfter(context.WithoutCancel(ctx), camp.ID, mark); rerr != nil {
-				return nil, fmt.Errorf("undo import: %w (after: %w)", rerr, err)
-			}
-		}
-		var le *importer.LimitError
-		if errors.As(err, &le) {
-			return nil, userErrorf("%s: %s Nothing was imported.", a.Name, le.Message)
-		}
 		return nil, err
 	}
 	reply := fmt.Sprintf("Imported %s into campaign #%d: %d accepted, %d duplicates, %d rejected, %d suppressed (opted out).",
-		a.Name, camp.ID, added, res.Duplicates+already, len(res.Rejects), suppressed)
+		a.Name, id, res.Added, res.Duplicates, len(res.Rejects), res.Suppressed)
 	if len(res.Rejects) == 0 {
 		return text(reply), nil
 	}
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"row", "value", "reason"})
-	for _, rj := range res.Rejects {
-		_ = w.Write([]string{strconv.Itoa(rj.Row), rj.Value, rj.Reason})
-	}
-	w.Flush()
 	return []bot.Reply{{Text: reply + " The rejected rows are in the attached file.",
-		File: &bot.File{Name: fmt.Sprintf("campaign-%d-rejects.csv", camp.ID), MIME: "text/csv", Data: buf.Bytes()}}}, nil
+		File: &bot.File{Name: fmt.Sprintf("campaign-%d-rejects.csv", id), MIME: "text/csv", Data: ops.RejectsCSV(res.Rejects)}}}, nil
 }
 
 func (r *Router) optOut(ctx context.Context, c call) ([]bot.Reply, error) {
 	if len(c.cmd.Args) == 0 {
 		return nil, userErrorf("Usage: /optout <phone> [reason]")
 	}
-	phones := FindPhones(strings.Join(c.cmd.Args, " "))
+	phones := phone.Find(strings.Join(c.cmd.Args, " "))
 	if len(phones) == 0 {
-		return nil, userErrorf("Usage: /optout <phone> [reason], e.g. /optout %s asked by phone", PhoneExample(r.region(ctx)))
-	}
-	phone, err := NormalizePhone(phones[0], r.phonePolicy(ctx))
-	if err != nil {
-		var pe *PhoneError
-		if errors.As(err, &pe) {
-			return nil, userErrorf("%s: %s.", phones[0], pe.Reason)
-		}
-		return nil, err
+		return nil, userErrorf("Usage: /optout <phone> [reason], e.g. /optout %s asked by phone", r.ops.PhoneExample(ctx))
 	}
 	reason := strings.TrimSpace(strings.TrimPrefix(strings.Join(c.cmd.Args, " "), phones[0]))
-	if err := r.store.AddOptOut(ctx, phone, reason, c.actor()); err != nil {
+	e164, err := r.ops.OptOut(ctx, c.who, phones[0], reason)
+	if err != nil {
 		return nil, err
 	}
-	return text(fmt.Sprintf("%s will get no more campaign messages; imports skip it.", phone)), nil
+	return text(fmt.Sprintf("%s will get no more campaign messages; imports skip it.", e164)), nil
 }

@@ -9,12 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
 	"github.com/messagebridge/messagebridge/bot"
-	"github.com/messagebridge/messagebridge/commands"
-	"github.com/messagebridge/messagebridge/commands/importer"
+	"github.com/messagebridge/messagebridge/queue/campaign"
 )
 
 // sayWith sends text with an attached file and returns the replies.
@@ -69,7 +69,7 @@ func TestCampaignFromChat(t *testing.T) {
 		"/campaign set 1 template=x":            "template=<name>:<language>",
 		"/campaign set 1 colour=red":            `Unknown setting "colour"`,
 		"/campaign 99":                          "There is no campaign #99",
-		"/campaign pause 1":                     "is draft, so it cannot pause",
+		"/campaign pause 1":                     "has not started yet, so there is nothing to pause",
 		"/campaign schedule 1 2020-01-01 10:00": "in the past",
 		"/campaign schedule 1 tomorrow":         "Usage: /campaign schedule",
 	} {
@@ -83,7 +83,7 @@ func TestCampaignFromChat(t *testing.T) {
 	if reply := f.say(t, "telegram:2", "/campaign set 1 interval=10s"); !strings.Contains(reply, "pause it first") {
 		t.Fatalf("set while running: %q", reply)
 	}
-	if n, err := f.db.DispatchCampaigns(ctx, 0, 5); err != nil || n != 1 {
+	if n, err := campaign.NewDispatcher(f.db, campaign.DispatcherConfig{Tick: time.Nanosecond, Now: f.clock.Now}, nil).Once(ctx); err != nil || n != 1 {
 		t.Fatalf("dispatch: %d, %v", n, err)
 	}
 	if reply := f.say(t, "telegram:2", "/campaign stats 1"); !strings.Contains(reply, "Total 2 · Pending 1 · Queued 1") || !strings.Contains(reply, "ETA") {
@@ -107,7 +107,11 @@ func TestCampaignFromChat(t *testing.T) {
 	if err != nil || len(rows) != 3 || rows[0][0] != "Phone" || rows[1][0] != "+919876543210" || rows[1][1] != "Sharma, Ravi" || rows[1][2] != "pending" {
 		t.Fatalf("results rows: %v, %v", rows, err)
 	}
-	if reply := f.say(t, "telegram:2", "/campaign copy 1 1"); !strings.Contains(reply, "Copied 0 contacts") {
+	if reply := f.say(t, "telegram:2", "/campaign copy 1 1"); !strings.Contains(reply, "Copy from one campaign to another") {
+		t.Fatalf("copy into itself: %q", reply)
+	}
+	f.say(t, "telegram:2", "/campaign new Diwali again")
+	if reply := f.say(t, "telegram:2", "/campaign copy 1 2"); !strings.Contains(reply, "Copied 2 contacts from #1 to #2") {
 		t.Fatalf("copy: %q", reply)
 	}
 	if reply := f.say(t, "telegram:2", "/campaigns"); !strings.Contains(reply, "#1 Diwali offer · paused · 0/2 sent") {
@@ -117,7 +121,7 @@ func TestCampaignFromChat(t *testing.T) {
 		t.Fatalf("optout: %q", reply)
 	}
 	f.say(t, "telegram:2", "/campaign new Second")
-	replies = f.sayWith(t, "telegram:2", "/import 2", "more.txt", []byte("99887 76655\n98765 43210\n"))
+	replies = f.sayWith(t, "telegram:2", "/import 3", "more.txt", []byte("99887 76655\n98765 43210\n"))
 	if !strings.Contains(replies[0].Text, "1 accepted, 0 duplicates, 0 rejected, 1 suppressed") {
 		t.Fatalf("import with an opted-out number: %q", replies[0].Text)
 	}
@@ -171,9 +175,9 @@ func TestMalformedImports(t *testing.T) {
 func TestImportOverLimitHalfwayIsUndone(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	limits := importer.DefaultLimits()
-	limits.MaxRows = 3000
-	f.router = commands.New(f.db, commands.Config{Gateways: []string{"dryrun"}, Now: f.clock.Now, ImportLimits: limits}, nil)
+	if err := f.db.PutSetting(context.Background(), "import.max_rows", "3000", false, "test"); err != nil {
+		t.Fatal(err)
+	}
 	f.say(t, "telegram:2", "/campaign new Big")
 	var b strings.Builder
 	b.WriteString("phone\n")

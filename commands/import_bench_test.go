@@ -15,7 +15,6 @@ import (
 
 	"github.com/messagebridge/messagebridge/bot"
 	"github.com/messagebridge/messagebridge/commands"
-	"github.com/messagebridge/messagebridge/commands/importer"
 	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/storetest"
 )
@@ -33,13 +32,16 @@ func BenchmarkImportIntoDatabase(b *testing.B) {
 		}{{"xlsx-100k", 100_000, func() []byte { return benchXLSX(b, 100_000) }}, {"csv-1M", 1_000_000, func() []byte { return benchCSV(1_000_000) }}} {
 			b.Run(string(d)+"/"+f.name, func(b *testing.B) {
 				data := f.make()
-				limits := importer.DefaultLimits()
-				limits.MaxRows, limits.MaxBytes = 2_000_000, 200<<20
 				for range b.N {
 					b.StopTimer()
 					db := storetest.OpenDialect(b, d, storetest.Options{})
-					r := commands.New(db, commands.Config{ImportLimits: limits}, nil)
+					r := commands.New(newOps(b, db, nil, nil, nil), commands.Config{}, nil)
 					ctx := context.Background()
+					for k, v := range map[string]string{"import.max_rows": "2000000", "import.max_mb": "200"} {
+						if err := db.PutSetting(ctx, k, v, false, "bench"); err != nil {
+							b.Fatal(err)
+						}
+					}
 					if _, err := db.PutOperator(ctx, "console:bench", store.RoleOperator, "", "bench"); err != nil {
 						b.Fatal(err)
 					}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/messagebridge/messagebridge/commands/phone"
 )
 
 // Command is one parsed chat message.
@@ -54,7 +56,7 @@ func Parse(text string) (Command, error) {
 		return Command{}, ErrNotUnderstood
 	}
 	if !strings.HasPrefix(text, "/") {
-		phones := FindPhones(text)
+		phones := phone.Find(text)
 		if len(phones) == 0 {
 			return Command{}, ErrNotUnderstood
 		}
@@ -103,7 +105,7 @@ func splitSendArgs(words []string) []string {
 		}
 		numberWords = append(numberWords, w)
 	}
-	out := FindPhones(strings.Join(numberWords, " "))
+	out := phone.Find(strings.Join(numberWords, " "))
 	if len(out) == 0 {
 		out = numberWords // let validation say what is wrong with them
 	}

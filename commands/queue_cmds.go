@@ -2,28 +2,26 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/messagebridge/messagebridge/bot"
+	"github.com/messagebridge/messagebridge/commands/ops"
 	"github.com/messagebridge/messagebridge/queue"
-	"github.com/messagebridge/messagebridge/store"
 )
 
 func (r *Router) status(ctx context.Context, c call) ([]bot.Reply, error) {
-	h, err := r.rep.Health(ctx)
+	h, err := r.ops.Health(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Gateway: %s\n", r.activeGateway(ctx))
-	fmt.Fprintf(&b, "Queued %d · Processing %d · Failed %d\n", h.Counts[store.StatusQueued], h.Counts[store.StatusProcessing], h.Counts[store.StatusFailed])
-	sent := h.Counts[store.StatusSent] + h.Counts[store.StatusDelivered] + h.Counts[store.StatusRead]
-	fmt.Fprintf(&b, "Sent %d (delivered %d · read %d) · Cancelled %d\n", sent, h.Counts[store.StatusDelivered]+h.Counts[store.StatusRead], h.Counts[store.StatusRead], h.Counts[store.StatusCancelled])
+	fmt.Fprintf(&b, "Gateway: %s\n", r.ops.ActiveGateway(ctx))
+	fmt.Fprintf(&b, "Queued %d · Processing %d · Failed %d\n", h.Counts[ops.StatusQueued], h.Counts[ops.StatusProcessing], h.Counts[ops.StatusFailed])
+	sent := h.Counts[ops.StatusSent] + h.Counts[ops.StatusDelivered] + h.Counts[ops.StatusRead]
+	fmt.Fprintf(&b, "Sent %d (delivered %d · read %d) · Cancelled %d\n", sent, h.Counts[ops.StatusDelivered]+h.Counts[ops.StatusRead], h.Counts[ops.StatusRead], h.Counts[ops.StatusCancelled])
 	if !h.OldestDue.IsZero() {
 		fmt.Fprintf(&b, "Oldest waiting: %s\n", humanDuration(h.OldestDueAge))
 	}
@@ -43,13 +41,16 @@ func (r *Router) queueWindow(ctx context.Context, c call) ([]bot.Reply, error) {
 	if len(c.cmd.Args) > 0 {
 		name = strings.ToLower(c.cmd.Args[0])
 	}
-	w, err := r.rep.Window(ctx, name)
-	if err != nil {
+	w, err := r.ops.Window(ctx, name)
+	if ops.ErrorCode(err) == ops.EINVALID {
 		return nil, userErrorf("Use /queue 1h, 24h, 7d, 30d or all.")
+	}
+	if err != nil {
+		return nil, err
 	}
 	var parts []string
 	var total int64
-	for _, s := range store.QueueStatuses() {
+	for _, s := range ops.QueueStatuses() {
 		total += w.Counts[s]
 		parts = append(parts, fmt.Sprintf("%s %d", s, w.Counts[s]))
 	}
@@ -69,7 +70,7 @@ func (r *Router) recent(ctx context.Context, c call) ([]bot.Reply, error) {
 		}
 		n = min(v, r.cfg.MaxList)
 	}
-	items, err := r.store.RecentQueueItems(ctx, store.RecentFilter{Limit: n})
+	items, err := r.ops.Recent(ctx, ops.RecentFilter{Limit: n})
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +85,7 @@ func (r *Router) recent(ctx context.Context, c call) ([]bot.Reply, error) {
 }
 
 func (r *Router) failed(ctx context.Context, c call) ([]bot.Reply, error) {
-	items, err := r.store.RecentQueueItems(ctx, store.RecentFilter{Status: store.StatusFailed, Limit: 20})
+	items, err := r.ops.Recent(ctx, ops.RecentFilter{Status: ops.StatusFailed, Limit: 20})
 	if err != nil {
 		return nil, err
 	}
@@ -103,37 +104,27 @@ func (r *Router) retry(ctx context.Context, c call) ([]bot.Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	it, err := r.store.ResetQueueItem(ctx, id, c.actor())
-	if err := itemError(err, id, "retried"); err != nil {
+	it, err := r.ops.Retry(ctx, c.who, id)
+	if err != nil {
 		return nil, err
 	}
-	r.cfg.Notify()
 	return text(fmt.Sprintf("#%d to %s is queued again (attempts reset).", it.ID, it.Phone)), nil
 }
 
 func (r *Router) edit(ctx context.Context, c call) ([]bot.Reply, error) {
 	if len(c.cmd.Args) < 2 {
-		return nil, userErrorf("Usage: /edit <id> <phone>, e.g. /edit 12 %s", PhoneExample(r.region(ctx)))
+		return nil, userErrorf("Usage: /edit <id> <phone>, e.g. /edit 12 %s", r.ops.PhoneExample(ctx))
 	}
 	id, err := itemArg(c.cmd.Args[:1], "/edit <id> <phone>")
 	if err != nil {
 		return nil, err
 	}
-	raw := strings.Join(c.cmd.Args[1:], " ")
-	phone, err := NormalizePhone(raw, r.phonePolicy(ctx))
+	it, err := r.ops.EditPhone(ctx, c.who, id, strings.Join(c.cmd.Args[1:], " "))
 	if err != nil {
-		var pe *PhoneError
-		if errors.As(err, &pe) {
-			return nil, userErrorf("%s: %s. Accepted formats: %s", raw, pe.Reason, PhoneExample(r.region(ctx)))
-		}
-		return nil, err
-	}
-	it, err := r.store.EditQueueItem(ctx, id, store.QueueEdit{Phone: &phone}, c.actor())
-	if err := itemError(err, id, "edited"); err != nil {
 		return nil, err
 	}
 	msg := fmt.Sprintf("#%d now goes to %s.", it.ID, it.Phone)
-	if it.Status == store.StatusFailed {
+	if it.Status == ops.StatusFailed {
 		msg += fmt.Sprintf(" It is still failed: /retry %d to send it.", it.ID)
 	}
 	return text(msg), nil
@@ -144,26 +135,23 @@ func (r *Router) cancel(ctx context.Context, c call) ([]bot.Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	it, err := r.store.CancelQueueItem(ctx, id, c.actor())
-	if err := itemError(err, id, "cancelled"); err != nil {
+	it, err := r.ops.Cancel(ctx, c.who, id)
+	if err != nil {
 		return nil, err
 	}
 	return text(fmt.Sprintf("#%d to %s is cancelled.", it.ID, it.Phone)), nil
 }
 
 func (r *Router) gateway(ctx context.Context, c call) ([]bot.Reply, error) {
-	active := r.activeGateway(ctx)
-	lines := []string{"Active gateway: " + active, "Available: " + strings.Join(r.cfg.Gateways, ", ")}
-	states, err := r.store.GatewayStates(ctx)
+	st, err := r.ops.Gateways(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range states {
-		if s.Blocked {
-			lines = append(lines, fmt.Sprintf("⚠ %s is paused since %s: %s", s.Gateway, s.BlockedAt.Format("02 Jan 15:04 MST"), s.BlockedReason))
-		}
+	lines := []string{"Active gateway: " + st.Active, "Available: " + strings.Join(st.Available, ", ")}
+	for _, s := range st.Paused {
+		lines = append(lines, fmt.Sprintf("⚠ %s is paused since %s: %s", s.Gateway, s.BlockedAt.In(r.ops.Location(ctx)).Format("02 Jan 15:04 MST"), s.BlockedReason))
 	}
-	if Allowed(c.role, "gateway use") {
+	if Allowed(c.who.Role, "gateway use") {
 		lines = append(lines, "Switch with /gateway use <name>.")
 	}
 	return text(strings.Join(lines, "\n")), nil
@@ -171,45 +159,21 @@ func (r *Router) gateway(ctx context.Context, c call) ([]bot.Reply, error) {
 
 func (r *Router) gatewayUse(ctx context.Context, c call) ([]bot.Reply, error) {
 	if len(c.cmd.Args) != 1 {
-		return nil, userErrorf("Usage: /gateway use <name> — one of %s.", strings.Join(r.cfg.Gateways, ", "))
+		return nil, userErrorf("Usage: /gateway use <name> — one of %s.", strings.Join(r.ops.GatewayNames(), ", "))
 	}
-	name := strings.ToLower(c.cmd.Args[0])
-	if !slices.Contains(r.cfg.Gateways, name) {
-		return nil, userErrorf("There is no gateway %q. Choose one of %s.", name, strings.Join(r.cfg.Gateways, ", "))
-	}
-	if err := r.store.PutSetting(ctx, store.SettingActiveGateway, name, false, c.actor()); err != nil {
+	if err := r.ops.UseGateway(ctx, c.who, c.cmd.Args[0]); err != nil {
 		return nil, err
 	}
-	// Choosing a gateway is an admin's word that it may send again.
-	if err := r.store.UnblockGateway(ctx, name); err != nil {
-		return nil, err
-	}
-	r.cfg.Notify()
-	return text(fmt.Sprintf("Messages now go out via %s.", name)), nil
-}
-
-func (r *Router) whoami(ctx context.Context, c call) ([]bot.Reply, error) {
-	return text(fmt.Sprintf("You are %s, role %s.", c.actor(), c.role)), nil
-}
-
-func (r *Router) help(ctx context.Context, c call) ([]bot.Reply, error) {
-	all := specs()
-	lines := []string{"Type a customer's number to send them the notification. Commands:"}
-	for _, key := range helpOrder() {
-		if Allowed(c.role, key) {
-			lines = append(lines, all[key].usage+" — "+all[key].help)
-		}
-	}
-	return text(strings.Join(lines, "\n")), nil
+	return text(fmt.Sprintf("Messages now go out via %s.", r.ops.ActiveGateway(ctx))), nil
 }
 
 func (r *Router) operators(ctx context.Context, c call) ([]bot.Reply, error) {
-	ops, err := r.store.Operators(ctx)
+	list, err := r.ops.Operators(ctx)
 	if err != nil {
 		return nil, err
 	}
-	lines := []string{fmt.Sprintf("%d people may use the bot:", len(ops))}
-	for _, o := range ops {
+	lines := []string{fmt.Sprintf("%d people may use the bot:", len(list))}
+	for _, o := range list {
 		line := fmt.Sprintf("%s — %s", o.Identity, o.Role)
 		if o.DisplayName != "" {
 			line += " (" + o.DisplayName + ")"
@@ -223,20 +187,7 @@ func (r *Router) operatorAdd(ctx context.Context, c call) ([]bot.Reply, error) {
 	if len(c.cmd.Args) != 2 {
 		return nil, userErrorf("Usage: %s", specs()["operator add"].usage)
 	}
-	identity, err := r.normalizeIdentity(ctx, c.cmd.Args[0])
-	if err != nil {
-		return nil, err
-	}
-	role := strings.ToLower(c.cmd.Args[1])
-	if rank(role) < 0 {
-		return nil, userErrorf("Unknown role %q: use staff, operator or admin.", role)
-	}
-	if prev, err := r.store.Operator(ctx, identity); err == nil && prev.Role == store.RoleAdmin && role != store.RoleAdmin {
-		if err := r.keepOneAdmin(ctx); err != nil {
-			return nil, err
-		}
-	}
-	op, err := r.store.PutOperator(ctx, identity, role, "", c.actor())
+	op, err := r.ops.PutOperator(ctx, c.who, c.cmd.Args[0], c.cmd.Args[1])
 	if err != nil {
 		return nil, err
 	}
@@ -247,64 +198,29 @@ func (r *Router) operatorRemove(ctx context.Context, c call) ([]bot.Reply, error
 	if len(c.cmd.Args) != 1 {
 		return nil, userErrorf("Usage: %s", specs()["operator remove"].usage)
 	}
-	identity, err := r.normalizeIdentity(ctx, c.cmd.Args[0])
+	id, err := r.ops.NormalizeIdentity(ctx, c.cmd.Args[0])
 	if err != nil {
 		return nil, err
 	}
-	prev, err := r.store.Operator(ctx, identity)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, userErrorf("%s is not an operator; /operators lists them.", identity)
-	}
-	if err != nil {
+	if err := r.ops.RemoveOperator(ctx, c.who, id); err != nil {
 		return nil, err
 	}
-	if prev.Role == store.RoleAdmin {
-		if err := r.keepOneAdmin(ctx); err != nil {
-			return nil, err
-		}
-	}
-	if err := r.store.RemoveOperator(ctx, identity); err != nil {
-		return nil, err
-	}
-	return text(fmt.Sprintf("%s may no longer use the bot.", identity)), nil
+	return text(fmt.Sprintf("%s may no longer use the bot.", id)), nil
 }
 
-// keepOneAdmin refuses a change that would leave no admin.
-func (r *Router) keepOneAdmin(ctx context.Context) error {
-	n, err := r.store.CountOperators(ctx, store.RoleAdmin)
-	if err != nil {
-		return err
-	}
-	if n <= 1 {
-		return userErrorf("That would leave no admin. Make someone else admin first.")
-	}
-	return nil
+func (r *Router) whoami(ctx context.Context, c call) ([]bot.Reply, error) {
+	return text(fmt.Sprintf("You are %s, role %s.", c.actor(), c.who.Role)), nil
 }
 
-// normalizeIdentity checks "telegram:<user id>", "whatsapp:<number>" or
-// "console:<name>" and puts WhatsApp numbers in E.164.
-func (r *Router) normalizeIdentity(ctx context.Context, raw string) (string, error) {
-	transport, id, ok := strings.Cut(strings.TrimSpace(raw), ":")
-	transport = strings.ToLower(transport)
-	if !ok || id == "" {
-		return "", userErrorf("%q is not an identity: use telegram:<user id> or whatsapp:<number>.", raw)
-	}
-	switch transport {
-	case bot.Telegram:
-		if _, err := strconv.ParseInt(id, 10, 64); err != nil {
-			return "", userErrorf("A Telegram identity is telegram:<numeric user id>, e.g. telegram:123456789 (the user sees it when they message the bot).")
+func (r *Router) help(ctx context.Context, c call) ([]bot.Reply, error) {
+	all := specs()
+	lines := []string{"Type a customer's number to send them the notification. Commands:"}
+	for _, key := range helpOrder() {
+		if Allowed(c.who.Role, key) {
+			lines = append(lines, all[key].usage+" — "+all[key].help)
 		}
-	case bot.WhatsApp:
-		e164, err := NormalizePhone(id, PhonePolicy{Region: r.region(ctx), AllowForeign: true})
-		if err != nil {
-			return "", userErrorf("%q is not a WhatsApp number: %v", id, err)
-		}
-		id = e164
-	case bot.Console:
-	default:
-		return "", userErrorf("Unknown chat %q: use telegram:<user id> or whatsapp:<number>.", transport)
 	}
-	return transport + ":" + id, nil
+	return text(strings.Join(lines, "\n")), nil
 }
 
 func itemArg(args []string, usage string) (int64, error) {
@@ -318,31 +234,17 @@ func itemArg(args []string, usage string) (int64, error) {
 	return id, nil
 }
 
-// itemError turns a store error about item id into a reply.
-func itemError(err error, id int64, verb string) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, store.ErrNotFound):
-		return userErrorf("There is no message #%d.", id)
-	case errors.Is(err, store.ErrConflict):
-		return userErrorf("#%d cannot be %s now: only queued or failed messages can (see /recent).", id, verb)
-	default:
-		return err
-	}
-}
-
-func itemLine(it store.QueueItem, now time.Time) string {
+func itemLine(it ops.QueueItem, now time.Time) string {
 	line := fmt.Sprintf("#%d %s · %s", it.ID, it.Phone, it.Status)
 	switch it.Status {
-	case store.StatusQueued:
+	case ops.StatusQueued:
 		if it.Attempts > 0 {
 			line += fmt.Sprintf(" · attempt %d/%d, next in %s", it.Attempts, it.MaxAttempts, humanDuration(it.NextAttemptAt.Sub(now)))
 		}
-	case store.StatusFailed:
+	case ops.StatusFailed:
 		line += fmt.Sprintf(" · %d attempt(s) · %s", it.Attempts, oneLineError(it.LastError))
 	}
-	if it.LastError != "" && it.Status == store.StatusQueued {
+	if it.LastError != "" && it.Status == ops.StatusQueued {
 		line += " · last error: " + oneLineError(it.LastError)
 	}
 	return line

@@ -26,11 +26,7 @@ func newFixture(t *testing.T) *fixture {
 	clock := storetest.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	f := &fixture{clock: clock}
 	f.db = storetest.OpenSQLite(t, storetest.Options{Now: clock.Now})
-	f.router = commands.New(f.db, commands.Config{
-		Gateways: []string{"dryrun", "meta"},
-		Now:      clock.Now,
-		Notify:   func() { f.woken++ },
-	}, nil)
+	f.router = commands.New(newOps(t, f.db, []string{"dryrun", "meta"}, clock.Now, func() { f.woken++ }), commands.Config{Now: clock.Now}, nil)
 	ctx := context.Background()
 	for id, role := range map[string]string{"telegram:1": "staff", "telegram:2": "operator", "telegram:3": "admin"} {
 		if _, err := f.db.PutOperator(ctx, id, role, "", "test"); err != nil {
@@ -296,7 +292,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"campaign start": "/campaign start 1", "campaign schedule": "/campaign schedule 1 2030-01-01 10:00",
 		"campaign pause": "/campaign pause 1", "campaign resume": "/campaign resume 1", "campaign cancel": "/campaign cancel 1",
 		"campaign delete": "/campaign delete 1", "campaign stats": "/campaign stats 1", "campaign results": "/campaign results 1",
-		"optout": "/optout 9123456789 asked in store",
+		"optout":   "/optout 9123456789 asked in store",
+		"settings": "/settings", "set": "/set intake.text Your order is ready",
 	}
 	// Who may run what, written out as specified rather than derived.
 	minRole := map[string]string{
@@ -308,7 +305,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"import": "operator", "campaign copy": "operator", "campaign start": "operator", "campaign schedule": "operator",
 		"campaign pause": "operator", "campaign resume": "operator", "campaign cancel": "operator",
 		"campaign delete": "operator", "campaign stats": "operator", "campaign results": "operator",
-		"optout": "operator",
+		"optout": "operator", "settings": "operator", "set": "operator",
 	}
 	if len(texts) != len(commands.Keys()) || len(minRole) != len(commands.Keys()) {
 		t.Fatalf("the matrix covers %d commands, the router has %d", len(texts), len(commands.Keys()))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/messagebridge/messagebridge/gateways/fake"
 	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/queue/campaign"
 	"github.com/messagebridge/messagebridge/store"
 )
 
@@ -20,7 +21,9 @@ func newCampaign(t *testing.T, db *store.DB, contacts int, interval time.Duratio
 		t.Fatal(err)
 	}
 	content := store.QueueContent{Kind: store.ContentText, Body: "Diwali offer: 20% off"}
-	if _, err := db.UpdateCampaign(ctx, c.ID, store.CampaignUpdate{Content: &content, Interval: &interval}); err != nil {
+	if _, err := db.WithCampaign(ctx, c.ID, func(tx *store.CampaignTx) error {
+		return campaign.Edit(tx, store.CampaignUpdate{Content: &content, Interval: &interval})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	list := make([]store.NewContact, contacts)
@@ -34,13 +37,19 @@ func newCampaign(t *testing.T, db *store.DB, contacts int, interval time.Duratio
 	return c
 }
 
+func changeCampaign(ctx context.Context, db *store.DB, id int64, a campaign.Action) (store.Campaign, error) {
+	return db.WithCampaign(ctx, id, func(tx *store.CampaignTx) error { return campaign.Apply(tx, a, time.Time{}) })
+}
+
 func runDispatcher(t *testing.T, db *store.DB, l *queue.Loop) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = queue.NewDispatcher(db, 20*time.Millisecond, 5, l.Notify, nil).Run(ctx)
+		if err := campaign.NewDispatcher(db, campaign.DispatcherConfig{Tick: 20 * time.Millisecond, Notify: l.Notify}, nil).Run(ctx); err != nil {
+			t.Errorf("dispatcher: %v", err)
+		}
 	}()
 	return func() { cancel(); <-done }
 }
@@ -84,13 +93,13 @@ func TestCampaignPauseResumeSendsEachContactOnce(t *testing.T) {
 		stopDispatch := runDispatcher(t, db, loop)
 		defer stopDispatch()
 
-		if _, err := db.ChangeCampaign(ctx, c.ID, store.ActionStart, time.Time{}, "telegram:2"); err != nil {
+		if _, err := changeCampaign(ctx, db, c.ID, campaign.Start); err != nil {
 			t.Fatal(err)
 		}
 		for gw.Distinct() < n*30/100 {
 			time.Sleep(2 * time.Millisecond)
 		}
-		if _, err := db.ChangeCampaign(ctx, c.ID, store.ActionPause, time.Time{}, "telegram:2"); err != nil {
+		if _, err := changeCampaign(ctx, db, c.ID, campaign.Pause); err != nil {
 			t.Fatal(err)
 		}
 		// In-flight sends finish; then nothing more goes out while paused.
@@ -105,7 +114,7 @@ func TestCampaignPauseResumeSendsEachContactOnce(t *testing.T) {
 			t.Fatalf("paused at %+v (gateway sent %d)", paused, atPause)
 		}
 
-		if _, err := db.ChangeCampaign(ctx, c.ID, store.ActionResume, time.Time{}, "telegram:2"); err != nil {
+		if _, err := changeCampaign(ctx, db, c.ID, campaign.Resume); err != nil {
 			t.Fatal(err)
 		}
 		final := waitCampaign(t, db, c.ID, time.Minute, func(c store.Campaign, _ store.CampaignStats) bool { return c.Status == store.CampaignCompleted })
@@ -148,7 +157,7 @@ func TestCampaignIntervalHoldsAcrossProcesses(t *testing.T) {
 			stopDispatch := runDispatcher(t, db, loop)
 			defer stopDispatch()
 		}
-		if _, err := seed.ChangeCampaign(ctx, c.ID, store.ActionStart, time.Time{}, "telegram:2"); err != nil {
+		if _, err := changeCampaign(ctx, seed, c.ID, campaign.Start); err != nil {
 			t.Fatal(err)
 		}
 		waitCampaign(t, seed, c.ID, time.Minute, func(c store.Campaign, _ store.CampaignStats) bool { return c.Status == store.CampaignCompleted })

@@ -96,3 +96,34 @@ func (l *Loop) delivery(ctx context.Context, it store.QueueItem) (Delivery, erro
 	}
 	return d, nil
 }
+
+// Capabilities say what a gateway can send. Each gateway declares its own
+// (see Capable); the campaign and intake rules refuse content a gateway
+// cannot carry before anything is queued.
+type Capabilities struct {
+	Text      bool
+	Media     bool // images and videos
+	Templates bool
+	Flows     bool
+}
+
+// Capable is implemented by senders that declare their capabilities.
+type Capable interface {
+	Capabilities() Capabilities
+}
+
+// CanSend reports whether a gateway with caps can send kind, and if not,
+// says why in words for an operator.
+func (c Capabilities) CanSend(kind Kind) (bool, string) {
+	switch kind {
+	case KindText:
+		return c.Text, "it cannot send plain text messages"
+	case KindImage, KindVideo:
+		return c.Media, "it cannot send images or videos"
+	case KindTemplate:
+		return c.Templates, "it has no message templates"
+	case KindFlow:
+		return c.Flows, "it cannot send flows"
+	}
+	return false, fmt.Sprintf("it cannot send %s messages", kind)
+}

@@ -65,7 +65,7 @@ func (g *SettingsGateways) Active(ctx context.Context) string {
 		return g.active
 	}
 	active := g.fallback
-	s, err := g.settings.Setting(ctx, store.SettingActiveGateway)
+	s, err := g.settings.Setting(ctx, SettingActiveGateway)
 	switch {
 	case err == nil && s.Value != "":
 		active = s.Value

@@ -10,9 +10,8 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/messagebridge/messagebridge/store"
 )
@@ -49,19 +48,29 @@ type Gateways interface {
 
 // Config tunes the delivery loop. Zero values take the defaults shown.
 type Config struct {
-	// Workers is how many sends run at once (8).
+	// Tuning, when set, gives the settings admins change while the loop
+	// runs (workers, backoff, recipient spacing, gateway rates, lock
+	// timeout). The loop calls it on every claim cycle, so it must be
+	// cheap (settings.Reader caches). Nil means a fixed Tuning made of
+	// Workers, LockTimeout, RecipientSpacing and GatewayRates below, with
+	// backoff 30s..1h.
+	Tuning func(ctx context.Context) Tuning
+	// Workers is how many sends run at once (8) when Tuning is nil, and
+	// the fallback when Tuning gives no positive value.
 	Workers int
 	// ProcessorID names this process in locks and heartbeats (host-pid-random).
 	ProcessorID string
 	// Version is reported in the heartbeat.
 	Version string
-	// Retry decides when failed attempts are retried (Backoff 30s..1h, ±20%).
+	// Retry, when set, decides when failed attempts are retried and wins
+	// over the tuning. Nil means Backoff{Tuning.RetryBase,
+	// Tuning.RetryMaxDelay, ±20%}, read when each failure is decided.
 	Retry RetryPolicy
 	// LockTimeout is how long an item may stay processing before it is
-	// recovered as stale (5m).
+	// recovered as stale (5m), when Tuning is nil. The loop does not
+	// recover stale items itself: a Rescuer does (Loop.Rescue runs one
+	// pass of it).
 	LockTimeout time.Duration
-	// RescueInterval is how often stale locks are looked for (LockTimeout/5).
-	RescueInterval time.Duration
 	// PollInterval is the fallback wait between claims when nothing wakes
 	// the loop (1s, ±20% jitter).
 	PollInterval time.Duration
@@ -70,10 +79,10 @@ type Config struct {
 	// HeartbeatInterval is how often the heartbeat is written (10s).
 	HeartbeatInterval time.Duration
 	// RecipientSpacing is the least time between two sends to one phone
-	// from this process (0: none).
+	// from this process (0: none), when Tuning is nil.
 	RecipientSpacing time.Duration
 	// GatewayRates caps sends per second per gateway name (absent or 0:
-	// unlimited).
+	// unlimited), when Tuning is nil.
 	GatewayRates map[string]float64
 	// BlockedRecheck is how long items wait while their gateway is
 	// sender-blocked before they are looked at again (1m).
@@ -95,20 +104,13 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	if c.Workers <= 0 {
-		c.Workers = 8
+		c.Workers = defaultWorkers
 	}
 	if c.ProcessorID == "" {
-		host, _ := os.Hostname()
-		c.ProcessorID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(3))
-	}
-	if c.Retry == nil {
-		c.Retry = Backoff{Base: 30 * time.Second, Cap: time.Hour, Jitter: 0.2}
+		c.ProcessorID = newProcessorID()
 	}
 	if c.LockTimeout <= 0 {
-		c.LockTimeout = 5 * time.Minute
-	}
-	if c.RescueInterval <= 0 {
-		c.RescueInterval = c.LockTimeout / 5
+		c.LockTimeout = defaultLockTimeout
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = time.Second
@@ -144,7 +146,18 @@ type Loop struct {
 	log      *slog.Logger
 	wake     chan struct{}
 
-	limiters map[string]*rate.Limiter
+	// static is the tuning made of the Config fields: what Tuning falls
+	// back to. tuning is the one read last.
+	static   Tuning
+	tuning   atomic.Pointer[Tuning]
+	limiters limiters
+	rescuer  *Rescuer
+
+	// inFlight counts claimed items not yet finished; freed is signalled
+	// each time one finishes.
+	inFlightMu sync.Mutex
+	inFlight   int
+	freed      chan struct{}
 
 	// pending holds outcomes not yet written. The fetcher writes them with
 	// its next claim; the completer writes them when the fetcher is idle.
@@ -155,7 +168,6 @@ type Loop struct {
 	mu          sync.Mutex
 	blocked     map[string]string // gateway → reason
 	lastSend    map[string]time.Time
-	lastRescue  time.Time
 	lastRefresh time.Time
 }
 
@@ -172,16 +184,21 @@ func New(cfg Config, st Store, gws Gateways, log *slog.Logger) *Loop {
 		log:      log.With("component", "queue.loop", "processor", cfg.ProcessorID),
 		wake:     make(chan struct{}, 1),
 		outcome:  make(chan struct{}, 1),
-		limiters: map[string]*rate.Limiter{},
+		freed:    make(chan struct{}, 1),
 		blocked:  map[string]string{},
 		lastSend: map[string]time.Time{},
+		static: Tuning{
+			Workers:          cfg.Workers,
+			RetryBase:        defaultRetryBase,
+			RetryMaxDelay:    defaultRetryMaxDelay,
+			LockTimeout:      cfg.LockTimeout,
+			RecipientSpacing: max(0, cfg.RecipientSpacing),
+			GatewayRates:     cfg.GatewayRates,
+		},
 	}
-	for name, perSec := range cfg.GatewayRates {
-		if perSec > 0 {
-			burst := max(1, int(perSec/10))
-			l.limiters[name] = rate.NewLimiter(rate.Limit(perSec), burst)
-		}
-	}
+	l.rescuer = NewRescuer(st, RescuerConfig{LockTimeout: cfg.LockTimeout, Tuning: cfg.Tuning,
+		Actor: cfg.ProcessorID, Now: cfg.Now}, log)
+	l.limiters.set(l.static.GatewayRates)
 	return l
 }
 
@@ -203,24 +220,9 @@ func (l *Loop) Run(ctx context.Context) error {
 	// Work that must finish after ctx is cancelled: in-flight sends and
 	// their outcomes.
 	drainCtx := context.WithoutCancel(ctx)
+	t := l.refreshTuning(ctx)
 
-	jobs := make(chan store.QueueItem)
-	slots := make(chan struct{}, l.cfg.Workers)
-	for range l.cfg.Workers {
-		slots <- struct{}{}
-	}
-
-	var workers sync.WaitGroup
-	for range l.cfg.Workers {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			for it := range jobs {
-				l.addOutcome(l.handle(ctx, drainCtx, it))
-				slots <- struct{}{}
-			}
-		}()
-	}
+	var sends sync.WaitGroup
 	workersDone := make(chan struct{})
 	completerDone := make(chan struct{})
 	go func() {
@@ -234,11 +236,10 @@ func (l *Loop) Run(ctx context.Context) error {
 		l.heartbeat(hbCtx, started)
 	}()
 
-	l.log.Info("delivery loop started", "workers", l.cfg.Workers)
-	err := l.fetch(ctx, jobs, slots)
+	l.log.Info("delivery loop started", "workers", t.Workers)
+	err := l.fetch(ctx, drainCtx, &sends)
 
-	close(jobs)
-	workers.Wait()
+	sends.Wait()
 	close(workersDone)
 	<-completerDone
 	stopHeartbeat()
@@ -249,36 +250,44 @@ func (l *Loop) Run(ctx context.Context) error {
 		l.log.Warn("remove heartbeat", "err", derr)
 	}
 	l.log.Info("delivery loop stopped")
-	if errors.Is(err, context.Canceled) {
-		return nil
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil // stopped as asked
 	}
 	return err
 }
 
-// fetch claims as many due items as there are free workers and hands them
-// out, until ctx is cancelled.
-func (l *Loop) fetch(ctx context.Context, jobs chan<- store.QueueItem, slots chan struct{}) error {
+// fetch claims as many due items as there are free workers and starts a
+// send for each, until ctx is cancelled. It reads the tuning on every
+// cycle, so a change of Workers takes effect with the next claim: raised,
+// more items are claimed; lowered, sends in flight finish and fewer are
+// claimed until the count is under the new number.
+func (l *Loop) fetch(ctx, drainCtx context.Context, sends *sync.WaitGroup) error {
 	for {
-		// Wait for one free worker, then take every other free one.
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-slots:
-		}
-		free := 1
-		// Workers that are finishing free their slots within moments:
-		// gather them briefly, so one claim fills them all.
-		gather := time.NewTimer(l.cfg.ClaimGather)
-	take:
-		for free < cap(slots) {
-			select {
-			case <-slots:
-				free++
-			case <-gather.C:
-				break take
+		t := l.refreshTuning(ctx)
+		free := t.Workers - l.running()
+		if free <= 0 {
+			// Every worker is busy: wait for one to finish, looking at
+			// the tuning again now and then in case Workers was raised.
+			if err := l.waitFreed(ctx, l.cfg.PollInterval); err != nil {
+				return err
 			}
+			continue
 		}
-		gather.Stop()
+		if free < t.Workers {
+			// Workers that are finishing free up within moments: gather
+			// them briefly, so one claim fills them all.
+			gather := time.NewTimer(l.cfg.ClaimGather)
+		take:
+			for free < t.Workers {
+				select {
+				case <-l.freed:
+					free = t.Workers - l.running()
+				case <-gather.C:
+					break take
+				}
+			}
+			gather.Stop()
+		}
 
 		l.maintain(ctx)
 		outs := l.takePending()
@@ -291,13 +300,16 @@ func (l *Loop) fetch(ctx context.Context, jobs chan<- store.QueueItem, slots cha
 		} else {
 			l.reportIgnored(outs, applied)
 		}
-		for range free - len(items) {
-			slots <- struct{}{}
-		}
-		// Every claimed item is handed out, even during shutdown: the
-		// worker releases what it will not send.
+		// Every claimed item gets its send, even during shutdown: handle
+		// releases what it will not send.
+		l.addRunning(len(items))
 		for _, it := range items {
-			jobs <- it
+			sends.Add(1)
+			go func() {
+				defer sends.Done()
+				l.addOutcome(l.handle(ctx, drainCtx, it))
+				l.finished()
+			}()
 		}
 		if err == nil && len(items) == free {
 			continue // more may be due: claim again at once
@@ -306,6 +318,42 @@ func (l *Loop) fetch(ctx context.Context, jobs chan<- store.QueueItem, slots cha
 			return err
 		}
 	}
+}
+
+// running is how many claimed items have not finished.
+func (l *Loop) running() int {
+	l.inFlightMu.Lock()
+	defer l.inFlightMu.Unlock()
+	return l.inFlight
+}
+
+func (l *Loop) addRunning(n int) {
+	l.inFlightMu.Lock()
+	l.inFlight += n
+	l.inFlightMu.Unlock()
+}
+
+// finished counts one claimed item as done and wakes a fetcher waiting for
+// a free worker.
+func (l *Loop) finished() {
+	l.addRunning(-1)
+	select {
+	case l.freed <- struct{}{}:
+	default:
+	}
+}
+
+// waitFreed waits until a send finishes or d passes.
+func (l *Loop) waitFreed(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-l.freed:
+	case <-t.C:
+	}
+	return nil
 }
 
 // sleep waits for a wake-up or the jittered poll interval.
@@ -326,25 +374,16 @@ func (l *Loop) sleep(ctx context.Context, failed bool) error {
 	return nil
 }
 
-// maintain runs the periodic work of the fetcher when it is due: stale-lock
-// recovery and reading gateway blocks set by other processes.
+// maintain runs the periodic work of the fetcher when it is due: reading
+// gateway blocks set by other processes. (Stale locks are the Rescuer's.)
 func (l *Loop) maintain(ctx context.Context) {
 	now := l.cfg.Now()
 	l.mu.Lock()
-	rescue := now.Sub(l.lastRescue) >= l.cfg.RescueInterval
 	refresh := now.Sub(l.lastRefresh) >= l.cfg.GatewayStateRefresh
-	if rescue {
-		l.lastRescue = now
-	}
 	if refresh {
 		l.lastRefresh = now
 	}
 	l.mu.Unlock()
-	if rescue {
-		if _, err := l.Rescue(ctx); err != nil && ctx.Err() == nil {
-			l.log.Error("stale-lock recovery failed", "err", err)
-		}
-	}
 	if refresh {
 		l.refreshGatewayStates(ctx)
 	}
@@ -391,7 +430,7 @@ func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem) store.O
 		return store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusQueued, RefundAttempt: true,
 			NextAttemptAt: l.cfg.Now().Add(wait)}
 	}
-	if lim := l.limiters[name]; lim != nil {
+	if lim := l.limiters.get(name); lim != nil {
 		if err := lim.Wait(ctx); err != nil {
 			return l.release(it)
 		}
@@ -416,7 +455,7 @@ func (l *Loop) release(it store.QueueItem) store.Outcome {
 // decide turns a send result into the item's outcome, and pauses the
 // gateway when the sender is blocked.
 func (l *Loop) decide(it store.QueueItem, gateway, providerID string, err error) store.Outcome {
-	out := Decide(it, gateway, providerID, err, l.cfg.Now(), l.cfg.Retry, l.cfg.BlockedRecheck)
+	out := Decide(it, gateway, providerID, err, l.cfg.Now(), l.retryPolicy(), l.cfg.BlockedRecheck)
 	out.Actor = l.cfg.ProcessorID
 	if c, _ := ClassOf(err); err != nil && c == SenderBlocked {
 		l.block(gateway, out.Error)
@@ -486,20 +525,21 @@ func (l *Loop) block(gateway, reason string) {
 // reserveRecipient books a send to phone now, or says how long to wait
 // because the last send to it was less than RecipientSpacing ago.
 func (l *Loop) reserveRecipient(phone string) (time.Duration, bool) {
-	if l.cfg.RecipientSpacing <= 0 {
+	spacing := l.currentTuning().RecipientSpacing
+	if spacing <= 0 {
 		return 0, true
 	}
 	now := l.cfg.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if last, ok := l.lastSend[phone]; ok {
-		if wait := last.Add(l.cfg.RecipientSpacing).Sub(now); wait > 0 {
+		if wait := last.Add(spacing).Sub(now); wait > 0 {
 			return wait, false
 		}
 	}
 	if len(l.lastSend) > 10_000 {
 		for p, t := range l.lastSend {
-			if now.Sub(t) >= l.cfg.RecipientSpacing {
+			if now.Sub(t) >= spacing {
 				delete(l.lastSend, p)
 			}
 		}
@@ -595,10 +635,11 @@ func (l *Loop) reportIgnored(outs []store.Outcome, applied []bool) {
 func (l *Loop) heartbeat(ctx context.Context, started time.Time) {
 	host, _ := os.Hostname()
 	hb := store.Heartbeat{ProcessorID: l.cfg.ProcessorID, Hostname: host, PID: os.Getpid(),
-		Version: l.cfg.Version, Workers: l.cfg.Workers, StartedAt: started}
+		Version: l.cfg.Version, StartedAt: started}
 	t := time.NewTicker(l.cfg.HeartbeatInterval)
 	defer t.Stop()
 	for {
+		hb.Workers = l.currentTuning().Workers
 		if err := l.store.PutHeartbeat(ctx, hb); err != nil && ctx.Err() == nil {
 			l.log.Warn("heartbeat", "err", err)
 		}
@@ -608,6 +649,11 @@ func (l *Loop) heartbeat(ctx context.Context, started time.Time) {
 		case <-t.C:
 		}
 	}
+}
+
+func newProcessorID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(3))
 }
 
 func randomHex(n int) string {
@@ -620,7 +666,8 @@ func randomHex(n int) string {
 // writes their outcomes, returning how many it handled. It lets tests and
 // tools step the loop deterministically.
 func (l *Loop) RunOnce(ctx context.Context) (int, error) {
-	items, err := l.store.ClaimQueueItems(ctx, store.ClaimParams{Limit: l.cfg.Workers, Owner: l.cfg.ProcessorID, Token: randomHex(16)})
+	t := l.refreshTuning(ctx)
+	items, err := l.store.ClaimQueueItems(ctx, store.ClaimParams{Limit: t.Workers, Owner: l.cfg.ProcessorID, Token: randomHex(16)})
 	if err != nil {
 		return 0, err
 	}

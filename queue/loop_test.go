@@ -107,6 +107,19 @@ func runLoop(t *testing.T, l *queue.Loop) (stop func()) {
 	}
 }
 
+func runRescuer(t *testing.T, r *queue.Rescuer) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("rescuer: %v", err)
+		}
+	}
+}
+
 func gatewaysOf(s queue.Sender) queue.Gateways {
 	return queue.StaticGateways{Active: "fake", Senders: map[string]queue.Sender{"fake": s}}
 }
@@ -275,12 +288,12 @@ func TestCrashRecovery(t *testing.T) {
 			t.Fatal("the child finished before the kill; the test proved nothing")
 		}
 
-		cfg := fastConfig(8)
-		cfg.LockTimeout = 300 * time.Millisecond
-		cfg.RescueInterval = 50 * time.Millisecond
 		gw := &fake.Sender{}
-		stop := runLoop(t, queue.New(cfg, db, gatewaysOf(gw), nil))
+		stop := runLoop(t, queue.New(fastConfig(8), db, gatewaysOf(gw), nil))
+		stopRescuer := runRescuer(t, queue.NewRescuer(db, queue.RescuerConfig{
+			LockTimeout: 2 * time.Second, Interval: 100 * time.Millisecond}, nil))
 		counts := waitTerminal(t, db, 2*time.Minute)
+		stopRescuer()
 		stop()
 		if counts[store.StatusSent] != n {
 			t.Fatalf("after restart: %v, want all %d sent", counts, n)

@@ -123,7 +123,7 @@ func TestSettingsGatewaysFollowTheSetting(t *testing.T) {
 	if name, s, err := g.Resolve(ctx, ""); err != nil || name != "dryrun" || s != a {
 		t.Fatalf("unset setting: %s %v %v", name, s, err)
 	}
-	settings[store.SettingActiveGateway] = "meta"
+	settings["gateway.active"] = "meta"
 	g = queue.NewSettingsGateways(settings, map[string]queue.Sender{"dryrun": a, "meta": b}, "dryrun")
 	if name, s, err := g.Resolve(ctx, ""); err != nil || name != "meta" || s != b {
 		t.Fatalf("setting meta: %s %v %v", name, s, err)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -38,8 +37,12 @@ type Campaign struct {
 	StartedAt   time.Time
 	PausedAt    time.Time
 	CompletedAt time.Time
-	CreatedBy   string
-	CreatedAt   time.Time
+	CancelledAt time.Time
+	// DeletedAt is set once an operator deleted the campaign: it is gone
+	// from lists, and its results stay readable.
+	DeletedAt time.Time
+	CreatedBy string
+	CreatedAt time.Time
 }
 
 type campaignRow struct {
@@ -54,20 +57,23 @@ type campaignRow struct {
 	StartedAt   sql.NullTime   `db:"started_at"`
 	PausedAt    sql.NullTime   `db:"paused_at"`
 	CompletedAt sql.NullTime   `db:"completed_at"`
+	CancelledAt sql.NullTime   `db:"cancelled_at"`
+	DeletedAt   sql.NullTime   `db:"deleted_at"`
 	CreatedBy   string         `db:"created_by"`
 	CreatedAt   time.Time      `db:"created_at"`
 }
 
 const campaignColumns = `id, name, status, content_kind, body, saved_message_id, template_name, template_language,
 template_params, flow_id, gateway, send_interval_ms, next_send_at, scheduled_at, started_at, paused_at, completed_at,
-created_by, created_at`
+cancelled_at, deleted_at, created_by, created_at`
 
 func (r campaignRow) campaign() Campaign {
 	c := Campaign{
 		ID: r.ID, Name: r.Name, Status: r.Status, Gateway: r.Gateway.String,
 		Interval:   time.Duration(r.IntervalMS) * time.Millisecond,
 		NextSendAt: utc(r.NextSendAt), ScheduledAt: utc(r.ScheduledAt), StartedAt: utc(r.StartedAt),
-		PausedAt: utc(r.PausedAt), CompletedAt: utc(r.CompletedAt), CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(),
+		PausedAt: utc(r.PausedAt), CompletedAt: utc(r.CompletedAt), CancelledAt: utc(r.CancelledAt),
+		DeletedAt: utc(r.DeletedAt), CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(),
 	}
 	// A campaign's content was validated when it was set; a broken
 	// parameter list reads as none rather than hiding the campaign.
@@ -90,10 +96,11 @@ VALUES (?, 'draft', 0, ?, ?, ?)`, name, now, actor, now)
 	return db.Campaign(ctx, id)
 }
 
-// Campaign returns a campaign that is not deleted, or ErrNotFound.
+// Campaign returns a campaign, deleted ones included (see DeletedAt), or
+// ErrNotFound.
 func (db *DB) Campaign(ctx context.Context, id int64) (Campaign, error) {
 	var r campaignRow
-	err := db.x.GetContext(ctx, &r, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ? AND deleted_at IS NULL`, id)
+	err := db.x.GetContext(ctx, &r, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Campaign{}, fmt.Errorf("campaign %d: %w", id, ErrNotFound)
 	}
@@ -116,163 +123,201 @@ func (db *DB) Campaigns(ctx context.Context, limit int) ([]Campaign, error) {
 	return out, nil
 }
 
-// CampaignUpdate changes a campaign's settings; nil fields stay.
+// CampaignUpdate changes a campaign's columns; nil fields stay. A pointer
+// to the zero time clears a time column.
 type CampaignUpdate struct {
-	Content  *QueueContent
-	Gateway  *string
-	Interval *time.Duration
+	Status      *string
+	Content     *QueueContent
+	Gateway     *string
+	Interval    *time.Duration
+	NextSendAt  *time.Time
+	ScheduledAt *time.Time
+	// StartedAt is written only when the campaign has not started before.
+	StartedAt   *time.Time
+	PausedAt    *time.Time
+	CompletedAt *time.Time
+	CancelledAt *time.Time
+	DeletedAt   *time.Time
 }
 
-// UpdateCampaign changes a campaign that is not running, completed or
-// cancelled.
-func (db *DB) UpdateCampaign(ctx context.Context, id int64, u CampaignUpdate) (Campaign, error) {
+// CampaignTx is one campaign, its row locked, inside a transaction: the
+// campaign rules (package queue/campaign and the operations layer) read it
+// and decide, and the store writes what they decided before the lock is
+// let go.
+type CampaignTx struct {
+	ctx context.Context
+	tx  *sqlx.Tx
+	db  *DB
+	c   Campaign
+}
+
+// WithCampaign locks campaign id (FOR UPDATE on MySQL; SQLite
+// transactions are serialized), runs fn and commits when fn returns nil. It
+// returns the campaign as it is afterwards.
+func (db *DB) WithCampaign(ctx context.Context, id int64, fn func(tx *CampaignTx) error) (Campaign, error) {
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		c, err := lockCampaign(ctx, tx, db.dialect, id)
+		var r campaignRow
+		err := tx.GetContext(ctx, &r, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`+db.dialect.forUpdate(), id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("campaign %d: %w", id, ErrNotFound)
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("lock campaign %d: %w", id, err)
 		}
-		if !slices.Contains([]string{CampaignDraft, CampaignScheduled, CampaignPaused}, c.Status) {
-			return fmt.Errorf("campaign %d is %s: %w", id, c.Status, ErrConflict)
-		}
-		now := db.timestamp()
-		if u.Content != nil {
-			if err := u.Content.Validate(); err != nil {
-				return err
-			}
-			args, err := contentArgs(*u.Content)
-			if err != nil {
-				return err
-			}
-			// campaigns has no flow_variables column: drop it from the args.
-			args = args[:len(args)-1]
-			if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET content_kind = ?, body = ?, saved_message_id = ?,
-template_name = ?, template_language = ?, template_params = ?, flow_id = ?, updated_at = ? WHERE id = ?`,
-				append(args, now, id)...); err != nil {
-				return err
-			}
-		}
-		if u.Gateway != nil {
-			if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET gateway = ?, updated_at = ? WHERE id = ?`, nullString(*u.Gateway), now, id); err != nil {
-				return err
-			}
-		}
-		if u.Interval != nil {
-			if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET send_interval_ms = ?, updated_at = ? WHERE id = ?`, u.Interval.Milliseconds(), now, id); err != nil {
-				return err
-			}
-		}
-		return nil
+		return fn(&CampaignTx{ctx: ctx, tx: tx, db: db, c: r.campaign()})
 	})
-	if err != nil {
-		return Campaign{}, fmt.Errorf("update campaign: %w", err)
-	}
-	return db.Campaign(ctx, id)
-}
-
-func lockCampaign(ctx context.Context, tx *sqlx.Tx, d Dialect, id int64) (Campaign, error) {
-	var r campaignRow
-	err := tx.GetContext(ctx, &r, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ? AND deleted_at IS NULL`+d.forUpdate(), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Campaign{}, fmt.Errorf("campaign %d: %w", id, ErrNotFound)
-	}
 	if err != nil {
 		return Campaign{}, err
 	}
-	return r.campaign(), nil
-}
-
-// CampaignAction is a state change an operator asks for.
-type CampaignAction string
-
-// The campaign actions.
-const (
-	ActionStart    CampaignAction = "start"
-	ActionPause    CampaignAction = "pause"
-	ActionResume   CampaignAction = "resume"
-	ActionCancel   CampaignAction = "cancel"
-	ActionDelete   CampaignAction = "delete"
-	ActionSchedule CampaignAction = "schedule"
-)
-
-// ChangeCampaign applies an action. Start and resume set the next send slot
-// to now; pause takes back the items queued for coming slots that were never
-// tried; schedule sets the start time (at); cancel also cancels the
-// campaign's queued items; delete (not while running) hides the campaign
-// but keeps its results. It returns ErrConflict when the campaign's state
-// does not allow the action, and an error when a campaign without content or
-// contacts is started.
-func (db *DB) ChangeCampaign(ctx context.Context, id int64, action CampaignAction, at time.Time, actor string) (Campaign, error) {
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		c, err := lockCampaign(ctx, tx, db.dialect, id)
-		if err != nil {
-			return err
-		}
-		now := db.timestamp()
-		allowed := map[CampaignAction][]string{
-			ActionStart:    {CampaignDraft, CampaignScheduled},
-			ActionSchedule: {CampaignDraft, CampaignScheduled},
-			ActionPause:    {CampaignRunning},
-			ActionResume:   {CampaignPaused},
-			ActionCancel:   {CampaignDraft, CampaignScheduled, CampaignRunning, CampaignPaused},
-			ActionDelete:   {CampaignDraft, CampaignScheduled, CampaignPaused, CampaignCompleted, CampaignCancelled},
-		}[action]
-		if !slices.Contains(allowed, c.Status) {
-			return fmt.Errorf("campaign %d is %s: %w", id, c.Status, ErrConflict)
-		}
-		if action == ActionStart || action == ActionSchedule {
-			if c.Content.Kind == "" {
-				return fmt.Errorf("campaign %d has nothing to send yet: %w", id, ErrIncomplete)
-			}
-			var n int
-			if err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM campaign_contacts WHERE campaign_id = ?`, id); err != nil {
-				return err
-			}
-			if n == 0 {
-				return fmt.Errorf("campaign %d has no contacts: %w", id, ErrIncomplete)
-			}
-		}
-		var q string
-		var args []any
-		switch action {
-		case ActionStart:
-			q, args = `UPDATE campaigns SET status = 'running', started_at = COALESCE(started_at, ?), next_send_at = ?, updated_at = ? WHERE id = ?`, []any{now, now, now, id}
-		case ActionSchedule:
-			q, args = `UPDATE campaigns SET status = 'scheduled', scheduled_at = ?, updated_at = ? WHERE id = ?`, []any{at.UTC().Truncate(time.Microsecond), now, id}
-		case ActionPause:
-			// Items queued ahead for coming slots and never tried go back to
-			// being pending contacts, so the pause holds at once; resume
-			// queues them again.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM queue_items WHERE campaign_id = ? AND status = 'queued' AND attempts = 0`, id); err != nil {
-				return err
-			}
-			q, args = `UPDATE campaigns SET status = 'paused', paused_at = ?, updated_at = ? WHERE id = ?`, []any{now, now, id}
-		case ActionResume:
-			q, args = `UPDATE campaigns SET status = 'running', paused_at = NULL, next_send_at = ?, updated_at = ? WHERE id = ?`, []any{now, now, id}
-		case ActionCancel:
-			if _, err := tx.ExecContext(ctx, `UPDATE queue_items SET status = 'cancelled', cancelled_at = ?, updated_at = ?
-WHERE campaign_id = ? AND status = 'queued'`, now, now, id); err != nil {
-				return err
-			}
-			q, args = `UPDATE campaigns SET status = 'cancelled', cancelled_at = ?, updated_at = ? WHERE id = ?`, []any{now, now, id}
-		case ActionDelete:
-			q, args = `UPDATE campaigns SET deleted_at = ?, updated_at = ? WHERE id = ?`, []any{now, now, id}
-		default:
-			return fmt.Errorf("unknown campaign action %q", action)
-		}
-		_, err = tx.ExecContext(ctx, q, args...)
-		return err
-	})
-	if err != nil {
-		return Campaign{}, fmt.Errorf("campaign %s: %w", action, err)
-	}
-	if action == ActionDelete {
-		return Campaign{ID: id, Status: "deleted"}, nil
-	}
 	return db.Campaign(ctx, id)
 }
 
-// ErrIncomplete means a campaign lacks content or contacts to start.
-var ErrIncomplete = errors.New("campaign is not ready")
+// Campaign is the locked campaign as it was read.
+func (t *CampaignTx) Campaign() Campaign { return t.c }
+
+// Now is the store's clock, as written to the campaign's columns.
+func (t *CampaignTx) Now() time.Time { return t.db.timestamp() }
+
+// Contacts counts the campaign's contacts.
+func (t *CampaignTx) Contacts() (int, error) {
+	var n int
+	if err := t.tx.GetContext(t.ctx, &n, `SELECT COUNT(*) FROM campaign_contacts WHERE campaign_id = ?`, t.c.ID); err != nil {
+		return 0, fmt.Errorf("count contacts: %w", err)
+	}
+	return n, nil
+}
+
+// OpenItems counts the campaign's queue items still queued or processing.
+func (t *CampaignTx) OpenItems() (int, error) {
+	var n int
+	if err := t.tx.GetContext(t.ctx, &n, `SELECT COUNT(*) FROM queue_items WHERE campaign_id = ? AND status IN ('queued', 'processing')`, t.c.ID); err != nil {
+		return 0, fmt.Errorf("count open items: %w", err)
+	}
+	return n, nil
+}
+
+// Update writes the changed columns.
+func (t *CampaignTx) Update(u CampaignUpdate) error {
+	var sets []string
+	var args []any
+	set := func(col string, v any) {
+		sets = append(sets, col+" = ?")
+		args = append(args, v)
+	}
+	if u.Status != nil {
+		set("status", *u.Status)
+	}
+	if u.Content != nil {
+		if err := u.Content.Validate(); err != nil {
+			return err
+		}
+		cargs, err := contentArgs(*u.Content)
+		if err != nil {
+			return err
+		}
+		// campaigns has no flow_variables column: the last argument.
+		for i, col := range []string{"content_kind", "body", "saved_message_id", "template_name", "template_language", "template_params", "flow_id"} {
+			set(col, cargs[i])
+		}
+	}
+	if u.Gateway != nil {
+		set("gateway", nullString(*u.Gateway))
+	}
+	if u.Interval != nil {
+		set("send_interval_ms", u.Interval.Milliseconds())
+	}
+	for _, tc := range []struct {
+		col string
+		v   *time.Time
+	}{{"next_send_at", u.NextSendAt}, {"scheduled_at", u.ScheduledAt}, {"paused_at", u.PausedAt},
+		{"completed_at", u.CompletedAt}, {"cancelled_at", u.CancelledAt}, {"deleted_at", u.DeletedAt}} {
+		if tc.v != nil {
+			set(tc.col, nullTime(tc.v.UTC().Truncate(time.Microsecond)))
+		}
+	}
+	if u.StartedAt != nil {
+		sets = append(sets, "started_at = COALESCE(started_at, ?)")
+		args = append(args, u.StartedAt.UTC().Truncate(time.Microsecond))
+	}
+	if len(sets) == 0 {
+		return nil
+	}
+	set("updated_at", t.db.timestamp())
+	args = append(args, t.c.ID)
+	if _, err := t.tx.ExecContext(t.ctx, `UPDATE campaigns SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
+		return fmt.Errorf("update campaign %d: %w", t.c.ID, err)
+	}
+	return nil
+}
+
+// TakeBackUntried deletes the campaign's queue items that are queued and
+// were never tried, so their contacts are pending again (a pause holds at
+// once; resume queues them again). It returns how many it took back.
+func (t *CampaignTx) TakeBackUntried() (int64, error) {
+	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM queue_items WHERE campaign_id = ? AND status = 'queued' AND attempts = 0`, t.c.ID)
+	if err != nil {
+		return 0, fmt.Errorf("take back items: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// CancelQueued cancels the campaign's queued items.
+func (t *CampaignTx) CancelQueued() (int64, error) {
+	now := t.db.timestamp()
+	res, err := t.tx.ExecContext(t.ctx, `UPDATE queue_items SET status = 'cancelled', cancelled_at = ?, updated_at = ?
+WHERE campaign_id = ? AND status = 'queued'`, now, now, t.c.ID)
+	if err != nil {
+		return 0, fmt.Errorf("cancel items: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// Contact is a campaign contact.
+type Contact struct {
+	ID    int64
+	Phone string
+	Name  string
+	Vars  map[string]string
+}
+
+// PendingContacts returns up to limit contacts that have no queue item yet,
+// in import order.
+func (t *CampaignTx) PendingContacts(limit int) ([]Contact, error) {
+	var rows []struct {
+		ID    int64  `db:"id"`
+		Phone string `db:"phone"`
+		Name  string `db:"name"`
+		Vars  string `db:"variables"`
+	}
+	if err := t.tx.SelectContext(t.ctx, &rows, `SELECT c.id, c.phone, c.name, c.variables FROM campaign_contacts c
+LEFT JOIN queue_items q ON q.contact_id = c.id
+WHERE c.campaign_id = ? AND q.id IS NULL ORDER BY c.id LIMIT ?`, t.c.ID, limit); err != nil {
+		return nil, fmt.Errorf("pending contacts: %w", err)
+	}
+	out := make([]Contact, len(rows))
+	for i, r := range rows {
+		out[i] = Contact{ID: r.ID, Phone: r.Phone, Name: r.Name}
+		_ = json.Unmarshal([]byte(r.Vars), &out[i].Vars)
+	}
+	return out, nil
+}
+
+// Enqueue adds queue items inside the campaign's transaction.
+func (t *CampaignTx) Enqueue(items []NewQueueItem) error {
+	now := t.db.timestamp()
+	for _, it := range items {
+		row, err := enqueueRow(it, now)
+		if err != nil {
+			return err
+		}
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO queue_items (`+enqueueColumns+`) VALUES `+enqueuePlaceholders, row...); err != nil {
+			return fmt.Errorf("enqueue campaign item: %w", err)
+		}
+	}
+	return nil
+}
 
 // NewContact is a contact to add to a campaign.
 type NewContact struct {
@@ -408,102 +453,52 @@ func (db *DB) AddOptOut(ctx context.Context, phone, reason, actor string) error 
 	return nil
 }
 
-// DispatchCampaigns queues the next contacts of every running campaign whose
-// send slots fall before now+horizon, one queue item per slot with the slot
-// as its due time, so the interval holds however many processes dispatch
-// and however many workers send. The campaign row is locked while its slots
-// are handed out. Scheduled campaigns whose start time has come start. A
-// running campaign with no contacts left and nothing pending completes. It
-// returns how many items it queued.
-func (db *DB) DispatchCampaigns(ctx context.Context, horizon time.Duration, maxAttempts int) (int, error) {
-	now := db.timestamp()
-	if _, err := db.x.ExecContext(ctx, `UPDATE campaigns SET status = 'running', started_at = COALESCE(started_at, ?),
-next_send_at = scheduled_at, updated_at = ? WHERE status = 'scheduled' AND scheduled_at <= ? AND deleted_at IS NULL`, now, now, now); err != nil {
-		return 0, fmt.Errorf("dispatch: start scheduled: %w", err)
+// DueCampaigns returns the ids of campaigns in status (deleted ones
+// left out) whose time column is at or before a moment: scheduled ones by
+// scheduled_at, running ones by next_send_at (a running campaign that has
+// no next slot yet counts as due).
+func (db *DB) DueCampaigns(ctx context.Context, status string, before time.Time) ([]int64, error) {
+	col := "next_send_at"
+	if status == CampaignScheduled {
+		col = "scheduled_at"
 	}
 	var ids []int64
-	if err := db.x.SelectContext(ctx, &ids, `SELECT id FROM campaigns WHERE status = 'running' AND deleted_at IS NULL
-AND (next_send_at IS NULL OR next_send_at <= ?)`, now.Add(horizon)); err != nil {
-		return 0, fmt.Errorf("dispatch: %w", err)
+	if err := db.x.SelectContext(ctx, &ids, `SELECT id FROM campaigns WHERE status = ? AND deleted_at IS NULL
+AND (`+col+` IS NULL OR `+col+` <= ?) ORDER BY id`, status, before.UTC()); err != nil {
+		return nil, fmt.Errorf("due campaigns: %w", err)
 	}
-	total := 0
-	for _, id := range ids {
-		n, err := db.dispatchCampaign(ctx, id, now, horizon, maxAttempts)
-		if err != nil {
-			return total, fmt.Errorf("dispatch campaign %d: %w", id, err)
-		}
-		total += n
-	}
-	return total, nil
+	return ids, nil
 }
 
-func (db *DB) dispatchCampaign(ctx context.Context, id int64, now time.Time, horizon time.Duration, maxAttempts int) (int, error) {
-	queued := 0
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		queued = 0
-		c, err := lockCampaign(ctx, tx, db.dialect, id)
-		if err != nil || c.Status != CampaignRunning {
-			return err
+// ContactColumns counts, for each variable (column) of a campaign's
+// contacts, how many contacts have a non-empty value, and returns the
+// number of contacts.
+func (db *DB) ContactColumns(ctx context.Context, campaignID int64) (map[string]int, int, error) {
+	rows, err := db.x.QueryContext(ctx, `SELECT variables FROM campaign_contacts WHERE campaign_id = ?`, campaignID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("contact columns: %w", err)
+	}
+	defer rows.Close()
+	counts := map[string]int{}
+	total := 0
+	for rows.Next() {
+		var raw string
+		if err := rows.Scan(&raw); err != nil {
+			return nil, 0, fmt.Errorf("contact columns: %w", err)
 		}
-		next := c.NextSendAt
-		if next.IsZero() || next.Before(now.Add(-c.Interval)) {
-			// Never catch up on slots missed while nobody dispatched.
-			next = now
-		}
-		limit := 500
-		if c.Interval > 0 {
-			limit = min(limit, int(now.Add(horizon).Sub(next)/c.Interval)+1)
-		}
-		if limit <= 0 {
-			return nil
-		}
-		var contacts []struct {
-			ID    int64  `db:"id"`
-			Phone string `db:"phone"`
-			Name  string `db:"name"`
-			Vars  string `db:"variables"`
-		}
-		if err := tx.SelectContext(ctx, &contacts, `SELECT c.id, c.phone, c.name, c.variables FROM campaign_contacts c
-LEFT JOIN queue_items q ON q.contact_id = c.id
-WHERE c.campaign_id = ? AND q.id IS NULL ORDER BY c.id LIMIT ?`, id, limit); err != nil {
-			return err
-		}
-		if len(contacts) == 0 {
-			var pending int
-			if err := tx.GetContext(ctx, &pending, `SELECT COUNT(*) FROM queue_items WHERE campaign_id = ? AND status IN ('queued', 'processing')`, id); err != nil {
-				return err
+		total++
+		var vars map[string]string
+		_ = json.Unmarshal([]byte(raw), &vars)
+		for k, v := range vars {
+			if strings.TrimSpace(v) != "" {
+				counts[k]++
 			}
-			if pending == 0 {
-				_, err := tx.ExecContext(ctx, `UPDATE campaigns SET status = 'completed', completed_at = ?, updated_at = ? WHERE id = ?`, now, now, id)
-				return err
-			}
-			return nil
 		}
-		for _, ct := range contacts {
-			content := c.Content
-			var vars map[string]string
-			_ = json.Unmarshal([]byte(ct.Vars), &vars)
-			switch content.Kind {
-			case ContentFlow:
-				content.FlowVariables = vars
-			case ContentTemplate:
-				content.TemplateParams = fillParams(content.TemplateParams, ct.Name, vars)
-			}
-			row, err := enqueueRow(NewQueueItem{Phone: ct.Phone, Content: content, Gateway: c.Gateway, Priority: PriorityCampaign,
-				CampaignID: id, ContactID: ct.ID, MaxAttempts: maxAttempts, NotBefore: next, CreatedBy: "campaign:" + fmt.Sprint(id)}, now)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO queue_items (`+enqueueColumns+`) VALUES `+enqueuePlaceholders, row...); err != nil {
-				return err
-			}
-			queued++
-			next = next.Add(c.Interval)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE campaigns SET next_send_at = ?, updated_at = ? WHERE id = ?`, next, now, id)
-		return err
-	})
-	return queued, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("contact columns: %w", err)
+	}
+	return counts, total, nil
 }
 
 // CampaignStats counts a campaign's contacts by the state of their message.
@@ -575,30 +570,4 @@ WHERE c.campaign_id = ? ORDER BY c.id`, id)
 		return nil, fmt.Errorf("campaign results: %w", err)
 	}
 	return rows, nil
-}
-
-// fillParams replaces "{name}" and "{Column}" in template parameters with the
-// contact's name and columns; other parameters are sent as written.
-func fillParams(params []string, name string, vars map[string]string) []string {
-	out := make([]string, len(params))
-	for i, p := range params {
-		key, ok := strings.CutPrefix(p, "{")
-		if key, ok2 := strings.CutSuffix(key, "}"); ok && ok2 {
-			switch {
-			case strings.EqualFold(key, "name"):
-				out[i] = name
-			case vars[key] != "":
-				out[i] = vars[key]
-			default:
-				for k, v := range vars {
-					if strings.EqualFold(k, key) {
-						out[i] = v
-					}
-				}
-			}
-			continue
-		}
-		out[i] = p
-	}
-	return out
 }

@@ -202,14 +202,42 @@ func testOperatorsAuditCursors(t *testing.T, db *store.DB) {
 	if op.Role != store.RoleAdmin || op.DisplayName != "Asha" || op.Transport != "telegram" || op.CreatedBy != "bootstrap" {
 		t.Fatalf("operator after role change: %+v", op)
 	}
-	if n, err := db.CountOperators(ctx, store.RoleAdmin); err != nil || n != 1 {
-		t.Fatalf("admins = %d, %v", n, err)
-	}
-	if err := db.RemoveOperator(ctx, "telegram:1"); err != nil {
+	err = db.WithOperators(ctx, func(tx *store.OperatorTx) error {
+		if tx.Admins() != 1 {
+			t.Errorf("admins = %d, want 1", tx.Admins())
+		}
+		if err := tx.Put("telegram:2", store.RoleAdmin, "", "telegram:1"); err != nil {
+			return err
+		}
+		if err := tx.Remove("telegram:1"); err != nil {
+			return err
+		}
+		if tx.Admins() != 1 {
+			t.Errorf("admins after adding one and removing one = %d, want 1", tx.Admins())
+		}
+		if err := tx.Remove("telegram:1"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("second remove: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.RemoveOperator(ctx, "telegram:1"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("second remove: %v", err)
+	if _, err := db.Operator(ctx, "telegram:1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("removed operator still there: %v", err)
+	}
+	// A rule's refusal rolls the whole transaction back.
+	refused := errors.New("refused")
+	if err := db.WithOperators(ctx, func(tx *store.OperatorTx) error {
+		if err := tx.Remove("telegram:2"); err != nil {
+			return err
+		}
+		return refused
+	}); !errors.Is(err, refused) {
+		t.Fatalf("refusal: %v", err)
+	}
+	if op, err := db.Operator(ctx, "telegram:2"); err != nil || op.Role != store.RoleAdmin {
+		t.Fatalf("refused removal took effect: %+v, %v", op, err)
 	}
 
 	if err := db.Audit(ctx, store.AuditEntry{Actor: "telegram:1", Role: "admin", Transport: "telegram", Action: "/status", Outcome: "ok"}); err != nil {

@@ -143,20 +143,3 @@ func (db *DB) VerifySecretKey(ctx context.Context) error {
 }
 
 func settingAAD(name string) []byte { return []byte("setting:" + name) }
-
-// Names of the runtime settings. Admins change them from chat or the admin
-// page; the program reads them while it runs.
-const (
-	// SettingActiveGateway names the gateway that sends items with no
-	// gateway of their own.
-	SettingActiveGateway = "gateway.active"
-	// SettingIntakeRegion is the default region of phone numbers ("IN").
-	SettingIntakeRegion = "intake.region"
-	// SettingIntakeAllowForeign ("true"/"false") lets intake accept numbers
-	// of other countries.
-	SettingIntakeAllowForeign = "intake.allow_foreign"
-	// SettingIntakeText is the message staff intake sends.
-	SettingIntakeText = "intake.text"
-	// SettingTimezone is the timezone of campaign schedules (Asia/Kolkata).
-	SettingTimezone = "campaign.timezone"
-)

@@ -8,6 +8,12 @@
 // phone), edits, reactions, protocol messages and status updates are
 // ignored, as is every chat not in Config.AllowedChats.
 //
+// Messages are handled concurrently across chats and in order within a
+// chat: each chat with work has its own worker goroutine, so a long /import
+// in one operator chat does not hold up another chat, while two commands in
+// one chat never overtake each other. Config.MaxConcurrentChats bounds how
+// many chats are handled at once.
+//
 // Talking to WhatsApp needs a real, paired account and is not exercised by
 // the tests; they drive the transport with whatsmeow event structs and a
 // fake session.
@@ -34,11 +40,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/messagebridge/messagebridge/bot"
-	"github.com/messagebridge/messagebridge/gateways/session"
 )
 
 // Session is what the transport needs from the linked session;
-// *session.Session satisfies it.
+// *session.Session (package gateways/session) satisfies it.
 type Session interface {
 	SendMessage(ctx context.Context, to types.JID, msg *waE2E.Message, extra ...whatsmeow.SendRequestExtra) (whatsmeow.SendResponse, error)
 	Upload(ctx context.Context, data []byte, mediaType whatsmeow.MediaType) (whatsmeow.UploadResponse, error)
@@ -48,8 +53,6 @@ type Session interface {
 	// AddHandler subscribes to whatsmeow events until remove is called.
 	AddHandler(fn func(evt any)) (remove func())
 }
-
-var _ Session = (*session.Session)(nil)
 
 // Config configures a Transport.
 type Config struct {
@@ -62,6 +65,16 @@ type Config struct {
 	MaxFileSize int64
 	// Logger is optional; default slog.Default().
 	Logger *slog.Logger
+	// MaxConcurrentChats is how many chats' messages are handled at the
+	// same time; default 16. Messages of one chat are always handled one
+	// after another. When that many chats are busy, Run waits for one to
+	// finish before taking the next chat's message; meanwhile new messages
+	// wait in the inbox, which drops them once full as it always has.
+	MaxConcurrentChats int
+	// ShutdownGrace is how long Run waits, once its context is cancelled,
+	// for handlers still running (they see the cancelled context) before
+	// it returns without them; default 3s.
+	ShutdownGrace time.Duration
 }
 
 // Transport connects a bot.Handler to WhatsApp operator chats.
@@ -71,6 +84,8 @@ type Transport struct {
 	allowed     map[types.JID]bool
 	maxFileSize int64
 	log         *slog.Logger
+	maxChats    int
+	grace       time.Duration
 	inbox       chan incoming
 	running     atomic.Bool
 }
@@ -87,6 +102,9 @@ type incoming struct {
 const (
 	defaultMaxFileSize = 100 << 20
 	inboxSize          = 64
+	maxWaiting         = 256 // messages handed to chat workers and not yet handled
+	defaultMaxChats    = 16
+	defaultGrace       = 3 * time.Second
 	callTimeout        = 2 * time.Minute // one send or upload
 	lookupTimeout      = 5 * time.Second // a LID → phone lookup in the device store
 	maxTextLen         = 4000            // runes per text message we send
@@ -111,10 +129,18 @@ func New(cfg Config, sess Session, h bot.Handler) (*Transport, error) {
 		allowed:     allowed,
 		maxFileSize: cfg.MaxFileSize,
 		log:         cfg.Logger,
+		maxChats:    cfg.MaxConcurrentChats,
+		grace:       cfg.ShutdownGrace,
 		inbox:       make(chan incoming, inboxSize),
 	}
 	if t.maxFileSize <= 0 {
 		t.maxFileSize = defaultMaxFileSize
+	}
+	if t.maxChats <= 0 {
+		t.maxChats = defaultMaxChats
+	}
+	if t.grace <= 0 {
+		t.grace = defaultGrace
 	}
 	if t.log == nil {
 		t.log = slog.Default()
@@ -159,10 +185,15 @@ func ParseAllowedChats(chats []string) (map[types.JID]bool, error) {
 	return allowed, nil
 }
 
-// Run subscribes to the session's events and handles operator messages one
-// at a time until ctx is cancelled, when it returns nil. Messages that
-// arrive while Run is not running are not seen; connect the session after
-// starting Run, or accept that messages from before are missed.
+// Run subscribes to the session's events and hands each operator message
+// to its chat's worker (see the package comment) until ctx is cancelled,
+// when it returns nil. Messages that arrive while Run is not running are
+// not seen; connect the session after starting Run, or accept that
+// messages from before are missed.
+//
+// When ctx is cancelled Run takes no further message and no queued one is
+// started; handlers already running finish with the cancelled ctx, and Run
+// waits for them up to Config.ShutdownGrace.
 func (t *Transport) Run(ctx context.Context) error {
 	if !t.running.CompareAndSwap(false, true) {
 		return errors.New("whatsapp: Run is already running")
@@ -170,13 +201,28 @@ func (t *Transport) Run(ctx context.Context) error {
 	defer t.running.Store(false)
 	remove := t.sess.AddHandler(t.onEvent)
 	defer remove()
+	chats := newChatQueues[types.JID](t.maxChats, maxWaiting, t.handle, func(in incoming) {
+		t.log.Warn("whatsapp: shutting down; message not handled", "chat", in.msg.ChatID, "id", in.msg.MessageID)
+	})
 	t.log.Info("whatsapp: listening for operator messages", "chats", len(t.allowed))
+	t.dispatch(ctx, chats)
+	if !chats.wait(t.grace) {
+		t.log.Warn("whatsapp: handlers still running at shutdown", "chats", chats.busy(), "grace", t.grace)
+	}
+	return nil
+}
+
+// dispatch hands the inbox's messages to their chats' workers until ctx is
+// done.
+func (t *Transport) dispatch(ctx context.Context, chats *chatQueues[types.JID, incoming]) {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case in := <-t.inbox:
-			t.handle(ctx, in)
+			if chats.dispatch(ctx, in.chat, in) != nil {
+				return // cancelled while waiting for a free chat worker
+			}
 		}
 	}
 }
@@ -427,7 +473,8 @@ func sizeText(n int64) string {
 	}
 }
 
-// handle runs the handler on one message and sends its replies.
+// handle runs the handler on one message and sends its replies. It runs
+// on the chat's worker.
 func (t *Transport) handle(ctx context.Context, in incoming) {
 	replies, ok := t.callHandler(ctx, in.msg)
 	if !ok {

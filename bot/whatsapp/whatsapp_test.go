@@ -315,8 +315,18 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // runTransport starts Run and returns a stop function that waits for it.
 func runTransport(t *testing.T, sess *fakeSession, h bot.Handler) (*Transport, func()) {
 	t.Helper()
-	tr, err := New(Config{AllowedChats: []string{"120363012345678901@g.us"}, MaxFileSize: 100,
-		Logger: slog.New(slog.DiscardHandler)}, sess, h)
+	return runTransportWith(t, sess, h, nil)
+}
+
+// runTransportWith is runTransport with edit applied to the Config.
+func runTransportWith(t *testing.T, sess *fakeSession, h bot.Handler, edit func(*Config)) (*Transport, func()) {
+	t.Helper()
+	cfg := Config{AllowedChats: []string{"120363012345678901@g.us"}, MaxFileSize: 100,
+		Logger: slog.New(slog.DiscardHandler)}
+	if edit != nil {
+		edit(&cfg)
+	}
+	tr, err := New(cfg, sess, h)
 	if err != nil {
 		t.Fatal(err)
 	}

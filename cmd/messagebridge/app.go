@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -21,12 +19,14 @@ import (
 	"github.com/messagebridge/messagebridge/bot/telegram"
 	"github.com/messagebridge/messagebridge/bot/whatsapp"
 	"github.com/messagebridge/messagebridge/commands"
+	"github.com/messagebridge/messagebridge/commands/ops"
 	"github.com/messagebridge/messagebridge/gateways/dryrun"
 	"github.com/messagebridge/messagebridge/gateways/library"
-	"github.com/messagebridge/messagebridge/gateways/session"
 	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/queue/campaign"
 	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/secretbox"
+	"github.com/messagebridge/messagebridge/store/settings"
 	"github.com/messagebridge/messagebridge/webadmin"
 )
 
@@ -42,26 +42,31 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// app is everything a running MessageBridge holds: the database, the
-// gateways, the delivery loop and the command router. serve and chat share it.
-type app struct {
-	cfg    Config
-	log    *slog.Logger
-	db     *store.DB
-	gset   *gatewaySet
-	gws    *queue.SettingsGateways
-	loop   *queue.Loop
-	router *commands.Router
+// leaseTTL is how long a chat transport's lease lasts: another instance
+// takes over within it when the holder dies.
+const leaseTTL = 30 * time.Second
 
-	stopLoop   func()
-	looped     chan error
-	dispatched chan struct{}
-	jobs       *cron.Cron
+// Main is a running MessageBridge: everything is built by Open, the
+// services run under Run, and Close lets go of the database and the
+// gateways. serve and chat share it.
+type Main struct {
+	cfg      Config
+	log      *slog.Logger
+	db       *store.DB
+	settings *settings.Reader
+	gset     *gatewaySet
+	gws      *queue.SettingsGateways
+	loop     *queue.Loop
+	ops      *ops.Service
+	router   *commands.Router
+	services services
 }
 
-// startApp opens the database (migrating it and checking the secret key),
-// seeds bootstrap admins and starts the delivery loop.
-func startApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error) {
+// Open opens the database (migrating it and checking the secret key),
+// applies the MB_* variables to the settings, seeds bootstrap admins and
+// builds the gateways, the delivery loop, its companion services and the
+// operations. Nothing runs until Run.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error) {
 	if err := ensureDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
@@ -87,206 +92,201 @@ func startApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err er
 		}
 		return nil, err
 	}
+	reg, err := newRegistry()
+	if err != nil {
+		return nil, err
+	}
+	if err := settings.Seed(ctx, reg, db, cfg.getenv, log); err != nil {
+		return nil, err
+	}
 	for _, id := range cfg.BootstrapAdmins {
 		if _, err := db.PutOperator(ctx, id, store.RoleAdmin, "", "MB_BOOTSTRAP_ADMINS"); err != nil {
 			return nil, err
 		}
 	}
 
-	if err := seedGatewaySettings(ctx, db, cfg.getenv, log); err != nil {
-		return nil, err
-	}
-
-	a := &app{cfg: cfg, log: log, db: db}
-	if a.gset, err = buildGateways(ctx, cfg, db, log); err != nil {
+	m := &Main{cfg: cfg, log: log, db: db, services: services{log: log}}
+	m.settings = settings.NewReader(reg, db, 2*time.Second, log)
+	if m.gset, err = buildGateways(ctx, cfg.DataDir, db, m.settings, log); err != nil {
 		return nil, err
 	}
 	// The dry-run gateway is the default until an admin picks another.
-	a.gws = queue.NewSettingsGateways(db, a.gset.senders, dryrun.Name)
-	a.loop = queue.New(queue.Config{
-		Workers:          cfg.Workers,
-		Version:          version,
-		Retry:            queue.Backoff{Base: cfg.RetryBase, Cap: cfg.RetryMaxDelay, Jitter: 0.2},
-		LockTimeout:      cfg.LockTimeout,
-		RecipientSpacing: cfg.RecipientSpacing,
-		GatewayRates:     a.gset.rates,
-		Library:          library.New(db, filepath.Join(cfg.DataDir, "media"), ""),
-	}, db, a.gws, log)
-	a.router = commands.New(db, commands.Config{
-		Region:         cfg.Region,
-		DedupeWindow:   cfg.DedupeWindow,
-		MaxAttempts:    cfg.MaxAttempts,
-		Gateways:       a.gset.names(),
-		MinIntervals:   map[string]time.Duration{session.Name: session.DefaultMinGap},
-		ImportLimits:   cfg.ImportLimits,
-		DefaultGateway: dryrun.Name,
-		Notify:         a.loop.Notify,
+	m.gws = queue.NewSettingsGateways(db, m.gset.senders, dryrun.Name)
+	tuning := queue.TuningFromSettings(m.settings, rates(m.settings))
+	m.loop = queue.New(queue.Config{
+		Version: version,
+		Tuning:  tuning,
+		Library: library.New(db, filepath.Join(cfg.DataDir, "media"), func(ctx context.Context) string {
+			return m.settings.String(ctx, library.SettingPublicBaseURL)
+		}),
+	}, db, m.gws, log)
+	m.ops = ops.New(db, m.settings, ops.Config{Gateways: m.gset.describe(), Notify: m.loop.Notify}, log)
+	m.router = commands.New(m.ops, commands.Config{}, log)
+
+	m.services.add("delivery loop", m.loop.Run)
+	rescuer := queue.NewRescuer(db, queue.RescuerConfig{Tuning: tuning, Actor: m.loop.ProcessorID()}, log)
+	m.services.add("stale-lock rescuer", rescuer.Run)
+	dispatcher := campaign.NewDispatcher(db, campaign.DispatcherConfig{
+		MaxAttempts: func(ctx context.Context) int { return m.settings.Int(ctx, queue.SettingMaxAttempts) },
+		Notify:      m.loop.Notify,
 	}, log)
-	loopCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	a.stopLoop, a.looped = stop, make(chan error, 1)
-	go func() { a.looped <- a.loop.Run(loopCtx) }()
-	// Campaign contacts become queue items as their send slots come up.
-	// Housekeeping: bookkeeping rows that stopped serving are removed hourly.
-	a.jobs = cron.New(cron.WithLocation(time.UTC))
-	if _, err := a.jobs.AddFunc("@hourly", func() { a.purge(loopCtx) }); err != nil {
-		return nil, fmt.Errorf("housekeeping: %w", err)
+	m.services.add("campaign dispatcher", dispatcher.Run)
+	m.services.add("housekeeping", m.housekeeping)
+	return m, nil
+}
+
+// Run runs every service until ctx is cancelled or one of them fails,
+// then stops them all within the shutdown timeout. It returns the
+// failures.
+func (m *Main) Run(ctx context.Context) error {
+	return m.services.run(ctx, m.cfg.ShutdownTimeout)
+}
+
+// Close lets go of the gateways and the database. Call it after Run.
+func (m *Main) Close() error {
+	m.gset.close()
+	return m.db.Close()
+}
+
+// housekeeping removes bookkeeping rows that stopped serving, hourly
+// (robfig/cron), until ctx is cancelled.
+func (m *Main) housekeeping(ctx context.Context) error {
+	jobs := cron.New(cron.WithLocation(time.UTC))
+	if _, err := jobs.AddFunc("@hourly", func() { m.purge(ctx) }); err != nil {
+		return fmt.Errorf("housekeeping: %w", err)
 	}
-	a.jobs.Start()
-	a.dispatched = make(chan struct{})
-	go func() {
-		defer close(a.dispatched)
-		_ = queue.NewDispatcher(db, time.Second, cfg.MaxAttempts, a.loop.Notify, log).Run(loopCtx)
-	}()
-	return a, nil
+	jobs.Start()
+	<-ctx.Done()
+	<-jobs.Stop().Done()
+	return nil
 }
 
 // purge runs the hourly housekeeping.
-func (a *app) purge(ctx context.Context) {
-	res, err := a.db.Purge(ctx, store.Retention{})
+func (m *Main) purge(ctx context.Context) {
+	res, err := m.db.Purge(ctx, store.Retention{})
 	switch {
 	case err != nil && ctx.Err() == nil:
-		a.log.Error("housekeeping failed", "err", err)
+		m.log.Error("housekeeping failed", "err", err)
 	case res.Total() > 0:
-		a.log.Info("housekeeping", "webhook_events", res.WebhookEvents, "heartbeats", res.Heartbeats,
+		m.log.Info("housekeeping", "webhook_events", res.WebhookEvents, "heartbeats", res.Heartbeats,
 			"gateway_media", res.GatewayMedia, "web_sessions", res.WebSessions, "leases", res.Leases)
 	}
 }
 
-// close finishes the sends in flight and records them, then closes the
-// database; it gives up waiting for the loop at deadline.
-func (a *app) close(deadline context.Context) {
-	<-a.jobs.Stop().Done()
-	a.stopLoop()
-	select {
-	case <-a.looped:
-	case <-deadline.Done():
-		a.log.Warn("delivery loop did not stop in time; its items are recovered after the lock timeout")
+// addHTTP serves health, webhooks and the admin page on ln, shutting down
+// gracefully when the run ends.
+func (m *Main) addHTTP(ln net.Listener) {
+	srv := &http.Server{
+		Handler:           webadmin.New(webadmin.Deps{DB: m.db, Logger: m.log, Webhooks: m.gset.webhooks}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
-	select {
-	case <-a.dispatched:
-	case <-deadline.Done():
-	}
-	a.gset.close()
-	_ = a.db.Close()
+	m.services.add("http server", func(ctx context.Context) error {
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ln) }()
+		select {
+		case err := <-served:
+			return err
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.ShutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		return nil
+	})
 }
 
-// serve runs MessageBridge until ctx is cancelled, then shuts down
-// gracefully within cfg.ShutdownTimeout.
-func serve(ctx context.Context, cfg Config, logw io.Writer) error {
-	log := newLogger(cfg, logw)
-	a, err := startApp(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		a.close(ctx)
-		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
-	}
-	srv := &http.Server{
-		Handler:           webadmin.New(webadmin.Deps{DB: a.db, Logger: log, Webhooks: a.gset.webhooks}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-
-	transports, stopTransports := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	if cfg.TelegramToken != "" {
-		tg, err := telegram.New(telegram.Config{Token: cfg.TelegramToken, APIEndpoint: cfg.TelegramAPIEndpoint, Logger: log}, a.db, a.router)
+// addTransports adds the chat transports that are configured: Telegram
+// when a token is set, and the WhatsApp operator chat once a WhatsApp
+// account is linked (at start, or later by `messagebridge whatsapp pair`).
+// Of several instances sharing the database, one holds each transport.
+func (m *Main) addTransports() error {
+	if m.cfg.TelegramToken != "" {
+		tg, err := telegram.New(telegram.Config{Token: m.cfg.TelegramToken, APIEndpoint: m.cfg.TelegramAPIEndpoint, Logger: m.log}, m.db, m.router)
 		if err != nil {
-			stopTransports()
-			a.close(ctx)
 			return fmt.Errorf("telegram: %w", err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Of several instances sharing the database, one polls.
-			bot.RunWithLease(transports, a.db, "telegram.poll", a.loop.ProcessorID(), 30*time.Second, log, tg.Run)
-		}()
+		m.services.add("telegram", func(ctx context.Context) error {
+			bot.RunWithLease(ctx, m.db, "telegram.poll", m.loop.ProcessorID(), leaseTTL, m.log, tg.Run)
+			return nil
+		})
 	}
-	if st, err := a.gset.session.Status(ctx); err == nil && st.Linked {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// One instance holds the linked session: it sends through it and
-			// listens for operators in the configured chats.
-			bot.RunWithLease(transports, a.db, "whatsapp.session", a.loop.ProcessorID(), 30*time.Second, log, a.runWhatsApp)
-		}()
-	}
-	log.Info("messagebridge started", "version", version, "http_addr", ln.Addr().String(),
-		"database", a.db.Where(), "gateway", a.gws.Active(ctx), "workers", cfg.Workers, "telegram", cfg.TelegramToken != "")
-
-	var runErr error
-	select {
-	case err := <-served:
-		runErr = fmt.Errorf("http server: %w", err)
-	case err := <-a.looped:
-		a.looped <- err
-		runErr = fmt.Errorf("delivery loop stopped: %w", err)
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	stopTransports()
-	wg.Wait()
-	if err := srv.Shutdown(sctx); err != nil && runErr == nil {
-		runErr = fmt.Errorf("shutdown: %w", err)
-	}
-	a.close(sctx)
-	log.Info("stopped")
-	return runErr
+	m.services.add("whatsapp session", func(ctx context.Context) error {
+		if err := m.gset.session.WaitLinked(ctx, 5*time.Second); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		bot.RunWithLease(ctx, m.db, "whatsapp.session", m.loop.ProcessorID(), leaseTTL, m.log, m.runWhatsApp)
+		return nil
+	})
+	return nil
 }
 
 // runWhatsApp connects the linked session and runs the WhatsApp operator
 // chat on it until ctx is cancelled.
-func (a *app) runWhatsApp(ctx context.Context) error {
-	var chats []string
-	if s, err := a.db.Setting(ctx, "whatsapp.operator_chats"); err == nil {
-		for _, c := range strings.Split(s.Value, ",") {
-			if c = strings.TrimSpace(c); c != "" {
-				chats = append(chats, c)
-			}
-		}
-	}
-	if err := a.gset.session.Connect(); err != nil {
+func (m *Main) runWhatsApp(ctx context.Context) error {
+	chats := m.settings.List(ctx, whatsapp.SettingOperatorChats)
+	if err := m.gset.session.Connect(); err != nil {
 		return fmt.Errorf("whatsapp: %w", err)
 	}
 	if len(chats) == 0 {
-		a.log.Info("whatsapp: connected for sending; no operator chats configured (setting whatsapp.operator_chats)")
+		m.log.Info("whatsapp: connected for sending; no operator chats configured (setting whatsapp.operator_chats)")
 		<-ctx.Done()
 		return nil
 	}
-	tr, err := whatsapp.New(whatsapp.Config{AllowedChats: chats, Logger: a.log}, a.gset.session, a.router)
+	tr, err := whatsapp.New(whatsapp.Config{AllowedChats: chats, Logger: m.log}, m.gset.session, m.router)
 	if err != nil {
 		return fmt.Errorf("whatsapp: %w", err)
 	}
 	return tr.Run(ctx)
 }
 
+// serve runs MessageBridge until ctx is cancelled, then shuts down
+// gracefully within cfg.ShutdownTimeout.
+func serve(ctx context.Context, cfg Config, logw io.Writer) error {
+	log := newLogger(cfg, logw)
+	m, err := Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	m.addHTTP(ln)
+	if err := m.addTransports(); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	log.Info("messagebridge started", "version", version, "http_addr", ln.Addr().String(),
+		"database", m.db.Where(), "gateway", m.gws.Active(ctx), "workers", m.settings.Int(ctx, queue.SettingWorkers), "telegram", cfg.TelegramToken != "")
+	err = m.Run(ctx)
+	log.Info("stopped")
+	return err
+}
+
 // chat runs a terminal chat with the bot as console:<user>, with the
 // delivery loop running alongside, until EOF, /quit or ctx is cancelled.
 func chat(ctx context.Context, cfg Config, in io.Reader, out, logw io.Writer) error {
 	log := newLogger(cfg, logw)
-	a, err := startApp(ctx, cfg, log)
+	m, err := Open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	identity := bot.Identity{Transport: bot.Console, ID: cfg.ConsoleUser}.String()
-	if _, err := a.db.Operator(ctx, identity); errors.Is(err, store.ErrNotFound) {
-		if _, err := a.db.PutOperator(ctx, identity, cfg.ConsoleRole, cfg.ConsoleUser, "messagebridge chat"); err != nil {
-			a.close(ctx)
-			return err
-		}
+	if _, err := m.ops.EnsureOperator(ctx, identity, cfg.ConsoleRole, "messagebridge chat"); err != nil {
+		return err
 	}
-	runErr := console.Run(ctx, console.Config{User: cfg.ConsoleUser, In: in, Out: out, FileDir: cfg.DataDir}, a.router)
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	a.close(sctx)
-	return runErr
+	m.services.addFinal("console", func(ctx context.Context) error {
+		return console.Run(ctx, console.Config{User: cfg.ConsoleUser, In: in, Out: out, FileDir: cfg.DataDir}, m.router)
+	})
+	return m.Run(ctx)
 }
 
 // migrate applies pending migrations and reports what ran on out.

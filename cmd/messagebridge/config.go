@@ -10,8 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/messagebridge/messagebridge/commands"
-	"github.com/messagebridge/messagebridge/commands/importer"
+	"github.com/messagebridge/messagebridge/commands/phone"
 )
 
 // Config is the process configuration: what must be known before the
@@ -40,22 +39,6 @@ type Config struct {
 	DBMaxConns int
 	// ShutdownTimeout bounds the graceful shutdown after SIGINT/SIGTERM.
 	ShutdownTimeout time.Duration
-	// Workers is how many sends the delivery loop runs at once.
-	Workers int
-	// RetryBase and RetryMaxDelay shape the exponential backoff of retries.
-	RetryBase, RetryMaxDelay time.Duration
-	// LockTimeout is how long an item may stay processing before another
-	// processor recovers it.
-	LockTimeout time.Duration
-	// RecipientSpacing is the least time between two sends to one phone.
-	RecipientSpacing time.Duration
-	// MaxAttempts is how often an intake message is tried before it fails.
-	MaxAttempts int
-	// Region is the default phone region until the intake.region setting
-	// says otherwise.
-	Region string
-	// DedupeWindow is how long a number counts as already queued.
-	DedupeWindow time.Duration
 	// BootstrapAdmins are identities made admin at start.
 	BootstrapAdmins []string
 	// TelegramToken enables the Telegram transport (environment only).
@@ -64,20 +47,40 @@ type Config struct {
 	TelegramAPIEndpoint string
 	// ConsoleUser and ConsoleRole are who `messagebridge chat` speaks as.
 	ConsoleUser, ConsoleRole string
-	// ImportLimits bound contact-list imports.
-	ImportLimits importer.Limits
-
-	// getenv reads further MB_* variables (gateway settings to seed).
+	// getenv reads the MB_* variables of the runtime settings, with the
+	// flags that stand for some of them given precedence.
 	getenv func(string) string
 }
 
-// option describes one setting: its flag, its environment variable, its
-// default and its help. The README's configuration table lists the same.
+// option describes one process option: its flag, its environment
+// variable, its default and its help. The README's configuration table
+// lists the same. A setting option is a flag for a runtime setting of the
+// registry: it stands for that setting's MB_* variable, and the registry
+// validates it when the database is open.
 type option struct {
 	flag, env, def, help string
 	// envOnly options have no flag (secrets).
 	envOnly bool
 	set     func(c *Config, v string) error
+}
+
+// settingFlags are the flags kept for runtime settings: each sets the
+// setting's MB_* variable for this start.
+func settingFlags() []option {
+	return []option{
+		{flag: "workers", env: "MB_WORKERS", help: "sends the delivery loop runs at once (setting queue.workers)"},
+		{flag: "retry-base", env: "MB_RETRY_BASE", help: "wait after the first failed attempt (setting queue.retry_base)"},
+		{flag: "retry-max-delay", env: "MB_RETRY_MAX_DELAY", help: "longest wait between two attempts (setting queue.retry_max_delay)"},
+		{flag: "lock-timeout", env: "MB_LOCK_TIMEOUT", help: "how long a message may stay processing (setting queue.lock_timeout)"},
+		{flag: "recipient-spacing", env: "MB_RECIPIENT_SPACING", help: "least time between two sends to one phone (setting queue.recipient_spacing)"},
+		{flag: "max-attempts", env: "MB_MAX_ATTEMPTS", help: "attempts before a message fails (setting queue.max_attempts)"},
+		{flag: "region", env: "MB_REGION", help: "country of numbers typed without +code (setting intake.region)"},
+		{flag: "dedupe-window", env: "MB_DEDUPE_WINDOW", help: "a number again within this time is not queued twice (setting intake.dedupe_window)"},
+		{flag: "import-max-mb", env: "MB_IMPORT_MAX_MB", help: "largest contact list accepted, in MB (setting import.max_mb)"},
+		{flag: "import-max-rows", env: "MB_IMPORT_MAX_ROWS", help: "most rows in one contact list (setting import.max_rows)"},
+		{flag: "import-max-unzipped-mb", env: "MB_IMPORT_MAX_UNZIPPED_MB", help: "largest uncompressed .xlsx, in MB (setting import.max_unzipped_mb)"},
+		{flag: "import-max-cell", env: "MB_IMPORT_MAX_CELL", help: "longest cell in a contact list (setting import.max_cell)"},
+	}
 }
 
 func options() []option {
@@ -128,36 +131,6 @@ func options() []option {
 		{flag: "shutdown-timeout", env: "MB_SHUTDOWN_TIMEOUT", def: "4s",
 			help: "how long a graceful shutdown may take",
 			set:  durationOption("shutdown-timeout", func(c *Config, d time.Duration) { c.ShutdownTimeout = d })},
-		{flag: "workers", env: "MB_WORKERS", def: "8",
-			help: "sends the delivery loop runs at once",
-			set:  intOption("workers", 1, 1024, func(c *Config, n int) { c.Workers = n })},
-		{flag: "retry-base", env: "MB_RETRY_BASE", def: "30s",
-			help: "wait after the first failed attempt; doubles with each further one (±20% jitter)",
-			set:  durationOption("retry-base", func(c *Config, d time.Duration) { c.RetryBase = d })},
-		{flag: "retry-max-delay", env: "MB_RETRY_MAX_DELAY", def: "1h",
-			help: "longest wait between two attempts",
-			set:  durationOption("retry-max-delay", func(c *Config, d time.Duration) { c.RetryMaxDelay = d })},
-		{flag: "lock-timeout", env: "MB_LOCK_TIMEOUT", def: "5m",
-			help: "how long a message may stay processing before it is recovered from a stopped processor",
-			set:  durationOption("lock-timeout", func(c *Config, d time.Duration) { c.LockTimeout = d })},
-		{flag: "recipient-spacing", env: "MB_RECIPIENT_SPACING", def: "2s",
-			help: "least time between two sends to the same phone from one process",
-			set:  durationOption("recipient-spacing", func(c *Config, d time.Duration) { c.RecipientSpacing = d })},
-		{flag: "max-attempts", env: "MB_MAX_ATTEMPTS", def: "5",
-			help: "attempts before a staff message fails",
-			set:  intOption("max-attempts", 1, 100, func(c *Config, n int) { c.MaxAttempts = n })},
-		{flag: "region", env: "MB_REGION", def: "IN",
-			help: "default country of phone numbers typed without +code (the intake.region setting overrides it)",
-			set: func(c *Config, v string) error {
-				if len(v) != 2 {
-					return fmt.Errorf("region %q: use a two-letter country code such as IN", v)
-				}
-				c.Region = strings.ToUpper(v)
-				return nil
-			}},
-		{flag: "dedupe-window", env: "MB_DEDUPE_WINDOW", def: "10m",
-			help: "a number sent again within this window is not queued twice unless forced with /send!",
-			set:  durationOption("dedupe-window", func(c *Config, d time.Duration) { c.DedupeWindow = d })},
 		{flag: "bootstrap-admins", env: "MB_BOOTSTRAP_ADMINS", def: "",
 			help: "comma-separated telegram:<user-id> / whatsapp:<number> made admin at start",
 			set: func(c *Config, v string) error {
@@ -177,18 +150,6 @@ func options() []option {
 				c.TelegramAPIEndpoint = strings.TrimRight(v, "/")
 				return nil
 			}},
-		{flag: "import-max-mb", env: "MB_IMPORT_MAX_MB", def: "20",
-			help: "largest contact list accepted, in MB",
-			set:  intOption("import-max-mb", 1, 1024, func(c *Config, n int) { c.ImportLimits.MaxBytes = int64(n) << 20 })},
-		{flag: "import-max-rows", env: "MB_IMPORT_MAX_ROWS", def: "200000",
-			help: "most rows in one contact list",
-			set:  intOption("import-max-rows", 1, 10_000_000, func(c *Config, n int) { c.ImportLimits.MaxRows = n })},
-		{flag: "import-max-unzipped-mb", env: "MB_IMPORT_MAX_UNZIPPED_MB", def: "200",
-			help: "largest uncompressed size of an .xlsx (zip-bomb guard), in MB",
-			set:  intOption("import-max-unzipped-mb", 1, 10_240, func(c *Config, n int) { c.ImportLimits.MaxUnzippedBytes = int64(n) << 20 })},
-		{flag: "import-max-cell", env: "MB_IMPORT_MAX_CELL", def: "1000",
-			help: "longest cell accepted in a contact list, in characters",
-			set:  intOption("import-max-cell", 10, 100_000, func(c *Config, n int) { c.ImportLimits.MaxCellLen = n })},
 		{flag: "console-user", env: "MB_CONSOLE_USER", def: "local",
 			help: "who `messagebridge chat` speaks as (console:<user>)",
 			set:  func(c *Config, v string) error { c.ConsoleUser = v; return nil }},
@@ -222,7 +183,7 @@ func parseIdentities(v string) ([]string, error) {
 				return nil, fmt.Errorf("bootstrap admin %q: a Telegram user id is a number", part)
 			}
 		case transport == "whatsapp":
-			e164, err := commands.NormalizePhone(id, commands.PhonePolicy{Region: "IN", AllowForeign: true})
+			e164, err := phone.Normalize(id, phone.Policy{Region: "IN", AllowForeign: true})
 			if err != nil {
 				return nil, fmt.Errorf("bootstrap admin %q: %w", part, err)
 			}
@@ -263,9 +224,22 @@ var errUsage = errors.New("usage")
 // parseConfig reads the flags in args over the MB_* variables from getenv
 // over the defaults. Flag errors wrap errUsage.
 func parseConfig(name string, args []string, getenv func(string) string, out io.Writer) (Config, error) {
-	c := Config{getenv: getenv}
+	c := Config{}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
+	overrides := map[string]string{}
+	for _, o := range settingFlags() {
+		fs.Func(o.flag, fmt.Sprintf("%s (env %s)", o.help, o.env), func(v string) error {
+			overrides[o.env] = v
+			return nil
+		})
+	}
+	c.getenv = func(k string) string {
+		if v, ok := overrides[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}
 	var errs []error
 	for _, o := range options() {
 		val := o.def
@@ -294,11 +268,8 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	if strings.TrimSpace(c.DataDir) == "" {
 		return Config{}, errors.New("MB_DATA_DIR: the data dir may not be empty")
 	}
-	if c.ShutdownTimeout <= 0 || c.RetryBase <= 0 || c.LockTimeout < 10*time.Second {
-		return Config{}, errors.New("MB_SHUTDOWN_TIMEOUT and MB_RETRY_BASE must be positive, MB_LOCK_TIMEOUT at least 10s")
-	}
-	if c.RetryMaxDelay < c.RetryBase {
-		return Config{}, errors.New("MB_RETRY_MAX_DELAY must be at least MB_RETRY_BASE")
+	if c.ShutdownTimeout <= 0 {
+		return Config{}, errors.New("MB_SHUTDOWN_TIMEOUT must be positive")
 	}
 	return c, nil
 }

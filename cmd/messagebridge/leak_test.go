@@ -36,7 +36,7 @@ func TestProviderErrorsDoNotLeakTokens(t *testing.T) {
 	dataDir := t.TempDir()
 	db := storetest.Open(t, store.Config{DataDir: dataDir}, storetest.Options{})
 	ctx := context.Background()
-	if err := db.PutSetting(ctx, store.SettingActiveGateway, "meta", false, "test"); err != nil {
+	if err := db.PutSetting(ctx, "gateway.active", "meta", false, "test"); err != nil {
 		t.Fatal(err)
 	}
 	getenv := env(t, "MB_DATA_DIR", dataDir, "MB_META_ACCESS_TOKEN", token, "MB_META_PHONE_NUMBER_ID", "1234567890",

@@ -7,6 +7,7 @@
 //	messagebridge [serve] [flags]   run everything (the default)
 //	messagebridge migrate [flags]   apply pending migrations and exit
 //	messagebridge chat [flags]      chat with the bot in the terminal
+//	messagebridge settings          list the runtime settings
 //	messagebridge version           print the version
 package main
 
@@ -69,12 +70,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = benchQueue(ctx, args[1:], getenv, stdout, stderr)
 	case "whatsapp":
 		err = whatsappCommand(ctx, args, getenv, stdout, stderr)
+	case "settings":
+		err = settingsCommand(args, stdout)
 	case "version":
 		_, err = fmt.Fprintln(stdout, "messagebridge", versionString())
 	case "help", "-h", "--help":
 		_, err = fmt.Fprint(stdout, usage)
 	default:
-		err = fmt.Errorf("%w: unknown command %q (try: serve, migrate, chat, whatsapp, version, help)", errUsage, cmd)
+		err = fmt.Errorf("%w: unknown command %q (try: serve, migrate, chat, whatsapp, settings, version, help)", errUsage, cmd)
 	}
 	if err == nil {
 		return 0
@@ -94,6 +97,7 @@ Usage:
   messagebridge chat [flags]      chat with the bot in this terminal (as console:local, admin)
   messagebridge whatsapp pair|status|logout
                                   link, show or unlink the WhatsApp account of the session gateway
+  messagebridge settings          list the runtime settings (the README's settings table)
   messagebridge version           print the version
   messagebridge bench queue [-items N -workers N -processes N -latency D]
                                   measure enqueue and drain rates on the configured database
@@ -115,4 +119,18 @@ func versionString() string {
 // oneLine flattens a possibly multi-line error into one line.
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// settingsCommand prints every runtime setting as the README's Markdown
+// table: key, variable, default, who may change it, meaning.
+func settingsCommand(args []string, stdout io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: settings takes no arguments", errUsage)
+	}
+	reg, err := newRegistry()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprint(stdout, reg.MarkdownTable())
+	return err
 }

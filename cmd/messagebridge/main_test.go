@@ -404,18 +404,19 @@ func TestWhatsAppStatusWithoutAccount(t *testing.T) {
 	checkOneLineFailure(t, code, 2, e2.String(), `unknown whatsapp command "dance"`)
 }
 
-// Flags win over MB_* variables, which win over defaults.
+// Flags win over MB_* variables, which win over defaults; a flag for a
+// runtime setting stands for its variable when the settings are seeded.
 func TestConfigPrecedence(t *testing.T) {
 	t.Parallel()
-	getenv := env(t, "MB_IMPORT_MAX_MB", "5", "MB_WORKERS", "3", "MB_REGION", "ae")
-	cfg, err := parseConfig("test", []string{"-workers", "7"}, getenv, io.Discard)
+	getenv := env(t, "MB_IMPORT_MAX_MB", "5", "MB_WORKERS", "3", "MB_DB_MAX_CONNS", "9")
+	cfg, err := parseConfig("test", []string{"-workers", "7", "-db-max-conns", "11"}, getenv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Workers != 7 || cfg.ImportLimits.MaxBytes != 5<<20 || cfg.Region != "AE" || cfg.ImportLimits.MaxRows != 200_000 || cfg.HTTPAddr != "127.0.0.1:0" {
-		t.Fatalf("config %+v", cfg)
+	if cfg.DBMaxConns != 11 || cfg.getenv("MB_WORKERS") != "7" || cfg.getenv("MB_IMPORT_MAX_MB") != "5" || cfg.HTTPAddr != "127.0.0.1:0" {
+		t.Fatalf("config %+v, MB_WORKERS %q", cfg, cfg.getenv("MB_WORKERS"))
 	}
-	if _, err := parseConfig("test", nil, env(t, "MB_IMPORT_MAX_ROWS", "lots"), io.Discard); err == nil || !strings.Contains(err.Error(), "MB_IMPORT_MAX_ROWS") {
-		t.Fatalf("bad MB_IMPORT_MAX_ROWS: %v", err)
+	if _, err := parseConfig("test", nil, env(t, "MB_DB_MAX_CONNS", "lots"), io.Discard); err == nil || !strings.Contains(err.Error(), "MB_DB_MAX_CONNS") {
+		t.Fatalf("bad MB_DB_MAX_CONNS: %v", err)
 	}
 }

@@ -136,7 +136,10 @@ func TestTelegramIntakeEndToEnd(t *testing.T) {
 		t.Fatal("the bot token appears in the log")
 	}
 
-	// Restart: the saved cursor keeps update 500 from being handled again.
+	// While it was being handled, update 500 was asked for again (polls
+	// never confirm an update in flight) and skipped. Restart: the saved
+	// cursor keeps it from being asked for, let alone handled, again.
+	_, handedOut, _ := fake.snapshot()
 	stop, _ = serveUntilStarted(t, getenv)
 	deadline = time.Now().Add(10 * time.Second)
 	for {
@@ -153,8 +156,8 @@ func TestTelegramIntakeEndToEnd(t *testing.T) {
 		t.Fatalf("restarted serve exited %d", code)
 	}
 	sent, updates, _ := fake.snapshot()
-	if updates != 1 || len(sent) != 1 {
-		t.Fatalf("after restart: update handed out %d times, %d replies; want 1 and 1", updates, len(sent))
+	if updates != handedOut || len(sent) != 1 {
+		t.Fatalf("after restart: update handed out %d more times, %d replies; want 0 and 1", updates-handedOut, len(sent))
 	}
 	if items, _ := db.RecentQueueItems(context.Background(), store.RecentFilter{Limit: 10}); len(items) != 1 {
 		t.Fatalf("after restart: %d queue rows, want 1", len(items))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -55,7 +56,7 @@ func whatsappCommand(ctx context.Context, args []string, getenv func(string) str
 	defer s.Close()
 	switch sub {
 	case "pair":
-		if err := s.Pair(ctx, stdout, *phone); err != nil {
+		if err := pairInTerminal(ctx, s, *phone, stdout); err != nil {
 			return fmt.Errorf("whatsapp pair: %w", err)
 		}
 		st, err := s.Status(ctx)
@@ -84,4 +85,30 @@ func whatsappCommand(ctx context.Context, args []string, getenv func(string) str
 		fmt.Fprintln(stdout, "Unlinked. The keys on this machine are deleted.")
 	}
 	return nil
+}
+
+// pairInTerminal links an account to s, showing each pairing step on out:
+// QR codes as text, or the code to type on the phone. It returns nil once
+// the phone confirmed the link, and the pairing's error otherwise.
+func pairInTerminal(ctx context.Context, s *session.Session, phone string, out io.Writer) error {
+	evs, err := s.StartPairing(ctx, phone)
+	if err != nil {
+		return err
+	}
+	var last session.PairEvent
+	for ev := range evs {
+		if err := session.PrintPairEvent(out, ev); err != nil {
+			return err // the deferred Close stops the pairing
+		}
+		last = ev
+	}
+	switch {
+	case last.Kind == session.PairSuccess:
+		return nil
+	case last.Terminal():
+		return last.Err
+	case ctx.Err() != nil:
+		return context.Cause(ctx)
+	}
+	return errors.New("the pairing ended without a result; run the command again")
 }

@@ -1,14 +1,17 @@
-package commands
+// Package phone normalizes the phone numbers shop staff type, paste and
+// forward into E.164, finds candidate numbers in free text, and explains in a
+// few words why a number is refused.
+package phone
 
-// Phone-number normalization for staff intake.
+// Phone-number normalization for staff intake and contact imports.
 //
 // Shop staff type, paste and forward phone numbers in every imaginable shape:
 // "98765 43210", "+91-98765-43210", "098765 43210", "0091 98765 43210", numbers
 // copied out of WhatsApp contact cards (which carry invisible bidi marks and
 // non-breaking spaces) and numbers that went through Excel ("9.87654321E+09",
-// "9876543210.0", "'9876543210"). NormalizePhone turns one such string into
-// E.164 or explains, in a few words, why it cannot; FindPhones cuts a free-text
-// message into the candidate strings that NormalizePhone should look at.
+// "9876543210.0", "'9876543210"). Normalize turns one such string into
+// E.164 or explains, in a few words, why it cannot; Find cuts a free-text
+// message into the candidate strings that Normalize should look at.
 
 import (
 	"errors"
@@ -23,20 +26,20 @@ import (
 	"golang.org/x/text/language/display"
 )
 
-// PhonePolicy says which numbers intake accepts.
-type PhonePolicy struct {
+// Policy says which numbers intake accepts.
+type Policy struct {
 	Region       string // default region for numbers without +country code, e.g. "IN"
 	AllowForeign bool   // accept numbers of other countries when given with +code / 00code
 }
 
-// PhoneError explains why an input is not an accepted number; Reason is short human text.
-type PhoneError struct{ Input, Reason string }
+// Error explains why an input is not an accepted number; Reason is short human text.
+type Error struct{ Input, Reason string }
 
-func (e *PhoneError) Error() string {
+func (e *Error) Error() string {
 	return "phone number " + strconv.Quote(e.Input) + ": " + e.Reason
 }
 
-// Reasons reported in PhoneError.Reason. They are distinct so that a reply to
+// Reasons reported in Error.Reason. They are distinct so that a reply to
 // staff can say exactly what is wrong with what they typed. The "foreign"
 // reason is built per region by phoneForeignReason.
 const (
@@ -69,14 +72,14 @@ var (
 	phoneTrailingZeroFraction = regexp.MustCompile(`^(\+?[0-9]{6,})\.0+$`)
 )
 
-// NormalizePhone returns the E.164 form ("+919876543210") of one phone number.
-// The error, if any, is a *PhoneError.
+// Normalize returns the E.164 form ("+919876543210") of one phone number.
+// The error, if any, is a *Error.
 //
 // Only valid numbers of type MOBILE or FIXED_LINE_OR_MOBILE are accepted; a
 // number outside p.Region is accepted only when p.AllowForeign is set.
-func NormalizePhone(input string, p PhonePolicy) (string, error) {
+func Normalize(input string, p Policy) (string, error) {
 	fail := func(reason string) (string, error) {
-		return "", &PhoneError{Input: input, Reason: reason}
+		return "", &Error{Input: input, Reason: reason}
 	}
 	region := strings.ToUpper(strings.TrimSpace(p.Region))
 
@@ -322,8 +325,8 @@ func phoneIsSeparator(r rune) bool {
 	return false
 }
 
-// FindPhones splits free text into the phone-number candidates it contains,
-// in order. The candidates are not validated; pass each to NormalizePhone.
+// Find splits free text into the phone-number candidates it contains,
+// in order. The candidates are not validated; pass each to Normalize.
 //
 // Heuristics:
 //
@@ -348,7 +351,7 @@ func phoneIsSeparator(r rune) bool {
 //     dropped: they are quantities, times and order numbers, not attempts at
 //     a phone number. Longer ones are returned even if they will not
 //     validate, so the caller can tell staff what is wrong with them.
-func FindPhones(text string) []string {
+func Find(text string) []string {
 	var out []string
 	var cur phoneCandidate
 	flush := func() {
@@ -412,7 +415,7 @@ func FindPhones(text string) []string {
 	return out
 }
 
-// phoneCandidate is a candidate being assembled by FindPhones.
+// phoneCandidate is a candidate being assembled by Find.
 type phoneCandidate struct {
 	groups []string
 	total  int  // all digits
@@ -508,9 +511,9 @@ func phoneIsRunChar(r rune) bool {
 	return phoneIsASCIIDigit(r) || r == '+' || r == '-' || r == '.' || r == '(' || r == ')' || r == '\''
 }
 
-// PhoneExample returns an example of accepted formats for the region, e.g.
+// Example returns an example of accepted formats for the region, e.g.
 // "98765 43210 or +91 98765 43210". It is empty for an unknown region.
-func PhoneExample(region string) string {
+func Example(region string) string {
 	region = strings.ToUpper(strings.TrimSpace(region))
 	if region == "IN" {
 		return "98765 43210 or +91 98765 43210"
@@ -521,4 +524,10 @@ func PhoneExample(region string) string {
 	}
 	return phonenumbers.Format(ex, phonenumbers.NATIONAL) + " or " +
 		phonenumbers.Format(ex, phonenumbers.INTERNATIONAL)
+}
+
+// KnownRegion reports whether region is a two-letter country code that has
+// phone numbers ("IN", "AE").
+func KnownRegion(region string) bool {
+	return len(region) == 2 && phonenumbers.GetCountryCodeForRegion(strings.ToUpper(region)) != 0
 }

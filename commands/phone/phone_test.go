@@ -1,4 +1,4 @@
-package commands
+package phone
 
 import (
 	"errors"
@@ -13,15 +13,15 @@ var phoneTestForeignIN = "not an Indian number (+91); numbers from other countri
 
 func TestNormalizePhone(t *testing.T) {
 	t.Parallel()
-	india := PhonePolicy{Region: "IN"}
-	world := PhonePolicy{Region: "IN", AllowForeign: true}
+	india := Policy{Region: "IN"}
+	world := Policy{Region: "IN", AllowForeign: true}
 
 	tests := []struct {
 		name   string
 		input  string
-		policy PhonePolicy
+		policy Policy
 		want   string // E.164 when accepted
-		reason string // PhoneError.Reason when refused
+		reason string // Error.Reason when refused
 	}{
 		// Indian mobile numbers, as staff type them.
 		{"plain 10 digits", "9876543210", india, phoneTestIndian, ""},
@@ -110,32 +110,32 @@ func TestNormalizePhone(t *testing.T) {
 		{"foreign too short", "+44 7911", world, "", phoneReasonShort},
 
 		// Other home regions.
-		{"UK region national", "07911 123456", PhonePolicy{Region: "GB"}, "+447911123456", ""},
-		{"UK region lower-case", "07911 123456", PhonePolicy{Region: "gb"}, "+447911123456", ""},
-		{"UK region refuses India", "+91 98765 43210", PhonePolicy{Region: "GB"}, "",
+		{"UK region national", "07911 123456", Policy{Region: "GB"}, "+447911123456", ""},
+		{"UK region lower-case", "07911 123456", Policy{Region: "gb"}, "+447911123456", ""},
+		{"UK region refuses India", "+91 98765 43210", Policy{Region: "GB"}, "",
 			"not a number from United Kingdom (+44); numbers from other countries are not enabled"},
-		{"US region national", "(415) 555-2671", PhonePolicy{Region: "US"}, "+14155552671", ""},
+		{"US region national", "(415) 555-2671", Policy{Region: "US"}, "+14155552671", ""},
 	}
 
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := NormalizePhone(tc.input, tc.policy)
+			got, err := Normalize(tc.input, tc.policy)
 			if tc.reason == "" {
 				if err != nil || got != tc.want {
-					t.Fatalf("NormalizePhone(%q, %+v) = %q, %v; want %q", tc.input, tc.policy, got, err, tc.want)
+					t.Fatalf("Normalize(%q, %+v) = %q, %v; want %q", tc.input, tc.policy, got, err, tc.want)
 				}
 				return
 			}
-			var pe *PhoneError
+			var pe *Error
 			if !errors.As(err, &pe) {
-				t.Fatalf("NormalizePhone(%q, %+v) = %q, %v; want *PhoneError %q", tc.input, tc.policy, got, err, tc.reason)
+				t.Fatalf("Normalize(%q, %+v) = %q, %v; want *Error %q", tc.input, tc.policy, got, err, tc.reason)
 			}
 			if got != "" {
-				t.Errorf("NormalizePhone(%q) returned %q together with an error", tc.input, got)
+				t.Errorf("Normalize(%q) returned %q together with an error", tc.input, got)
 			}
 			if pe.Reason != tc.reason || pe.Input != tc.input {
-				t.Errorf("NormalizePhone(%q, %+v) error = {Input: %q, Reason: %q}; want reason %q",
+				t.Errorf("Normalize(%q, %+v) error = {Input: %q, Reason: %q}; want reason %q",
 					tc.input, tc.policy, pe.Input, pe.Reason, tc.reason)
 			}
 			if !strings.Contains(pe.Error(), tc.reason) {
@@ -201,23 +201,23 @@ func TestFindPhones(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := FindPhones(tc.text)
+			got := Find(tc.text)
 			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("FindPhones(%q) = %q; want %q", tc.text, got, tc.want)
+				t.Errorf("Find(%q) = %q; want %q", tc.text, got, tc.want)
 			}
 		})
 	}
 }
 
-// Every candidate FindPhones returns for a realistic message normalizes to
+// Every candidate Find returns for a realistic message normalizes to
 // the number the sender meant.
 func TestFindPhonesThenNormalizePhone(t *testing.T) {
 	t.Parallel()
 	text := "pls add: +91 98765 43210, 91234 56789\n9.87654321E+09 and 0091 62345 67890."
 	want := []string{phoneTestIndian, "+919123456789", phoneTestIndian, "+916234567890"}
 	var got []string
-	for _, c := range FindPhones(text) {
-		e164, err := NormalizePhone(c, PhonePolicy{Region: "IN"})
+	for _, c := range Find(text) {
+		e164, err := Normalize(c, Policy{Region: "IN"})
 		if err != nil {
 			t.Fatalf("candidate %q: %v", c, err)
 		}
@@ -230,36 +230,36 @@ func TestFindPhonesThenNormalizePhone(t *testing.T) {
 
 func TestPhoneExample(t *testing.T) {
 	t.Parallel()
-	if got, want := PhoneExample("IN"), "98765 43210 or +91 98765 43210"; got != want {
-		t.Errorf("PhoneExample(IN) = %q; want %q", got, want)
+	if got, want := Example("IN"), "98765 43210 or +91 98765 43210"; got != want {
+		t.Errorf("Example(IN) = %q; want %q", got, want)
 	}
-	if got := PhoneExample("XX"); got != "" {
-		t.Errorf("PhoneExample(XX) = %q; want empty", got)
+	if got := Example("XX"); got != "" {
+		t.Errorf("Example(XX) = %q; want empty", got)
 	}
 	for _, region := range []string{"IN", "US", "GB", "AE"} {
-		ex := PhoneExample(region)
+		ex := Example(region)
 		parts := strings.Split(ex, " or ")
 		if len(parts) != 2 {
-			t.Errorf("PhoneExample(%s) = %q; want two formats joined by \" or \"", region, ex)
+			t.Errorf("Example(%s) = %q; want two formats joined by \" or \"", region, ex)
 			continue
 		}
 		var first string
 		for i, part := range parts {
-			got, err := NormalizePhone(part, PhonePolicy{Region: region})
+			got, err := Normalize(part, Policy{Region: region})
 			if err != nil {
-				t.Errorf("PhoneExample(%s) part %q does not normalize: %v", region, part, err)
+				t.Errorf("Example(%s) part %q does not normalize: %v", region, part, err)
 				continue
 			}
 			if i == 0 {
 				first = got
 			} else if got != first {
-				t.Errorf("PhoneExample(%s) parts normalize differently: %q vs %q", region, first, got)
+				t.Errorf("Example(%s) parts normalize differently: %q vs %q", region, first, got)
 			}
 		}
 		// Every example part is also found as a single candidate in text.
 		for _, part := range parts {
-			if got := FindPhones("number: " + part); len(got) != 1 || got[0] != part {
-				t.Errorf("FindPhones(%q) = %q; want [%q]", part, got, part)
+			if got := Find("number: " + part); len(got) != 1 || got[0] != part {
+				t.Errorf("Find(%q) = %q; want [%q]", part, got, part)
 			}
 		}
 	}

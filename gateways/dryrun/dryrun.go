@@ -137,3 +137,8 @@ func (g *Gateway) Close() {
 	g.mu.Unlock()
 	g.wg.Wait()
 }
+
+// Capabilities implements queue.Capable: the dry run accepts everything.
+func (g *Gateway) Capabilities() queue.Capabilities {
+	return queue.Capabilities{Text: true, Media: true, Templates: true, Flows: true}
+}

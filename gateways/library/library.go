@@ -28,14 +28,19 @@ type Store interface {
 type Library struct {
 	store    Store
 	localDir string
-	// publicBase, when set, is a public URL under which local media keys are
-	// served, so providers can fetch media by link.
-	publicBase string
+	// publicBase returns, when set, a public URL under which local media
+	// keys are served, so providers can fetch media by link. It is read on
+	// each delivery, so a change applies without a restart.
+	publicBase func(ctx context.Context) string
 }
 
 // New returns a library reading local media from localDir.
-func New(st Store, localDir, publicBase string) *Library {
-	return &Library{store: st, localDir: localDir, publicBase: strings.TrimRight(publicBase, "/")}
+// publicBase may be nil.
+func New(st Store, localDir string, publicBase func(ctx context.Context) string) *Library {
+	if publicBase == nil {
+		publicBase = func(context.Context) string { return "" }
+	}
+	return &Library{store: st, localDir: localDir, publicBase: publicBase}
 }
 
 // SavedMessage implements queue.Library.
@@ -69,8 +74,8 @@ func (l *Library) SavedMessage(ctx context.Context, id int64) (string, queue.Kin
 		ID: obj.ID, SHA256: obj.SHA256, MIME: obj.MIME, Name: obj.OriginalName, Size: obj.Size,
 		Open: func(context.Context) (io.ReadCloser, error) { return os.Open(path) },
 	}
-	if l.publicBase != "" {
-		media.PublicURL = l.publicBase + "/" + url.PathEscape(obj.StorageKey)
+	if base := strings.TrimRight(l.publicBase(ctx), "/"); base != "" {
+		media.PublicURL = base + "/" + url.PathEscape(obj.StorageKey)
 	}
 	kind := queue.KindImage
 	if m.Kind == "video" {

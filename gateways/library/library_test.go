@@ -45,7 +45,7 @@ func TestSavedMessages(t *testing.T) {
 		t.Fatalf("duplicate name: %v", err)
 	}
 
-	lib := library.New(db, dir, "https://cdn.example.com/media/")
+	lib := library.New(db, dir, func(context.Context) string { return "https://cdn.example.com/media/" })
 	text, kind, media, err := lib.SavedMessage(ctx, textID)
 	if err != nil || kind != queue.KindText || text != "Thank you for shopping!" || media != nil {
 		t.Fatalf("text message: %q %s %v %v", text, kind, media, err)

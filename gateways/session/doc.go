@@ -8,8 +8,13 @@
 //     whatsapp.db in the data directory (whatsmeow supports only SQLite and
 //     Postgres, so this file is used even when the main database is MySQL).
 //     It connects, and fans every whatsmeow event out to the handlers added
-//     with AddHandler, recovering their panics. Pair, Status and Logout back
-//     the `messagebridge whatsapp pair|status|logout` commands.
+//     with AddHandler, recovering their panics. StartPairing links an
+//     account and reports the steps as PairEvent values (QR codes to render
+//     with QRPNG or QRText, a phone pairing code, the result), for the
+//     `messagebridge whatsapp pair` command and the admin page alike;
+//     Status and Logout back `whatsapp status|logout`. WaitLinked lets a
+//     running server learn that an account was linked, also by another
+//     process, and switches to it.
 //   - Sender satisfies queue.Sender. It builds WhatsApp messages for text,
 //     image and video deliveries, refuses templates and flows permanently,
 //     paces sends with a randomized gap (Pacer), tracks the connection state
@@ -22,8 +27,8 @@
 // Pairing and live sends need a real WhatsApp account and a phone; no test
 // in this package exercises them. The tests run everything else against a
 // fake client: message building, error and event mapping, receipts, pacing,
-// the pairing dialogue's handling of QR channel items, and opening the
-// SQLite device store (without connecting).
+// the pairing's handling of QR channel items, waiting for a link, and
+// opening the SQLite device store (without connecting).
 //
 // # Risk
 //

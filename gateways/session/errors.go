@@ -17,12 +17,17 @@ import (
 var (
 	// ErrNotLinked: no WhatsApp account is linked to this data directory.
 	ErrNotLinked = errors.New("no WhatsApp account is linked; run `messagebridge whatsapp pair`")
-	// ErrAlreadyLinked: Pair was called while an account is linked.
+	// ErrAlreadyLinked: StartPairing was called while an account is linked.
 	ErrAlreadyLinked = errors.New("a WhatsApp account is already linked; run `messagebridge whatsapp logout` first")
+	// ErrPairingInProgress: StartPairing was called while a pairing of the
+	// same session runs.
+	ErrPairingInProgress = errors.New("a WhatsApp pairing is already in progress; finish or cancel it first")
+	// ErrClosed: the session was closed.
+	ErrClosed = errors.New("the WhatsApp session is closed")
 	// ErrNotConnected: the session is linked but not connected right now.
 	ErrNotConnected = errors.New("not connected to WhatsApp")
 	// ErrPairTimeout: nobody linked the phone before the codes ran out.
-	ErrPairTimeout = errors.New("pairing timed out: the code was not used in time; run the command again")
+	ErrPairTimeout = errors.New("pairing timed out: the code was not used in time; try again")
 	// ErrUnlinkUnconfirmed: Logout deleted the local keys but WhatsApp did
 	// not confirm the unlink.
 	ErrUnlinkUnconfirmed = errors.New("the linked device was deleted here, but WhatsApp did not confirm the unlink; " +

@@ -461,3 +461,9 @@ func (s *Sender) upload(ctx context.Context, m *mediaData) (whatsmeow.UploadResp
 	s.uploads[m.key] = cachedUpload{resp: resp, at: now}
 	return resp, nil
 }
+
+// Capabilities implements queue.Capable: a linked account sends text,
+// images and videos.
+func (s *Sender) Capabilities() queue.Capabilities {
+	return queue.Capabilities{Text: true, Media: true}
+}

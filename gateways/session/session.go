@@ -20,6 +20,7 @@ import (
 	"go.mau.fi/whatsmeow/store/sqlstore"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
+	waLog "go.mau.fi/whatsmeow/util/log"
 
 	// The pure-Go SQLite driver, registered as "sqlite".
 	_ "modernc.org/sqlite"
@@ -46,9 +47,29 @@ var setOSInfo sync.Once
 // Session is one linked WhatsApp account: the whatsmeow client and its
 // device store. Its methods are safe for concurrent use.
 type Session struct {
-	c         conn
 	container *sqlstore.Container // nil in tests
 	log       *slog.Logger
+
+	// connMu guards c, which WaitLinked replaces when another process
+	// links an account, and pairing, set while StartPairing runs.
+	connMu  sync.RWMutex
+	c       conn
+	pairing bool
+	// linked is closed, and replaced, when this session becomes linked;
+	// WaitLinked wakes on it. Guarded by connMu.
+	linked chan struct{}
+
+	// loadLinked reads the device store and returns a client for the
+	// linked device stored there, or nil when none is; nil in tests that
+	// do not set it. WaitLinked uses it to see a link made by another
+	// process.
+	loadLinked func(ctx context.Context) (conn, error)
+	// adoptAfter is how long a device linked by another process must have
+	// been stored before WaitLinked switches to it (linkSettle).
+	adoptAfter time.Duration
+	// pairConnectWait bounds the pairing's wait for the first connection
+	// after the phone confirmed the link (pairConnectWait).
+	pairConnectWait time.Duration
 
 	// ctx lives as long as the session: the connection's event handling
 	// and reconnects run on it.
@@ -74,7 +95,8 @@ var _ Client = (*Session)(nil)
 
 // Open opens (creating if needed) the device store dataDir/whatsapp.db and
 // returns a Session for its device. It does not connect: call Connect to
-// send and receive, or Pair to link an account first. Close it when done.
+// send and receive, or StartPairing to link an account first. Close it
+// when done.
 func Open(ctx context.Context, dataDir string, log *slog.Logger) (*Session, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -111,13 +133,31 @@ func Open(ctx context.Context, dataDir string, log *slog.Logger) (*Session, erro
 		return nil, fmt.Errorf("whatsapp session: read device store %s: %w", path, err)
 	}
 	setOSInfo.Do(func() { wastore.SetOSInfo(deviceName, [3]uint32{1, 0, 0}) })
+	s := newSession(newRealClient(device, waLogger), log)
+	s.container = container
+	s.loadLinked = func(ctx context.Context) (conn, error) {
+		// GetFirstDevice reads the table on every call (the container
+		// caches no devices); without a stored row it returns a new,
+		// unsaved device, whose ID is nil.
+		d, err := container.GetFirstDevice(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("whatsapp session: read device store %s: %w", path, err)
+		}
+		if d.ID == nil {
+			return nil, nil
+		}
+		return newRealClient(d, waLogger), nil
+	}
+	return s, nil
+}
+
+// newRealClient makes a whatsmeow client for a device of the store.
+func newRealClient(device *wastore.Device, waLogger waLog.Logger) realClient {
 	client := whatsmeow.NewClient(device, waLogger.Sub("Client"))
 	// Keep trying when WhatsApp cannot be reached at start instead of
 	// failing Connect; the Sender retries meanwhile.
 	client.InitialAutoReconnect = true
-	s := newSession(realClient{client}, log)
-	s.container = container
-	return s, nil
+	return realClient{client}
 }
 
 // sqliteDSN is the modernc.org/sqlite DSN for the device store. whatsmeow's
@@ -140,25 +180,35 @@ func sqliteDSN(path string) (string, error) {
 func newSession(c conn, log *slog.Logger) *Session {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Session{c: c, log: log.With("component", "gateways.session"), ctx: ctx, cancel: cancel,
-		connectWait: logoutConnectWait}
+		connectWait: logoutConnectWait, pairConnectWait: pairConnectWait, adoptAfter: linkSettle,
+		linked: make(chan struct{})}
 	c.AddEventHandler(s.dispatch)
 	return s
+}
+
+// client is the whatsmeow client in use.
+func (s *Session) client() conn {
+	s.connMu.RLock()
+	defer s.connMu.RUnlock()
+	return s.c
 }
 
 // Connect connects to WhatsApp with the linked account; whatsmeow then
 // reconnects by itself after network trouble until Close. It returns
 // ErrNotLinked when no account is linked (the Sender then reports every
-// send as sender-blocked) and nil when the first attempt failed for a
+// send as sender-blocked; WaitLinked waits for a link, after which
+// Connect succeeds) and nil when the first attempt failed for a
 // network reason (it keeps trying in the background). Events reach the
 // handlers from now on; add them before.
 func (s *Session) Connect() error {
-	if s.c.LinkedJID().IsEmpty() {
+	c := s.client()
+	if c.LinkedJID().IsEmpty() {
 		return ErrNotLinked
 	}
-	if s.c.IsConnected() {
+	if c.IsConnected() {
 		return nil
 	}
-	if err := s.c.ConnectContext(s.ctx); err != nil && !errors.Is(err, whatsmeow.ErrAlreadyConnected) {
+	if err := c.ConnectContext(s.ctx); err != nil && !errors.Is(err, whatsmeow.ErrAlreadyConnected) {
 		return fmt.Errorf("whatsapp session: connect: %w", err)
 	}
 	return nil
@@ -169,8 +219,13 @@ func (s *Session) Connect() error {
 func (s *Session) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		// Under connMu, so that WaitLinked does not switch clients after
+		// the disconnect.
+		s.connMu.Lock()
 		s.cancel()
-		s.c.Disconnect()
+		c := s.c
+		s.connMu.Unlock()
+		c.Disconnect()
 		if s.container != nil {
 			err = s.container.Close()
 		}
@@ -281,15 +336,19 @@ type StatusInfo struct {
 	LoggedIn  bool
 }
 
-// Status reports the linked account from the device store. It does not
-// connect: a second connection with the same keys would disconnect a
-// running server's ("stream replaced"). ctx is unused today.
+// Status reports the linked account from the device store as the
+// session's client holds it. It does not connect: a second connection
+// with the same keys would disconnect a running server's ("stream
+// replaced"). It does not read the store again either, so a link made by
+// another process shows only once WaitLinked has switched to it. ctx is
+// unused today.
 func (s *Session) Status(ctx context.Context) (StatusInfo, error) {
-	d := s.c.Device()
+	c := s.client()
+	d := c.Device()
 	info := StatusInfo{
 		Linked:    !d.JID.IsEmpty(),
-		Connected: s.c.IsConnected(),
-		LoggedIn:  s.c.IsLoggedIn(),
+		Connected: c.IsConnected(),
+		LoggedIn:  c.IsLoggedIn(),
 	}
 	if info.Linked {
 		info.JID = d.JID.String()
@@ -305,18 +364,19 @@ func (s *Session) Status(ctx context.Context) (StatusInfo, error) {
 // the error wraps ErrUnlinkUnconfirmed. Stop a running server first:
 // connecting here disconnects it. It waits at most 30 s for a connection.
 func (s *Session) Logout(ctx context.Context) error {
-	if s.c.LinkedJID().IsEmpty() {
+	c := s.client()
+	if c.LinkedJID().IsEmpty() {
 		return ErrNotLinked
 	}
 	var cause error
-	if !s.c.IsLoggedIn() {
+	if !c.IsLoggedIn() {
 		cctx, cancel := context.WithTimeout(ctx, s.connectWait)
 		var gone atomic.Bool // WhatsApp says the device is already removed
 		cause = s.waitFor(cctx, func() error {
-			if s.c.IsConnected() {
+			if c.IsConnected() {
 				return nil
 			}
-			return s.c.ConnectContext(s.ctx)
+			return c.ConnectContext(s.ctx)
 		}, func(evt any) (bool, error) {
 			if _, ok := evt.(*events.LoggedOut); ok {
 				gone.Store(true)
@@ -327,7 +387,7 @@ func (s *Session) Logout(ctx context.Context) error {
 		cancel()
 		if gone.Load() {
 			// whatsmeow deletes the keys itself after LoggedOut.
-			s.c.Disconnect()
+			c.Disconnect()
 			s.log.Info("whatsapp: the linked device was already removed")
 			return nil
 		}
@@ -336,18 +396,18 @@ func (s *Session) Logout(ctx context.Context) error {
 		}
 	}
 	if cause == nil {
-		cause = s.c.Logout(ctx)
+		cause = c.Logout(ctx)
 		if cause == nil {
 			s.log.Info("whatsapp: logged out; the linked device is removed")
 			return nil
 		}
 	}
-	s.c.Disconnect()
+	c.Disconnect()
 	// Local deletion must not depend on the caller's ctx, which may be
 	// what ended the attempt.
 	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
 	defer dcancel()
-	if err := s.c.DeleteLocal(dctx); err != nil {
+	if err := c.DeleteLocal(dctx); err != nil {
 		return fmt.Errorf("whatsapp session: logout failed (%v), and deleting the local keys failed too: %w", cause, err)
 	}
 	return fmt.Errorf("%w (%v)", ErrUnlinkUnconfirmed, cause)
@@ -357,35 +417,35 @@ func (s *Session) Logout(ctx context.Context) error {
 
 // SendMessage sends msg to a user or group JID.
 func (s *Session) SendMessage(ctx context.Context, to types.JID, msg *waE2E.Message, extra ...whatsmeow.SendRequestExtra) (whatsmeow.SendResponse, error) {
-	return s.c.SendMessage(ctx, to, msg, extra...)
+	return s.client().SendMessage(ctx, to, msg, extra...)
 }
 
 // Upload encrypts and uploads media for a message.
 func (s *Session) Upload(ctx context.Context, data []byte, mediaType whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
-	return s.c.Upload(ctx, data, mediaType)
+	return s.client().Upload(ctx, data, mediaType)
 }
 
 // Download fetches and decrypts the media of a received message.
 func (s *Session) Download(ctx context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error) {
-	return s.c.Download(ctx, msg)
+	return s.client().Download(ctx, msg)
 }
 
 // IsOnWhatsApp looks numbers ("+919876543210") up.
 func (s *Session) IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error) {
-	return s.c.IsOnWhatsApp(ctx, phones)
+	return s.client().IsOnWhatsApp(ctx, phones)
 }
 
 // IsLoggedIn reports whether the session is connected and authenticated.
-func (s *Session) IsLoggedIn() bool { return s.c.IsLoggedIn() }
+func (s *Session) IsLoggedIn() bool { return s.client().IsLoggedIn() }
 
 // IsConnected reports whether the websocket is up.
-func (s *Session) IsConnected() bool { return s.c.IsConnected() }
+func (s *Session) IsConnected() bool { return s.client().IsConnected() }
 
 // LinkedJID is the linked device's JID, empty when nothing is linked.
-func (s *Session) LinkedJID() types.JID { return s.c.LinkedJID() }
+func (s *Session) LinkedJID() types.JID { return s.client().LinkedJID() }
 
 // PNForLID returns the phone-number JID the device store knows for a LID
 // ("hidden user" JID), or an empty JID.
 func (s *Session) PNForLID(ctx context.Context, lid types.JID) (types.JID, error) {
-	return s.c.PNForLID(ctx, lid)
+	return s.client().PNForLID(ctx, lid)
 }

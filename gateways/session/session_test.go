@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 )
@@ -122,111 +121,6 @@ func TestDispatchFansOutAndRecovers(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "panicked") || !strings.Contains(logs.String(), "boom") {
 		t.Errorf("panic not logged: %s", logs.String())
-	}
-}
-
-func TestPairQR(t *testing.T) {
-	t.Parallel()
-	c := newFakeConn()
-	c.linked, c.loggedIn, c.connected = types.EmptyJID, false, false
-	c.qr = make(chan whatsmeow.QRChannelItem, 4)
-	s := newSession(c, slog.New(slog.DiscardHandler))
-	c.connectFn = func() {
-		c.qr <- whatsmeow.QRChannelItem{Event: whatsmeow.QRChannelEventCode, Code: "2@abc,def,ghi", Timeout: 60 * time.Second}
-		c.qr <- whatsmeow.QRChannelScannedWithoutMultidevice
-		c.qr <- whatsmeow.QRChannelSuccess
-		close(c.qr)
-		go func() {
-			c.mu.Lock()
-			c.linked = types.NewJID("919876543210", types.DefaultUserServer)
-			c.mu.Unlock()
-			c.emit(&events.PairSuccess{})
-			c.emit(&events.Connected{})
-		}()
-	}
-	var out bytes.Buffer
-	if err := s.Pair(context.Background(), &out, ""); err != nil {
-		t.Fatal(err)
-	}
-	text := out.String()
-	for _, want := range []string{"Scan this QR code", "Linked devices", "▀", "update WhatsApp", "Linked: +919876543210"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("output lacks %q:\n%s", want, text)
-		}
-	}
-	if len(c.pairCalls) != 0 {
-		t.Error("asked for a phone code in QR mode")
-	}
-	if c.disconns != 0 {
-		t.Error("disconnected after a successful pairing")
-	}
-}
-
-func TestPairPhoneCode(t *testing.T) {
-	t.Parallel()
-	c := newFakeConn()
-	c.linked, c.loggedIn, c.connected = types.EmptyJID, false, false
-	c.qr = make(chan whatsmeow.QRChannelItem, 4)
-	s := newSession(c, slog.New(slog.DiscardHandler))
-	c.connectFn = func() {
-		c.qr <- whatsmeow.QRChannelItem{Event: whatsmeow.QRChannelEventCode, Code: "2@a", Timeout: time.Second}
-		c.qr <- whatsmeow.QRChannelItem{Event: whatsmeow.QRChannelEventCode, Code: "2@b", Timeout: time.Second}
-		c.qr <- whatsmeow.QRChannelTimeout
-		close(c.qr)
-	}
-	var out bytes.Buffer
-	err := s.Pair(context.Background(), &out, "+91 98765-43210")
-	if !errors.Is(err, ErrPairTimeout) {
-		t.Fatalf("Pair = %v, want ErrPairTimeout", err)
-	}
-	if len(c.pairCalls) != 1 || c.pairCalls[0] != "919876543210|Chrome (Linux)" {
-		t.Errorf("PairPhone calls = %v, want one for the digits", c.pairCalls)
-	}
-	if !strings.Contains(out.String(), "ABCD-EFGH") || strings.Contains(out.String(), "▀") {
-		t.Errorf("output should show the code and no QR:\n%s", out.String())
-	}
-	if c.disconns == 0 {
-		t.Error("a failed pairing should disconnect")
-	}
-}
-
-func TestPairRefusals(t *testing.T) {
-	t.Parallel()
-	linked := newFakeConn()
-	s := newSession(linked, slog.New(slog.DiscardHandler))
-	if err := s.Pair(context.Background(), &bytes.Buffer{}, ""); !errors.Is(err, ErrAlreadyLinked) {
-		t.Errorf("Pair while linked = %v", err)
-	}
-
-	c := newFakeConn()
-	c.linked = types.EmptyJID
-	s = newSession(c, slog.New(slog.DiscardHandler))
-	for _, bad := range []string{"919876543210", "+0123456789", "+12", "+91abcdefghij"} {
-		if err := s.Pair(context.Background(), &bytes.Buffer{}, bad); err == nil || c.connects != 0 {
-			t.Errorf("Pair(%q) = %v, connects %d; want a refusal before connecting", bad, err, c.connects)
-		}
-	}
-
-	c.qr = make(chan whatsmeow.QRChannelItem, 1)
-	c.connectFn = func() {
-		c.qr <- whatsmeow.QRChannelItem{Event: whatsmeow.QRChannelEventError, Error: errors.New("bad signature")}
-	}
-	if err := s.Pair(context.Background(), &bytes.Buffer{}, ""); err == nil || !strings.Contains(err.Error(), "bad signature") {
-		t.Errorf("Pair with a pairing error = %v", err)
-	}
-
-	c.qr = make(chan whatsmeow.QRChannelItem, 1)
-	c.connectFn = func() { c.qr <- whatsmeow.QRChannelTimeout }
-	if err := s.Pair(context.Background(), &bytes.Buffer{}, ""); err == nil || !strings.Contains(err.Error(), "could not reach") {
-		t.Errorf("Pair when WhatsApp is unreachable = %v", err)
-	}
-
-	c.qr = make(chan whatsmeow.QRChannelItem)
-	c.connectFn = nil
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	if err := s.Pair(ctx, &bytes.Buffer{}, ""); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Pair with an expired ctx = %v", err)
 	}
 }
 

@@ -1,0 +1,382 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/queue/campaign"
+	"github.com/messagebridge/messagebridge/store"
+)
+
+// CampaignAction is a state change of a campaign.
+type CampaignAction = campaign.Action
+
+// The campaign actions.
+const (
+	ActionStart  = campaign.Start
+	ActionPause  = campaign.Pause
+	ActionResume = campaign.Resume
+	ActionCancel = campaign.Cancel
+	ActionDelete = campaign.Delete
+)
+
+// maxCampaignInterval bounds a campaign's interval.
+const maxCampaignInterval = 24 * time.Hour
+
+// campaignError maps the campaign rules' errors to *Error.
+func campaignError(err error, id int64) error {
+	var se *campaign.StateError
+	var nr *campaign.NotReadyError
+	var ee *campaign.EditError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return Errorf(ENOTFOUND, "There is no campaign #%d; /campaigns lists them.", id)
+	case errors.As(err, &se):
+		return Errorf(ECONFLICT, "%s", se.Error())
+	case errors.As(err, &nr):
+		return Errorf(ECONFLICT, "%s", nr.Error())
+	case errors.As(err, &ee):
+		return Errorf(ECONFLICT, "%s", ee.Error())
+	default:
+		var e *Error
+		if errors.As(err, &e) {
+			return e
+		}
+		return err
+	}
+}
+
+// CreateCampaign adds a draft campaign.
+func (s *Service) CreateCampaign(ctx context.Context, a Actor, name string) (Campaign, error) {
+	if err := s.require(a, RoleOperator, "running campaigns"); err != nil {
+		return Campaign{}, err
+	}
+	name = strings.Join(strings.Fields(name), " ")
+	if name == "" || len([]rune(name)) > 190 {
+		return Campaign{}, Errorf(EINVALID, "Give the campaign a name of at most 190 characters, e.g. /campaign new Diwali offer")
+	}
+	return s.st.CreateCampaign(ctx, name, a.Identity)
+}
+
+// Campaign returns a campaign, deleted ones included (their results stay
+// readable).
+func (s *Service) Campaign(ctx context.Context, id int64) (Campaign, error) {
+	c, err := s.st.Campaign(ctx, id)
+	return c, campaignError(err, id)
+}
+
+// CampaignSummary is a campaign with its counts.
+type CampaignSummary struct {
+	Campaign
+	Stats CampaignStats
+}
+
+// Campaigns lists the newest campaigns that are not deleted, with counts.
+func (s *Service) Campaigns(ctx context.Context, limit int) ([]CampaignSummary, error) {
+	list, err := s.st.Campaigns(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CampaignSummary, len(list))
+	for i, c := range list {
+		st, err := s.CampaignStats(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = CampaignSummary{Campaign: c, Stats: st}
+	}
+	return out, nil
+}
+
+// CampaignStats counts a campaign's contacts by the state of their
+// message. Once a campaign is cancelled, contacts never queued count as
+// cancelled, not pending.
+func (s *Service) CampaignStats(ctx context.Context, id int64) (CampaignStats, error) {
+	c, err := s.st.Campaign(ctx, id)
+	if err != nil {
+		return CampaignStats{}, campaignError(err, id)
+	}
+	st, err := s.st.CampaignStats(ctx, id)
+	if err != nil {
+		return CampaignStats{}, err
+	}
+	if c.Status == store.CampaignCancelled {
+		st.Cancelled += st.Pending
+		st.Pending = 0
+	}
+	return st, nil
+}
+
+// CampaignResults returns one row per contact, for deleted campaigns too.
+func (s *Service) CampaignResults(ctx context.Context, id int64) (Campaign, []CampaignResult, error) {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return Campaign{}, nil, err
+	}
+	rows, err := s.st.CampaignResults(ctx, id)
+	return c, rows, err
+}
+
+// Template names a provider template with its parameters ("{name}",
+// "{Column}" or literal text).
+type Template struct {
+	Name     string
+	Language string
+	Params   []string
+}
+
+// CampaignChange is what an operator sets on a campaign; nil fields stay.
+// At most one of SavedMessage, Template and Flow.
+type CampaignChange struct {
+	SavedMessage *string
+	Template     *Template
+	Flow         *string
+	Interval     *time.Duration
+	Gateway      *string
+}
+
+// SetCampaign changes what and how a campaign sends, while it may change
+// (before it runs, or paused). Content the campaign's gateway cannot send,
+// template parameters naming a column its contacts lack, and an interval
+// faster than the gateway's own pacing are refused with the reason.
+func (s *Service) SetCampaign(ctx context.Context, a Actor, id int64, ch CampaignChange) (Campaign, error) {
+	if err := s.require(a, RoleOperator, "running campaigns"); err != nil {
+		return Campaign{}, err
+	}
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return Campaign{}, err
+	}
+	if !campaign.Editable(c) {
+		return Campaign{}, campaignError(&campaign.EditError{ID: c.ID, Status: c.Status, Deleted: !c.DeletedAt.IsZero()}, id)
+	}
+	var u store.CampaignUpdate
+	set := 0
+	if ch.SavedMessage != nil {
+		set++
+		m, err := s.st.SavedMessageByName(ctx, *ch.SavedMessage)
+		if errors.Is(err, store.ErrNotFound) {
+			return Campaign{}, Errorf(ENOTFOUND, "There is no saved message called %q.", *ch.SavedMessage)
+		}
+		if err != nil {
+			return Campaign{}, err
+		}
+		u.Content = &store.QueueContent{Kind: store.ContentSavedMessage, SavedMessageID: m.ID}
+	}
+	if ch.Template != nil {
+		set++
+		t := *ch.Template
+		if t.Name == "" || t.Language == "" {
+			return Campaign{}, Errorf(EINVALID, "A template needs a name and a language, e.g. template=order_update:en")
+		}
+		u.Content = &store.QueueContent{Kind: store.ContentTemplate, TemplateName: t.Name, TemplateLanguage: t.Language, TemplateParams: t.Params}
+	}
+	if ch.Flow != nil {
+		set++
+		if strings.TrimSpace(*ch.Flow) == "" {
+			return Campaign{}, Errorf(EINVALID, "A flow needs its id, e.g. flow=12345")
+		}
+		u.Content = &store.QueueContent{Kind: store.ContentFlow, FlowID: strings.TrimSpace(*ch.Flow)}
+	}
+	if set > 1 {
+		return Campaign{}, Errorf(EINVALID, "A campaign sends one thing: choose one of message=, template= or flow=.")
+	}
+	if ch.Gateway != nil {
+		g := strings.ToLower(strings.TrimSpace(*ch.Gateway))
+		if _, ok := s.gateway(g); !ok {
+			return Campaign{}, Errorf(EINVALID, "There is no gateway %q. Choose one of %s.", g, strings.Join(s.GatewayNames(), ", "))
+		}
+		u.Gateway = &g
+	}
+	gwName := s.campaignGateway(ctx, c, u.Gateway)
+	gw, _ := s.gateway(gwName)
+	if ch.Interval != nil {
+		d := *ch.Interval
+		switch {
+		case d < 0:
+			return Campaign{}, Errorf(EINVALID, "The interval cannot be negative.")
+		case d > maxCampaignInterval:
+			return Campaign{}, Errorf(EINVALID, "interval=%s is too long: at most %s between two messages.", d, maxCampaignInterval)
+		case d < gw.MinInterval:
+			return Campaign{}, Errorf(EINVALID, "interval=%s is faster than %s's own pacing of %s; use %s or more.", d, gwName, gw.MinInterval, gw.MinInterval)
+		}
+		u.Interval = &d
+	} else if u.Gateway != nil && c.Interval < gw.MinInterval {
+		d := gw.MinInterval
+		u.Interval = &d
+	}
+	content := c.Content
+	if u.Content != nil {
+		content = *u.Content
+	}
+	if err := s.checkCampaignContent(ctx, c.ID, content, gwName); err != nil {
+		return Campaign{}, err
+	}
+	updated, err := s.st.WithCampaign(ctx, id, func(tx *store.CampaignTx) error { return campaign.Edit(tx, u) })
+	return updated, campaignError(err, id)
+}
+
+// campaignGateway is the gateway a campaign sends through: its own, or
+// the active one.
+func (s *Service) campaignGateway(ctx context.Context, c Campaign, override *string) string {
+	switch {
+	case override != nil && *override != "":
+		return *override
+	case c.Gateway != "":
+		return c.Gateway
+	default:
+		return s.ActiveGateway(ctx)
+	}
+}
+
+// checkCampaignContent refuses content the gateway cannot send, and
+// template parameters naming columns the campaign's contacts lack.
+func (s *Service) checkCampaignContent(ctx context.Context, id int64, content store.QueueContent, gwName string) error {
+	if content.Kind == "" {
+		return nil
+	}
+	gw, ok := s.gateway(gwName)
+	if !ok {
+		return Errorf(ECONFLICT, "Campaign #%d names the gateway %q, which is not configured; set gateway=<name>.", id, gwName)
+	}
+	kind, err := s.contentKind(ctx, content)
+	if err != nil {
+		return err
+	}
+	if ok, why := gw.Caps.CanSend(kind); !ok {
+		hint := "choose what to send with message=, template= or flow=, or another gateway with gateway=<name>"
+		return Errorf(ECONFLICT, "Campaign #%d cannot send a %s through %s: %s. %s.", id, kind, gwName, why, upperFirst(hint))
+	}
+	if content.Kind == store.ContentTemplate {
+		cols, total, err := s.st.ContactColumns(ctx, id)
+		if err != nil {
+			return err
+		}
+		if missing := campaign.MissingColumns(content.TemplateParams, cols, total); len(missing) > 0 {
+			return Errorf(ECONFLICT, "Campaign #%d's template parameters do not fit its contacts: %s. Import a list with those columns, or change params=.", id, strings.Join(missing, "; "))
+		}
+	}
+	return nil
+}
+
+// contentKind is the delivery kind content turns into.
+func (s *Service) contentKind(ctx context.Context, c store.QueueContent) (queue.Kind, error) {
+	switch c.Kind {
+	case store.ContentTemplate:
+		return queue.KindTemplate, nil
+	case store.ContentFlow:
+		return queue.KindFlow, nil
+	case store.ContentSavedMessage:
+		m, err := s.st.SavedMessageByID(ctx, c.SavedMessageID)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", Errorf(ECONFLICT, "The campaign's saved message is gone; set another with message=<name>.")
+		}
+		if err != nil {
+			return "", err
+		}
+		return queue.Kind(m.Kind), nil
+	default:
+		return queue.KindText, nil
+	}
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// ChangeCampaign starts, pauses, resumes, cancels or deletes a campaign.
+// Start checks readiness and, with the campaign's content, its gateway and
+// contacts, that everything can be sent; the state rule runs under the
+// lock on the campaign row.
+func (s *Service) ChangeCampaign(ctx context.Context, a Actor, id int64, action CampaignAction) (Campaign, error) {
+	return s.changeCampaign(ctx, a, id, action, time.Time{})
+}
+
+// ScheduleCampaign makes a campaign start at a time.
+func (s *Service) ScheduleCampaign(ctx context.Context, a Actor, id int64, at time.Time) (Campaign, error) {
+	if !at.After(s.cfg.Now()) {
+		return Campaign{}, Errorf(EINVALID, "%s is in the past; use /campaign start %d to start now.", at.In(s.Location(ctx)).Format("2006-01-02 15:04 MST"), id)
+	}
+	return s.changeCampaign(ctx, a, id, campaign.Schedule, at)
+}
+
+func (s *Service) changeCampaign(ctx context.Context, a Actor, id int64, action CampaignAction, at time.Time) (Campaign, error) {
+	if err := s.require(a, RoleOperator, "running campaigns"); err != nil {
+		return Campaign{}, err
+	}
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return Campaign{}, err
+	}
+	if err := campaign.Check(c, action); err != nil {
+		return Campaign{}, campaignError(err, id)
+	}
+	if action == campaign.Start || action == campaign.Schedule {
+		if err := s.checkCampaignContent(ctx, id, c.Content, s.campaignGateway(ctx, c, nil)); err != nil {
+			return Campaign{}, err
+		}
+	}
+	updated, err := s.st.WithCampaign(ctx, id, func(tx *store.CampaignTx) error { return campaign.Apply(tx, action, at) })
+	if err != nil {
+		return Campaign{}, campaignError(err, id)
+	}
+	s.cfg.Notify()
+	return updated, nil
+}
+
+// CopyResult counts a contact copy.
+type CopyResult struct {
+	Added, Duplicates, Suppressed int
+}
+
+// CopyContacts adds the contacts of campaign from to campaign to, which
+// must still accept contacts (not completed, cancelled or deleted).
+func (s *Service) CopyContacts(ctx context.Context, a Actor, from, to int64) (CopyResult, error) {
+	if err := s.require(a, RoleOperator, "running campaigns"); err != nil {
+		return CopyResult{}, err
+	}
+	if from == to {
+		return CopyResult{}, Errorf(EINVALID, "Copy from one campaign to another, e.g. /campaign copy %d <new id>.", from)
+	}
+	if _, err := s.Campaign(ctx, from); err != nil {
+		return CopyResult{}, err
+	}
+	dst, err := s.Campaign(ctx, to)
+	if err != nil {
+		return CopyResult{}, err
+	}
+	if err := s.acceptsContacts(dst); err != nil {
+		return CopyResult{}, err
+	}
+	contacts, err := s.st.CampaignContacts(ctx, from)
+	if err != nil {
+		return CopyResult{}, err
+	}
+	var r CopyResult
+	r.Added, r.Duplicates, r.Suppressed, err = s.st.AddCampaignContacts(ctx, to, contacts)
+	if err != nil {
+		return CopyResult{}, fmt.Errorf("copy contacts: %w", err)
+	}
+	return r, nil
+}
+
+// acceptsContacts refuses adding contacts to a campaign that is over.
+func (s *Service) acceptsContacts(c Campaign) error {
+	if campaign.AcceptsContacts(c) {
+		return nil
+	}
+	state := c.Status
+	if !c.DeletedAt.IsZero() {
+		state = "deleted"
+	}
+	return Errorf(ECONFLICT, "Campaign #%d is %s and takes no more contacts; create a new one with /campaign new and add them there.", c.ID, state)
+}

@@ -1,0 +1,119 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/messagebridge/messagebridge/queue"
+)
+
+// GatewayNames lists the gateways admins may choose, the default first.
+func (s *Service) GatewayNames() []string {
+	names := make([]string, len(s.cfg.Gateways))
+	for i, g := range s.cfg.Gateways {
+		names[i] = g.Name
+	}
+	return names
+}
+
+func (s *Service) gateway(name string) (Gateway, bool) {
+	for _, g := range s.cfg.Gateways {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return Gateway{}, false
+}
+
+// ActiveGateway is the gateway messages without their own go out through.
+func (s *Service) ActiveGateway(ctx context.Context) string {
+	return s.settings.String(ctx, SettingActiveGateway)
+}
+
+// GatewayStatus is the gateway choice at a glance.
+type GatewayStatus struct {
+	Active    string
+	Available []string
+	// Paused are gateways the provider refused (expired token, banned
+	// number) that still matter: the active one, or one a campaign or a
+	// queued message names.
+	Paused []GatewayState
+}
+
+// Gateways returns the active gateway, the choices and the paused ones.
+func (s *Service) Gateways(ctx context.Context) (GatewayStatus, error) {
+	st := GatewayStatus{Active: s.ActiveGateway(ctx), Available: s.GatewayNames()}
+	states, err := s.st.GatewayStates(ctx)
+	if err != nil {
+		return GatewayStatus{}, err
+	}
+	for _, g := range states {
+		if g.Blocked {
+			st.Paused = append(st.Paused, g)
+		}
+	}
+	return st, nil
+}
+
+// staffProblem says why a gateway cannot carry staff messages, or "" when
+// it can: a gateway without plain text needs a staff flow configured.
+func (s *Service) staffProblem(ctx context.Context, g Gateway) string {
+	if g.Caps.Text {
+		return ""
+	}
+	if g.StaffFlowSetting != "" {
+		if s.settings.String(ctx, g.StaffFlowSetting) != "" {
+			return ""
+		}
+		return fmt.Sprintf("%s cannot send staff messages as text; set %s to the flow staff messages should trigger first", g.Name, g.StaffFlowSetting)
+	}
+	return fmt.Sprintf("%s cannot send staff messages (it sends only %s)", g.Name, capsText(g.Caps))
+}
+
+func capsText(c queue.Capabilities) string {
+	var parts []string
+	if c.Text {
+		parts = append(parts, "text")
+	}
+	if c.Media {
+		parts = append(parts, "images and videos")
+	}
+	if c.Templates {
+		parts = append(parts, "templates")
+	}
+	if c.Flows {
+		parts = append(parts, "flows")
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// UseGateway makes name the active gateway. A gateway that cannot carry
+// staff messages is refused with the reason. Choosing a paused gateway is
+// an admin's word that it may send again: its pause is lifted.
+func (s *Service) UseGateway(ctx context.Context, a Actor, name string) error {
+	if err := s.require(a, RoleAdmin, "switching the gateway"); err != nil {
+		return err
+	}
+	name = strings.ToLower(strings.TrimSpace(name))
+	g, ok := s.gateway(name)
+	if !ok {
+		return Errorf(EINVALID, "There is no gateway %q. Choose one of %s.", name, strings.Join(s.GatewayNames(), ", "))
+	}
+	if p := s.staffProblem(ctx, g); p != "" {
+		s.audit(ctx, a, "gateway.use", name, "refused")
+		return Errorf(ECONFLICT, "Not switched: %s. Messages still go out via %s.", p, s.ActiveGateway(ctx))
+	}
+	if _, err := s.settings.Set(ctx, SettingActiveGateway, name, a.Identity); err != nil {
+		return err
+	}
+	if err := s.st.UnblockGateway(ctx, name); err != nil {
+		return err
+	}
+	s.audit(ctx, a, "gateway.use", name, "ok")
+	s.cfg.Notify()
+	return nil
+}

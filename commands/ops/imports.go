@@ -1,0 +1,152 @@
+package ops
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/messagebridge/messagebridge/commands/importer"
+	"github.com/messagebridge/messagebridge/commands/phone"
+	"github.com/messagebridge/messagebridge/store"
+)
+
+// ImportResult counts what an import did with a contact list.
+type ImportResult struct {
+	Added      int
+	Duplicates int // in the file, or already in the campaign
+	Suppressed int // opted out
+	Rejects    []importer.Reject
+}
+
+// ImportContacts reads a contact list (.xlsx, .csv or .txt; sheet picks an
+// xlsx sheet by name) into a campaign that still accepts contacts.
+// Contacts are stored batch by batch while the file is read; a file that
+// turns out to break a limit halfway is undone, so nothing of it stays.
+func (s *Service) ImportContacts(ctx context.Context, a Actor, id int64, name string, r io.Reader, size int64, sheet string) (ImportResult, error) {
+	if err := s.require(a, RoleOperator, "running campaigns"); err != nil {
+		return ImportResult{}, err
+	}
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	if err := s.acceptsContacts(c); err != nil {
+		return ImportResult{}, err
+	}
+	policy := s.PhonePolicy(ctx)
+	opts := importer.Options{
+		Normalize:  func(raw string) (string, error) { return phone.Normalize(raw, policy) },
+		FindPhones: phone.Find,
+		Limits:     s.ImportLimits(ctx),
+		Sheet:      sheet,
+	}
+	mark, err := s.st.LastContactID(ctx, id)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	// One goroutine stores each batch while the importer reads and
+	// normalizes the next.
+	var out ImportResult
+	batches := make(chan []importer.Contact, 1)
+	stored := make(chan error, 1)
+	go func() {
+		var err error
+		for batch := range batches {
+			if err != nil {
+				continue // drain after a failure
+			}
+			contacts := make([]store.NewContact, len(batch))
+			for i, ct := range batch {
+				contacts[i] = store.NewContact{Phone: ct.Phone, Name: ct.Name, Vars: ct.Vars, Row: ct.Row}
+			}
+			var added, dups, supp int
+			added, dups, supp, err = s.st.AddCampaignContacts(ctx, id, contacts)
+			out.Added, out.Duplicates, out.Suppressed = out.Added+added, out.Duplicates+dups, out.Suppressed+supp
+		}
+		stored <- err
+	}()
+	opts.OnContacts = func(batch []importer.Contact) error {
+		batches <- batch
+		return nil
+	}
+	res, err := importer.Import(ctx, name, importer.WithSize(r, size), opts)
+	close(batches)
+	if serr := <-stored; serr != nil && err == nil {
+		err = serr
+	}
+	if err != nil {
+		if out.Added > 0 {
+			if rerr := s.st.RemoveContactsAfter(context.WithoutCancel(ctx), id, mark); rerr != nil {
+				return ImportResult{}, fmt.Errorf("undo import: %w (after: %w)", rerr, err)
+			}
+		}
+		var le *importer.LimitError
+		if errors.As(err, &le) {
+			return ImportResult{}, Errorf(EINVALID, "%s: %s Nothing was imported.", name, le.Message)
+		}
+		return ImportResult{}, err
+	}
+	out.Duplicates += res.Duplicates
+	out.Rejects = res.Rejects
+	return out, nil
+}
+
+// RejectsCSV is the file of rejected rows an import hands back: row,
+// value as written, reason.
+func RejectsCSV(rejects []importer.Reject) []byte {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write([]string{"row", "value", "reason"})
+	for _, rj := range rejects {
+		_ = w.Write([]string{strconv.Itoa(rj.Row), rj.Value, rj.Reason})
+	}
+	w.Flush()
+	return buf.Bytes()
+}
+
+// ResultsXLSX writes one row per contact: phone, name, status, attempts,
+// last error, sent at, delivered at (times in loc).
+func ResultsXLSX(rows []CampaignResult, loc *time.Location) ([]byte, error) {
+	f := excelize.NewFile()
+	defer f.Close()
+	sw, err := f.NewStreamWriter("Sheet1")
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	header := []any{"Phone", "Name", "Status", "Attempts", "Last error", "Sent at", "Delivered at"}
+	if err := sw.SetRow("A1", header); err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	when := func(t sql.NullTime) string {
+		if !t.Valid {
+			return ""
+		}
+		return t.Time.In(loc).Format("2006-01-02 15:04:05")
+	}
+	for i, r := range rows {
+		status := r.Status.String
+		if !r.Status.Valid {
+			status = "pending"
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, i+2)
+		if err := sw.SetRow(cell, []any{r.Phone, r.Name, status, r.Attempts.Int64, r.LastError.String, when(r.SentAt), when(r.DeliveredAt)}); err != nil {
+			return nil, fmt.Errorf("results: %w", err)
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	return buf.Bytes(), nil
+}

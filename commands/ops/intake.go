@@ -1,0 +1,143 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/messagebridge/messagebridge/commands/phone"
+	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/store"
+)
+
+// IntakeRequest is a staff member's send: raw numbers as typed, an
+// optional saved message by name, and Force to send again within the
+// dedupe window.
+type IntakeRequest struct {
+	Phones       []string
+	SavedMessage string
+	Force        bool
+}
+
+// Queued is one number queued by intake.
+type Queued struct {
+	ID    int64
+	Phone string
+}
+
+// Duplicate is a number queued within the dedupe window already.
+type Duplicate struct {
+	Phone  string
+	ID     int64
+	Status QueueStatus
+}
+
+// Invalid is a number intake refused, with the reason.
+type Invalid struct {
+	Raw    string
+	Reason string
+}
+
+// IntakeResult says what became of each number.
+type IntakeResult struct {
+	// Gateway is the active gateway the items go out through.
+	Gateway    string
+	Queued     []Queued
+	Duplicates []Duplicate
+	Invalid    []Invalid
+}
+
+// Intake normalizes each number, drops repeats within the message and
+// numbers queued within the dedupe window (unless forced), and queues the
+// rest at once, ahead of campaign messages, with the staff message: the
+// saved message named, or intake.text, or the gateway's staff flow on a
+// gateway without plain text.
+func (s *Service) Intake(ctx context.Context, a Actor, req IntakeRequest) (IntakeResult, error) {
+	if err := s.require(a, RoleStaff, "sending"); err != nil {
+		return IntakeResult{}, err
+	}
+	if len(req.Phones) == 0 {
+		return IntakeResult{}, Errorf(EINVALID, "Which number? Usage: /send <phone> [saved message], e.g. /send %s", s.PhoneExample(ctx))
+	}
+	res := IntakeResult{Gateway: s.ActiveGateway(ctx)}
+	content, err := s.intakeContent(ctx, res.Gateway, req.SavedMessage)
+	if err != nil {
+		return IntakeResult{}, err
+	}
+	policy := s.PhonePolicy(ctx)
+	since := s.cfg.Now().Add(-s.DedupeWindow(ctx))
+	maxAttempts := s.settings.Int(ctx, queue.SettingMaxAttempts)
+	var items []store.NewQueueItem
+	seen := map[string]bool{}
+	for _, raw := range req.Phones {
+		e164, err := phone.Normalize(raw, policy)
+		if err != nil {
+			var pe *phone.Error
+			if errors.As(err, &pe) {
+				res.Invalid = append(res.Invalid, Invalid{Raw: raw, Reason: pe.Reason})
+				continue
+			}
+			return IntakeResult{}, err
+		}
+		if seen[e164] {
+			continue
+		}
+		seen[e164] = true
+		if !req.Force {
+			prev, err := s.st.RecentItemForPhone(ctx, e164, since)
+			if err == nil {
+				res.Duplicates = append(res.Duplicates, Duplicate{Phone: e164, ID: prev.ID, Status: prev.Status})
+				continue
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return IntakeResult{}, err
+			}
+		}
+		items = append(items, store.NewQueueItem{Phone: e164, Content: content, Priority: store.PriorityIntake,
+			MaxAttempts: maxAttempts, CreatedBy: a.Identity})
+	}
+	if len(items) == 0 {
+		return res, nil
+	}
+	ids, err := s.st.EnqueueQueueItems(ctx, items)
+	if err != nil {
+		return IntakeResult{}, fmt.Errorf("intake: %w", err)
+	}
+	s.cfg.Notify()
+	for i, id := range ids {
+		res.Queued = append(res.Queued, Queued{ID: id, Phone: items[i].Phone})
+	}
+	return res, nil
+}
+
+// intakeContent is what a staff send carries on gateway.
+func (s *Service) intakeContent(ctx context.Context, gateway, savedName string) (store.QueueContent, error) {
+	g, _ := s.gateway(gateway)
+	if savedName != "" {
+		m, err := s.st.SavedMessageByName(ctx, savedName)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.QueueContent{}, Errorf(ENOTFOUND, "There is no saved message called %q.", savedName)
+		}
+		if err != nil {
+			return store.QueueContent{}, err
+		}
+		if ok, why := g.Caps.CanSend(queue.Kind(m.Kind)); !ok && g.Name != "" {
+			return store.QueueContent{}, Errorf(ECONFLICT, "The saved message %q is a %s, and %s cannot send it: %s.", m.Name, m.Kind, gateway, why)
+		}
+		return store.QueueContent{Kind: store.ContentSavedMessage, SavedMessageID: m.ID}, nil
+	}
+	if g.Name != "" && !g.Caps.Text {
+		if g.StaffFlowSetting != "" {
+			if flow := s.settings.String(ctx, g.StaffFlowSetting); flow != "" {
+				return store.QueueContent{Kind: store.ContentFlow, FlowID: flow}, nil
+			}
+		}
+		return store.QueueContent{}, Errorf(ECONFLICT, "Nothing was queued: %s. Ask an admin.", s.staffProblem(ctx, g))
+	}
+	body := strings.TrimSpace(s.settings.String(ctx, SettingIntakeText))
+	if body == "" {
+		body = s.cfg.IntakeFallback
+	}
+	return store.QueueContent{Kind: store.ContentText, Body: body}, nil
+}

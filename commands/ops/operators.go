@@ -1,0 +1,155 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/messagebridge/messagebridge/commands/phone"
+	"github.com/messagebridge/messagebridge/store"
+)
+
+// Operator returns the operator with identity; ENOTFOUND when there is
+// none.
+func (s *Service) Operator(ctx context.Context, identity string) (Operator, error) {
+	op, err := s.st.Operator(ctx, identity)
+	if errors.Is(err, store.ErrNotFound) {
+		return Operator{}, Errorf(ENOTFOUND, "%s is not set up to use the bot.", identity)
+	}
+	return op, err
+}
+
+// Operators lists who may use the bot.
+func (s *Service) Operators(ctx context.Context) ([]Operator, error) {
+	return s.st.Operators(ctx)
+}
+
+// errLastAdmin is the last-admin rule's refusal.
+func errLastAdmin() error {
+	return Errorf(ECONFLICT, "That would leave no admin. Make someone else admin first.")
+}
+
+// PutOperator lets identity use the bot with role, or changes its role.
+// Demoting the last admin is refused; the check and the change happen in
+// one transaction over the locked admin rows, so two admins demoting each
+// other at the same moment cannot leave none.
+func (s *Service) PutOperator(ctx context.Context, a Actor, identity, role string) (Operator, error) {
+	if err := s.require(a, RoleAdmin, "changing who may use the bot"); err != nil {
+		return Operator{}, err
+	}
+	id, err := s.NormalizeIdentity(ctx, identity)
+	if err != nil {
+		return Operator{}, err
+	}
+	role = strings.ToLower(strings.TrimSpace(role))
+	if rank(role) < 0 {
+		return Operator{}, Errorf(EINVALID, "Unknown role %q: use staff, operator or admin.", role)
+	}
+	err = s.st.WithOperators(ctx, func(tx *store.OperatorTx) error {
+		if err := tx.Put(id, role, "", a.Identity); err != nil {
+			return err
+		}
+		if tx.Admins() < 1 {
+			return errLastAdmin()
+		}
+		return nil
+	})
+	if err != nil {
+		s.audit(ctx, a, "operator.put", id+" → "+role, "refused")
+		return Operator{}, err
+	}
+	s.audit(ctx, a, "operator.put", id+" → "+role, "ok")
+	return s.st.Operator(ctx, id)
+}
+
+// RemoveOperator stops identity using the bot. Removing the last admin is
+// refused, as in PutOperator.
+func (s *Service) RemoveOperator(ctx context.Context, a Actor, identity string) error {
+	if err := s.require(a, RoleAdmin, "changing who may use the bot"); err != nil {
+		return err
+	}
+	id, err := s.NormalizeIdentity(ctx, identity)
+	if err != nil {
+		return err
+	}
+	err = s.st.WithOperators(ctx, func(tx *store.OperatorTx) error {
+		if err := tx.Remove(id); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return Errorf(ENOTFOUND, "%s is not an operator; /operators lists them.", id)
+			}
+			return err
+		}
+		if tx.Admins() < 1 {
+			return errLastAdmin()
+		}
+		return nil
+	})
+	outcome := "ok"
+	if err != nil {
+		outcome = "refused"
+	}
+	s.audit(ctx, a, "operator.remove", id, outcome)
+	return err
+}
+
+// NormalizeIdentity checks "telegram:<user id>", "whatsapp:<number>" or
+// "console:<name>" and puts WhatsApp numbers in E.164.
+func (s *Service) NormalizeIdentity(ctx context.Context, raw string) (string, error) {
+	transport, id, ok := strings.Cut(strings.TrimSpace(raw), ":")
+	transport = strings.ToLower(transport)
+	if !ok || id == "" {
+		return "", Errorf(EINVALID, "%q is not an identity: use telegram:<user id> or whatsapp:<number>.", raw)
+	}
+	switch transport {
+	case "telegram":
+		if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+			return "", Errorf(EINVALID, "A Telegram identity is telegram:<numeric user id>, e.g. telegram:123456789 (the user sees it when they message the bot).")
+		}
+	case "whatsapp":
+		e164, err := phone.Normalize(id, phone.Policy{Region: s.Region(ctx), AllowForeign: true})
+		if err != nil {
+			return "", Errorf(EINVALID, "%q is not a WhatsApp number: %v", id, err)
+		}
+		id = e164
+	case "console":
+		if len(id) > 64 || strings.ContainsAny(id, " \t\n") {
+			return "", Errorf(EINVALID, "A console identity is console:<name> without spaces.")
+		}
+	default:
+		return "", Errorf(EINVALID, "Unknown chat %q: use telegram:<user id> or whatsapp:<number>.", transport)
+	}
+	return fmt.Sprintf("%s:%s", transport, id), nil
+}
+
+// EnsureOperator creates identity with role if it has never been set up,
+// for bootstrap admins and the console's first use. It does not change an
+// existing operator's role.
+func (s *Service) EnsureOperator(ctx context.Context, identity, role, by string) (created bool, err error) {
+	err = s.st.WithOperators(ctx, func(tx *store.OperatorTx) error {
+		_, err := tx.Get(identity)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		created = true
+		return tx.Put(identity, role, "", by)
+	})
+	return created, err
+}
+
+// AuditLog returns the newest audit entries first.
+func (s *Service) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
+	return s.st.AuditLog(ctx, limit)
+}
+
+// Audit records one request a face handled (a chat command, a page
+// action) with its outcome.
+func (s *Service) Audit(ctx context.Context, e AuditEntry) {
+	if err := s.st.Audit(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error("audit log write failed", "action", e.Action, "actor", e.Actor, "err", err)
+	}
+}

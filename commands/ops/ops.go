@@ -1,0 +1,216 @@
+// Package ops is the operations layer: the rules that the chat (package
+// commands) and the admin web page (package webadmin) share. Operators and
+// roles with the last-admin rule, the settings registry's reads and
+// changes, the choice of gateway, staff intake, the life of a campaign,
+// queue actions and reports each live here once. Operations take plain
+// inputs and return plain results, or an *Error with a code and a message
+// a person can read; they keep their invariants inside the store's
+// transactions. Wording for a particular face (chat replies, HTML) is that
+// face's job.
+package ops
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/store"
+	"github.com/messagebridge/messagebridge/store/settings"
+)
+
+// The domain types the faces see. They are the store's rows; the faces get
+// them from here, so they never import the store themselves.
+type (
+	Operator       = store.Operator
+	QueueItem      = store.QueueItem
+	QueueStatus    = store.QueueStatus
+	QueueContent   = store.QueueContent
+	Campaign       = store.Campaign
+	CampaignStats  = store.CampaignStats
+	CampaignResult = store.CampaignResult
+	AuditEntry     = store.AuditEntry
+	GatewayState   = store.GatewayState
+	Health         = queue.Health
+	Window         = queue.Window
+)
+
+// Roles, from least to most powerful.
+const (
+	RoleStaff    = store.RoleStaff
+	RoleOperator = store.RoleOperator
+	RoleAdmin    = store.RoleAdmin
+)
+
+// Queue statuses.
+const (
+	StatusQueued     = store.StatusQueued
+	StatusProcessing = store.StatusProcessing
+	StatusSent       = store.StatusSent
+	StatusDelivered  = store.StatusDelivered
+	StatusRead       = store.StatusRead
+	StatusFailed     = store.StatusFailed
+	StatusCancelled  = store.StatusCancelled
+)
+
+// Campaign states.
+const (
+	CampaignDraft     = store.CampaignDraft
+	CampaignScheduled = store.CampaignScheduled
+	CampaignRunning   = store.CampaignRunning
+	CampaignPaused    = store.CampaignPaused
+	CampaignCompleted = store.CampaignCompleted
+	CampaignCancelled = store.CampaignCancelled
+)
+
+// Content kinds.
+const (
+	ContentText         = store.ContentText
+	ContentSavedMessage = store.ContentSavedMessage
+	ContentTemplate     = store.ContentTemplate
+	ContentFlow         = store.ContentFlow
+)
+
+// QueueStatuses lists every queue status in life order.
+func QueueStatuses() []QueueStatus { return store.QueueStatuses() }
+
+// Roles lists the roles from least to most powerful.
+func Roles() []string { return []string{RoleStaff, RoleOperator, RoleAdmin} }
+
+// Actor is who asks for an operation.
+type Actor struct {
+	// Identity is "telegram:123", "whatsapp:+91…", "console:local" or
+	// "web:<user>".
+	Identity string
+	Role     string
+	// Transport is where the request came from (telegram, web, …).
+	Transport string
+}
+
+// Gateway describes one sending method to the rules.
+type Gateway struct {
+	Name string
+	// Caps are what it can send.
+	Caps queue.Capabilities
+	// StaffFlowSetting names the setting with the flow that staff messages
+	// are sent as, for a gateway that cannot send plain text (Shiprocket).
+	StaffFlowSetting string
+	// MinInterval is the gateway's own pacing: a campaign interval may
+	// not be shorter.
+	MinInterval time.Duration
+}
+
+// Store is the persistence the operations use; *store.DB satisfies it.
+type Store interface {
+	queue.ReportStore
+	Operator(ctx context.Context, identity string) (store.Operator, error)
+	Operators(ctx context.Context) ([]store.Operator, error)
+	WithOperators(ctx context.Context, fn func(tx *store.OperatorTx) error) error
+	Audit(ctx context.Context, e store.AuditEntry) error
+	AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, error)
+	UnblockGateway(ctx context.Context, gateway string) error
+
+	EnqueueQueueItems(ctx context.Context, items []store.NewQueueItem) ([]int64, error)
+	RecentItemForPhone(ctx context.Context, phone string, since time.Time) (store.QueueItem, error)
+	QueueItem(ctx context.Context, id int64) (store.QueueItem, error)
+	RecentQueueItems(ctx context.Context, f store.RecentFilter) ([]store.QueueItem, error)
+	ResetQueueItem(ctx context.Context, id int64, actor string) (store.QueueItem, error)
+	EditQueueItem(ctx context.Context, id int64, e store.QueueEdit, actor string) (store.QueueItem, error)
+	CancelQueueItem(ctx context.Context, id int64, actor string) (store.QueueItem, error)
+	SavedMessageByName(ctx context.Context, name string) (store.SavedMessage, error)
+	SavedMessageByID(ctx context.Context, id int64) (store.SavedMessage, error)
+
+	CreateCampaign(ctx context.Context, name, actor string) (store.Campaign, error)
+	Campaign(ctx context.Context, id int64) (store.Campaign, error)
+	Campaigns(ctx context.Context, limit int) ([]store.Campaign, error)
+	WithCampaign(ctx context.Context, id int64, fn func(tx *store.CampaignTx) error) (store.Campaign, error)
+	AddCampaignContacts(ctx context.Context, id int64, contacts []store.NewContact) (added, duplicates, suppressed int, err error)
+	CampaignContacts(ctx context.Context, id int64) ([]store.NewContact, error)
+	ContactColumns(ctx context.Context, id int64) (map[string]int, int, error)
+	CampaignStats(ctx context.Context, id int64) (store.CampaignStats, error)
+	CampaignResults(ctx context.Context, id int64) ([]store.CampaignResult, error)
+	AddOptOut(ctx context.Context, phone, reason, actor string) error
+	LastContactID(ctx context.Context, campaignID int64) (int64, error)
+	RemoveContactsAfter(ctx context.Context, campaignID, afterID int64) error
+}
+
+// Config wires a Service.
+type Config struct {
+	// Gateways are the sending methods admins may choose, the default
+	// first.
+	Gateways []Gateway
+	// Notify wakes the delivery loop after something was queued; may be
+	// nil.
+	Notify func()
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	// IntakeFallback is sent to staff numbers when intake.text is unset.
+	IntakeFallback string
+}
+
+// Service runs the operations.
+type Service struct {
+	st       Store
+	settings *settings.Reader
+	cfg      Config
+	rep      *queue.Reporter
+	log      *slog.Logger
+}
+
+// New returns the operations over st, reading settings through r.
+func New(st Store, r *settings.Reader, cfg Config, log *slog.Logger) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Notify == nil {
+		cfg.Notify = func() {}
+	}
+	if len(cfg.Gateways) == 0 {
+		cfg.Gateways = []Gateway{{Name: "dryrun", Caps: queue.Capabilities{Text: true, Media: true, Templates: true, Flows: true}}}
+	}
+	if cfg.IntakeFallback == "" {
+		cfg.IntakeFallback = "Hello! Your order is ready. Thank you for shopping with us."
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{st: st, settings: r, cfg: cfg, rep: queue.NewReporter(st, cfg.Now), log: log.With("component", "ops")}
+}
+
+// SettingsReader is the settings reader the operations use.
+func (s *Service) SettingsReader() *settings.Reader { return s.settings }
+
+// audit records a change; a failed write is logged, never silent.
+func (s *Service) audit(ctx context.Context, a Actor, action, detail, outcome string) {
+	e := store.AuditEntry{Actor: a.Identity, Role: a.Role, Transport: a.Transport, Action: action, Detail: detail, Outcome: outcome}
+	if err := s.st.Audit(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error("audit log write failed", "action", action, "actor", a.Identity, "err", err)
+	}
+}
+
+// rank orders roles; -1 for an unknown one.
+func rank(role string) int {
+	for i, r := range Roles() {
+		if r == role {
+			return i
+		}
+	}
+	return -1
+}
+
+// AtLeast reports whether role is at least need.
+func AtLeast(role, need string) bool { return rank(role) >= 0 && rank(role) >= rank(need) }
+
+func (s *Service) require(a Actor, need, what string) error {
+	if !AtLeast(a.Role, need) {
+		return Errorf(EFORBIDDEN, "Sorry, %s needs the %s role; you are %s.", what, need, orNone(a.Role))
+	}
+	return nil
+}
+
+func orNone(role string) string {
+	if role == "" {
+		return "not set up"
+	}
+	return role
+}

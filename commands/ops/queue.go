@@ -1,0 +1,121 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/messagebridge/messagebridge/commands/phone"
+	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/store"
+)
+
+// itemError maps a store error about queue item id to an *Error.
+func itemError(err error, id int64, verb string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return Errorf(ENOTFOUND, "There is no message #%d.", id)
+	case errors.Is(err, store.ErrConflict):
+		return Errorf(ECONFLICT, "#%d cannot be %s now: only queued or failed messages can (see /recent).", id, verb)
+	default:
+		return err
+	}
+}
+
+// QueueItem returns one item.
+func (s *Service) QueueItem(ctx context.Context, id int64) (QueueItem, error) {
+	it, err := s.st.QueueItem(ctx, id)
+	return it, itemError(err, id, "read")
+}
+
+// Retry puts a failed item back in the queue with its attempts reset.
+func (s *Service) Retry(ctx context.Context, a Actor, id int64) (QueueItem, error) {
+	if err := s.require(a, RoleOperator, "retrying a message"); err != nil {
+		return QueueItem{}, err
+	}
+	it, err := s.st.ResetQueueItem(ctx, id, a.Identity)
+	if err := itemError(err, id, "retried"); err != nil {
+		return QueueItem{}, err
+	}
+	s.cfg.Notify()
+	return it, nil
+}
+
+// EditPhone changes the number of a queued or failed item; the number is
+// normalized as intake does. A failed item stays failed until Retry.
+func (s *Service) EditPhone(ctx context.Context, a Actor, id int64, raw string) (QueueItem, error) {
+	if err := s.require(a, RoleOperator, "editing a message"); err != nil {
+		return QueueItem{}, err
+	}
+	e164, err := phone.Normalize(raw, s.PhonePolicy(ctx))
+	if err != nil {
+		var pe *phone.Error
+		if errors.As(err, &pe) {
+			return QueueItem{}, Errorf(EINVALID, "%s: %s. Accepted formats: %s", raw, pe.Reason, s.PhoneExample(ctx))
+		}
+		return QueueItem{}, err
+	}
+	it, err := s.st.EditQueueItem(ctx, id, store.QueueEdit{Phone: &e164}, a.Identity)
+	return it, itemError(err, id, "edited")
+}
+
+// Cancel cancels a queued or failed item.
+func (s *Service) Cancel(ctx context.Context, a Actor, id int64) (QueueItem, error) {
+	if err := s.require(a, RoleOperator, "cancelling a message"); err != nil {
+		return QueueItem{}, err
+	}
+	it, err := s.st.CancelQueueItem(ctx, id, a.Identity)
+	return it, itemError(err, id, "cancelled")
+}
+
+// RecentFilter selects items for Recent.
+type RecentFilter = store.RecentFilter
+
+// Recent returns the newest items (or the latest failures) first.
+func (s *Service) Recent(ctx context.Context, f RecentFilter) ([]QueueItem, error) {
+	return s.st.RecentQueueItems(ctx, f)
+}
+
+// Health is the queue at a glance: counts, oldest waiting item,
+// processors and warnings.
+func (s *Service) Health(ctx context.Context) (Health, error) {
+	return s.rep.Health(ctx)
+}
+
+// WindowNames are the five reporting windows.
+func WindowNames() []string { return queue.WindowNames() }
+
+// Window returns the item counts by status in a named window; EINVALID for
+// an unknown window.
+func (s *Service) Window(ctx context.Context, name string) (Window, error) {
+	w, err := s.rep.Window(ctx, name)
+	if err != nil {
+		if _, werr := queue.WindowStart(name, s.cfg.Now()); werr != nil {
+			return Window{}, Errorf(EINVALID, "Use one of the windows 1h, 24h, 7d, 30d or all.")
+		}
+		return Window{}, fmt.Errorf("window %s: %w", name, err)
+	}
+	return w, nil
+}
+
+// OptOut records that phone must get no more campaign messages; imports
+// skip it from now on. It returns the number in E.164.
+func (s *Service) OptOut(ctx context.Context, a Actor, raw, reason string) (string, error) {
+	if err := s.require(a, RoleOperator, "opting a number out"); err != nil {
+		return "", err
+	}
+	e164, err := phone.Normalize(raw, s.PhonePolicy(ctx))
+	if err != nil {
+		var pe *phone.Error
+		if errors.As(err, &pe) {
+			return "", Errorf(EINVALID, "%s: %s.", raw, pe.Reason)
+		}
+		return "", err
+	}
+	if err := s.st.AddOptOut(ctx, e164, reason, a.Identity); err != nil {
+		return "", err
+	}
+	return e164, nil
+}

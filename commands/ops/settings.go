@@ -1,0 +1,199 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/messagebridge/messagebridge/commands/importer"
+	"github.com/messagebridge/messagebridge/commands/phone"
+	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/store/settings"
+)
+
+// Keys of the settings the operations declare.
+const (
+	SettingActiveGateway = queue.SettingActiveGateway
+	SettingRegion        = "intake.region"
+	SettingAllowForeign  = "intake.allow_foreign"
+	SettingIntakeText    = "intake.text"
+	SettingDedupeWindow  = "intake.dedupe_window"
+	SettingTimezone      = "campaign.timezone"
+	SettingImportMaxMB   = "import.max_mb"
+	SettingImportMaxRows = "import.max_rows"
+	SettingImportMaxZip  = "import.max_unzipped_mb"
+	SettingImportMaxCell = "import.max_cell"
+)
+
+// SettingDefs declares the settings of intake, imports, campaigns and the
+// gateway choice. gateways are the names gateway.active accepts, the
+// default first.
+func SettingDefs(gateways []string) []settings.Def {
+	def := "dryrun"
+	if len(gateways) > 0 {
+		def = gateways[0]
+	}
+	return []settings.Def{
+		{Key: SettingActiveGateway, Default: def, Choices: gateways, Env: "MB_GATEWAY",
+			Help: "the sending method for messages that do not name their own: " + strings.Join(gateways, ", ")},
+		{Key: SettingRegion, Default: "IN", Env: "MB_REGION", Check: checkRegion,
+			Help: "country of numbers typed without +code (two letters, e.g. IN)"},
+		{Key: SettingAllowForeign, Type: settings.Bool, Default: "false",
+			Help: "accept numbers of other countries when typed with their +code"},
+		{Key: SettingIntakeText, Default: "Hello! Your order is ready. Thank you for shopping with us.", Role: settings.RoleOperator,
+			Help: "the message a customer gets when staff send their number"},
+		{Key: SettingDedupeWindow, Type: settings.Duration, Default: "10m", Min: 0, Max: float64(7 * 24 * time.Hour), Env: "MB_DEDUPE_WINDOW", Role: settings.RoleOperator,
+			Help: "the same number again within this time is \"already queued\" unless sent with /send!"},
+		{Key: SettingTimezone, Default: "Asia/Kolkata", Check: checkZone,
+			Help: "time zone of campaign schedules and the times in replies and results"},
+		{Key: SettingImportMaxMB, Type: settings.Int, Default: "20", Unit: "MB", Min: 1, Max: 1024, Env: "MB_IMPORT_MAX_MB",
+			Help: "largest contact list accepted"},
+		{Key: SettingImportMaxRows, Type: settings.Int, Default: "200000", Min: 1, Max: 10_000_000, Env: "MB_IMPORT_MAX_ROWS",
+			Help: "most rows in one contact list"},
+		{Key: SettingImportMaxZip, Type: settings.Int, Default: "200", Unit: "MB", Min: 1, Max: 10_240, Env: "MB_IMPORT_MAX_UNZIPPED_MB",
+			Help: "largest uncompressed size of an .xlsx (zip-bomb guard)"},
+		{Key: SettingImportMaxCell, Type: settings.Int, Default: "1000", Unit: "characters", Min: 10, Max: 100_000, Env: "MB_IMPORT_MAX_CELL",
+			Help: "longest cell accepted in a contact list"},
+	}
+}
+
+func checkRegion(v string) error {
+	if !phone.KnownRegion(v) {
+		return errors.New("use a two-letter country code that has phone numbers, such as IN or AE")
+	}
+	return nil
+}
+
+func checkZone(v string) error {
+	if _, err := time.LoadLocation(v); err != nil || v == "Local" {
+		return errors.New("use a time zone name such as Asia/Kolkata or UTC")
+	}
+	return nil
+}
+
+// Region is the default phone region.
+func (s *Service) Region(ctx context.Context) string {
+	return strings.ToUpper(s.settings.String(ctx, SettingRegion))
+}
+
+// PhonePolicy is the intake phone policy from the settings.
+func (s *Service) PhonePolicy(ctx context.Context) phone.Policy {
+	return phone.Policy{Region: s.Region(ctx), AllowForeign: s.settings.Bool(ctx, SettingAllowForeign)}
+}
+
+// PhoneExample shows the accepted number formats of the region.
+func (s *Service) PhoneExample(ctx context.Context) string { return phone.Example(s.Region(ctx)) }
+
+// DedupeWindow is how long a number counts as already queued.
+func (s *Service) DedupeWindow(ctx context.Context) time.Duration {
+	return s.settings.Duration(ctx, SettingDedupeWindow)
+}
+
+// Location is the display and schedule time zone.
+func (s *Service) Location(ctx context.Context) *time.Location {
+	loc, err := time.LoadLocation(s.settings.String(ctx, SettingTimezone))
+	if err != nil {
+		return time.FixedZone("IST", 5*3600+1800)
+	}
+	return loc
+}
+
+// ImportLimits are the contact-list limits from the settings.
+func (s *Service) ImportLimits(ctx context.Context) importer.Limits {
+	return importer.Limits{
+		MaxBytes:         int64(s.settings.Int(ctx, SettingImportMaxMB)) << 20,
+		MaxRows:          s.settings.Int(ctx, SettingImportMaxRows),
+		MaxUnzippedBytes: int64(s.settings.Int(ctx, SettingImportMaxZip)) << 20,
+		MaxCellLen:       s.settings.Int(ctx, SettingImportMaxCell),
+	}
+}
+
+// Settings returns every setting with its current value. Secret values
+// come back masked: the operations never hand a secret to a face.
+func (s *Service) Settings(ctx context.Context, a Actor) ([]settings.Value, error) {
+	if err := s.require(a, RoleOperator, "reading the settings"); err != nil {
+		return nil, err
+	}
+	vals, err := s.settings.Values(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range vals {
+		if vals[i].Secret {
+			vals[i].Value = settings.Mask(vals[i].Value)
+		}
+	}
+	return vals, nil
+}
+
+// Setting returns one setting's definition and current value (masked when
+// secret); ENOTFOUND for an unknown key.
+func (s *Service) Setting(ctx context.Context, key string) (settings.Value, error) {
+	v, err := s.settings.Lookup(ctx, key)
+	if errors.Is(err, settings.ErrUnknown) {
+		return settings.Value{}, s.unknownSetting(key)
+	}
+	if v.Secret {
+		v.Value = settings.Mask(v.Value)
+	}
+	return v, err
+}
+
+func (s *Service) unknownSetting(key string) error {
+	var near []string
+	group, _, _ := strings.Cut(strings.ToLower(key), ".")
+	for _, k := range s.settings.Registry().Keys() {
+		if strings.HasPrefix(k, group+".") {
+			near = append(near, k)
+		}
+	}
+	if len(near) > 0 {
+		return Errorf(ENOTFOUND, "There is no setting %q. Did you mean %s?", key, strings.Join(near, ", "))
+	}
+	return Errorf(ENOTFOUND, "There is no setting %q; /settings lists them.", key)
+}
+
+// SetSetting validates and stores a setting as a, taking effect without a
+// restart. The registry says who may change it; the gateway choice follows
+// UseGateway's rule. Secret values are accepted only where the face says
+// the channel is fit for them (secretOK): never from chat. The change is
+// audited, secrets masked.
+func (s *Service) SetSetting(ctx context.Context, a Actor, key, value string, secretOK bool) (settings.Value, error) {
+	d, ok := s.settings.Registry().Def(key)
+	if !ok {
+		return settings.Value{}, s.unknownSetting(key)
+	}
+	if !d.MayChange(a.Role) {
+		need := d.Role
+		if need == "" {
+			need = RoleAdmin
+		}
+		return settings.Value{}, Errorf(EFORBIDDEN, "Sorry, changing %s needs the %s role; you are %s.", d.Key, need, orNone(a.Role))
+	}
+	if d.Secret && !secretOK {
+		return settings.Value{}, Errorf(EFORBIDDEN, "%s is a secret: set it on the admin page or with the %s variable, never in a chat. Nothing was changed.", d.Key, d.EnvVar())
+	}
+	if d.Key == SettingActiveGateway {
+		if err := s.UseGateway(ctx, a, value); err != nil {
+			return settings.Value{}, err
+		}
+		return s.Setting(ctx, d.Key)
+	}
+	old, _ := s.settings.Lookup(ctx, d.Key)
+	v, err := s.settings.Set(ctx, d.Key, value, a.Identity)
+	var ie *settings.InvalidError
+	if errors.As(err, &ie) {
+		return settings.Value{}, Errorf(EINVALID, "%s: %s.", ie.Key, strings.TrimSuffix(ie.Message, "."))
+	}
+	if err != nil {
+		return settings.Value{}, err
+	}
+	s.audit(ctx, a, "setting", fmt.Sprintf("%s: %s → %s", d.Key, old.Shown(), v.Shown()), "ok")
+	s.cfg.Notify()
+	if v.Secret {
+		v.Value = settings.Mask(v.Value)
+	}
+	return v, nil
+}

@@ -1,0 +1,57 @@
+package meta
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/store/settings"
+)
+
+// Keys of the Cloud API gateway's settings.
+const (
+	SettingAccessToken   = "meta.access_token"
+	SettingPhoneNumberID = "meta.phone_number_id"
+	SettingGraphVersion  = "meta.graph_version"
+	SettingBaseURL       = "meta.base_url"
+	SettingAppSecret     = "meta.app_secret"
+	SettingVerifyToken   = "meta.verify_token"
+	SettingMediaByLink   = "meta.media_by_link"
+	SettingRate          = "meta.rate_per_second"
+)
+
+// SettingDefs declares the Cloud API gateway's credentials and settings.
+func SettingDefs() []settings.Def {
+	return []settings.Def{
+		{Key: SettingAccessToken, Secret: true, Help: "Cloud API access token (system user)"},
+		{Key: SettingPhoneNumberID, Help: "the sending phone number's id"},
+		{Key: SettingGraphVersion, Default: DefaultGraphVersion, Help: "Graph API version"},
+		{Key: SettingBaseURL, Type: settings.URL, Default: DefaultBaseURL, Help: "Graph API base URL"},
+		{Key: SettingAppSecret, Secret: true, Help: "app secret that signs webhooks (X-Hub-Signature-256)"},
+		{Key: SettingVerifyToken, Secret: true, Help: "token for the webhook verification handshake"},
+		{Key: SettingMediaByLink, Type: settings.Bool, Default: "false", Help: "send images and videos by their public link instead of uploading them"},
+		{Key: SettingRate, Type: settings.Float, Default: "80", Unit: "per second", Min: 0.1, Max: 1000, Help: "most sends per second through the Cloud API"},
+	}
+}
+
+// CredentialsFrom reads the credentials from the settings.
+func CredentialsFrom(r *settings.Reader) func(ctx context.Context) (Credentials, error) {
+	return func(ctx context.Context) (Credentials, error) {
+		get, err := r.Getter(ctx)
+		if err != nil {
+			return Credentials{}, err
+		}
+		byLink, _ := strconv.ParseBool(get(SettingMediaByLink))
+		return Credentials{
+			AccessToken: get(SettingAccessToken), PhoneNumberID: get(SettingPhoneNumberID),
+			GraphVersion: get(SettingGraphVersion), BaseURL: get(SettingBaseURL),
+			AppSecret: get(SettingAppSecret), VerifyToken: get(SettingVerifyToken), MediaByLink: byLink,
+		}, nil
+	}
+}
+
+// Capabilities implements queue.Capable: the Cloud API sends text,
+// images, videos, templates and WhatsApp Flows.
+func (c *Client) Capabilities() queue.Capabilities {
+	return queue.Capabilities{Text: true, Media: true, Templates: true, Flows: true}
+}

@@ -1,0 +1,298 @@
+// Package campaign holds the rules of a campaign's life beside the queue it
+// feeds: which state changes are allowed and what each one does, when a
+// campaign is ready to start, how its contacts are paced into send slots,
+// and how template parameters are filled from each contact's columns. The
+// store keeps the rows; these rules decide, inside the store's transaction
+// on the campaign row.
+package campaign
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/messagebridge/messagebridge/store"
+)
+
+// Action is a state change an operator asks for.
+type Action string
+
+// The campaign actions.
+const (
+	Start    Action = "start"
+	Pause    Action = "pause"
+	Resume   Action = "resume"
+	Cancel   Action = "cancel"
+	Delete   Action = "delete"
+	Schedule Action = "schedule"
+)
+
+// Editable reports whether a campaign's content, gateway and interval may
+// still change: before it runs, and while it is paused.
+func Editable(c store.Campaign) bool {
+	return c.DeletedAt.IsZero() && slices.Contains([]string{store.CampaignDraft, store.CampaignScheduled, store.CampaignPaused}, c.Status)
+}
+
+// AcceptsContacts reports whether contacts may still be added: not once
+// the campaign has finished, been cancelled or been deleted.
+func AcceptsContacts(c store.Campaign) bool {
+	return c.DeletedAt.IsZero() && c.Status != store.CampaignCompleted && c.Status != store.CampaignCancelled
+}
+
+// StateError means an action does not fit the campaign's state. Its
+// message is worded from the operator's side.
+type StateError struct {
+	ID     int64
+	Status string
+	Action Action
+	// Deleted is set when the campaign was deleted.
+	Deleted bool
+}
+
+func (e *StateError) Error() string {
+	id := fmt.Sprintf("Campaign #%d", e.ID)
+	if e.Deleted {
+		return id + " was deleted; its results are still there (/campaign results " + fmt.Sprint(e.ID) + ")."
+	}
+	switch {
+	case e.Action == Pause && e.Status == store.CampaignPaused:
+		return id + " is already paused."
+	case e.Action == Resume && e.Status == store.CampaignRunning:
+		return id + " is already running."
+	case (e.Action == Start || e.Action == Schedule) && e.Status == store.CampaignRunning:
+		return id + " is already running."
+	case e.Action == Cancel && e.Status == store.CampaignCancelled:
+		return id + " is already cancelled."
+	case e.Action == Resume && (e.Status == store.CampaignDraft || e.Status == store.CampaignScheduled):
+		return id + " has not started yet; start it with /campaign start."
+	case e.Action == Pause && (e.Status == store.CampaignDraft || e.Status == store.CampaignScheduled):
+		return id + " has not started yet, so there is nothing to pause."
+	case e.Action == Delete && e.Status == store.CampaignRunning:
+		return id + " is running; pause or cancel it before deleting it."
+	case e.Status == store.CampaignCompleted || e.Status == store.CampaignCancelled:
+		return fmt.Sprintf("%s is %s and cannot %s again; create a new campaign (/campaign new) and copy its contacts (/campaign copy %d <new id>).", id, e.Status, e.Action, e.ID)
+	case e.Action == Start && e.Status == store.CampaignPaused:
+		return id + " is paused; continue it with /campaign resume."
+	}
+	return fmt.Sprintf("%s is %s, so it cannot %s.", id, e.Status, e.Action)
+}
+
+// NotReadyError means a campaign cannot start yet; Reason says what is
+// missing.
+type NotReadyError struct {
+	ID     int64
+	Reason string
+}
+
+func (e *NotReadyError) Error() string {
+	return fmt.Sprintf("Campaign #%d is not ready: %s", e.ID, e.Reason)
+}
+
+// allowed lists the states each action may start from.
+func allowed(a Action) []string {
+	switch a {
+	case Start, Schedule:
+		return []string{store.CampaignDraft, store.CampaignScheduled}
+	case Pause:
+		return []string{store.CampaignRunning}
+	case Resume:
+		return []string{store.CampaignPaused}
+	case Cancel:
+		return []string{store.CampaignDraft, store.CampaignScheduled, store.CampaignRunning, store.CampaignPaused}
+	case Delete:
+		return []string{store.CampaignDraft, store.CampaignScheduled, store.CampaignPaused, store.CampaignCompleted, store.CampaignCancelled}
+	}
+	return nil
+}
+
+// Check says whether action fits c's state, without changing anything.
+func Check(c store.Campaign, a Action) error {
+	if !c.DeletedAt.IsZero() || !slices.Contains(allowed(a), c.Status) {
+		return &StateError{ID: c.ID, Status: c.Status, Action: a, Deleted: !c.DeletedAt.IsZero()}
+	}
+	return nil
+}
+
+// Ready says what a campaign lacks to start: something to send and
+// contacts.
+func Ready(c store.Campaign, contacts int) error {
+	var missing []string
+	if c.Content.Kind == "" {
+		missing = append(missing, fmt.Sprintf("it has nothing to send yet (/campaign set %d message=<saved message>, template=<name>:<lang> or flow=<id>)", c.ID))
+	}
+	if contacts == 0 {
+		missing = append(missing, fmt.Sprintf("it has no contacts yet (attach a list with the caption /import %d)", c.ID))
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &NotReadyError{ID: c.ID, Reason: strings.Join(missing, ", and ") + "."}
+}
+
+// Apply carries out action on the locked campaign: it checks the state and,
+// for start and schedule, readiness, then writes the new state with what
+// goes with it. Start and resume set the next send slot to now; pause takes
+// back the items queued for coming slots that were never tried; schedule
+// sets the start time at; cancel also cancels the campaign's queued items;
+// delete hides the campaign and keeps its results.
+func Apply(tx *store.CampaignTx, a Action, at time.Time) error {
+	c := tx.Campaign()
+	if err := Check(c, a); err != nil {
+		return err
+	}
+	if a == Start || a == Schedule {
+		n, err := tx.Contacts()
+		if err != nil {
+			return err
+		}
+		if err := Ready(c, n); err != nil {
+			return err
+		}
+	}
+	now := tx.Now()
+	status := func(s string) *string { return &s }
+	var u store.CampaignUpdate
+	switch a {
+	case Start:
+		u = store.CampaignUpdate{Status: status(store.CampaignRunning), StartedAt: &now, NextSendAt: &now}
+	case Schedule:
+		at = at.UTC()
+		u = store.CampaignUpdate{Status: status(store.CampaignScheduled), ScheduledAt: &at}
+	case Pause:
+		if _, err := tx.TakeBackUntried(); err != nil {
+			return err
+		}
+		u = store.CampaignUpdate{Status: status(store.CampaignPaused), PausedAt: &now}
+	case Resume:
+		var zero time.Time
+		u = store.CampaignUpdate{Status: status(store.CampaignRunning), PausedAt: &zero, NextSendAt: &now}
+	case Cancel:
+		if _, err := tx.CancelQueued(); err != nil {
+			return err
+		}
+		u = store.CampaignUpdate{Status: status(store.CampaignCancelled), CancelledAt: &now}
+	case Delete:
+		u = store.CampaignUpdate{DeletedAt: &now}
+	default:
+		return fmt.Errorf("unknown campaign action %q", a)
+	}
+	return tx.Update(u)
+}
+
+// ErrNotEditable is returned by Edit for a campaign that is running or
+// over; its message says why and what to do.
+var ErrNotEditable = errors.New("campaign cannot be changed now")
+
+// EditError explains why a campaign's settings cannot change now.
+type EditError struct {
+	ID      int64
+	Status  string
+	Deleted bool
+}
+
+func (e *EditError) Error() string {
+	switch {
+	case e.Deleted:
+		return fmt.Sprintf("Campaign #%d was deleted and cannot be changed.", e.ID)
+	case e.Status == store.CampaignRunning:
+		return fmt.Sprintf("Campaign #%d is running; pause it first (/campaign pause %d), change it, then resume it.", e.ID, e.ID)
+	default:
+		return fmt.Sprintf("Campaign #%d is %s and cannot be changed; create a new campaign (/campaign new) and copy its contacts (/campaign copy %d <new id>).", e.ID, e.Status, e.ID)
+	}
+}
+
+func (e *EditError) Is(target error) bool { return target == ErrNotEditable }
+
+// Edit writes new settings to the locked campaign when it may still change.
+func Edit(tx *store.CampaignTx, u store.CampaignUpdate) error {
+	c := tx.Campaign()
+	if !Editable(c) {
+		return &EditError{ID: c.ID, Status: c.Status, Deleted: !c.DeletedAt.IsZero()}
+	}
+	u.Status, u.NextSendAt, u.ScheduledAt, u.StartedAt, u.PausedAt = nil, nil, nil, nil, nil
+	u.CompletedAt, u.CancelledAt, u.DeletedAt = nil, nil, nil
+	return tx.Update(u)
+}
+
+// FillParams replaces "{name}" and "{Column}" in template parameters with
+// the contact's name and columns (column names match without regard to
+// case); other parameters are sent as written.
+func FillParams(params []string, name string, vars map[string]string) []string {
+	out := make([]string, len(params))
+	for i, p := range params {
+		col, ok := Placeholder(p)
+		if !ok {
+			out[i] = p
+			continue
+		}
+		if strings.EqualFold(col, "name") {
+			out[i] = name
+			continue
+		}
+		out[i] = lookup(vars, col)
+	}
+	return out
+}
+
+// Placeholder reports whether a template parameter is "{Column}" and
+// returns the column.
+func Placeholder(p string) (string, bool) {
+	inner, ok := strings.CutPrefix(p, "{")
+	if !ok {
+		return "", false
+	}
+	inner, ok = strings.CutSuffix(inner, "}")
+	return inner, ok && inner != ""
+}
+
+func lookup(vars map[string]string, col string) string {
+	if v, ok := vars[col]; ok {
+		return v
+	}
+	for k, v := range vars {
+		if strings.EqualFold(k, col) {
+			return v
+		}
+	}
+	return ""
+}
+
+// MissingColumns checks the "{Column}" parameters of a template against
+// the columns of a campaign's contacts (counts of contacts with a value per
+// column, and the number of contacts). It returns a sentence for each
+// column some contacts lack, or nil when every contact has every column.
+// "{name}" is the contact's name and always fits.
+func MissingColumns(params []string, columns map[string]int, total int) []string {
+	var out []string
+	for _, p := range params {
+		col, ok := Placeholder(p)
+		if !ok || strings.EqualFold(col, "name") {
+			continue
+		}
+		have := 0
+		for k, n := range columns {
+			if strings.EqualFold(k, col) {
+				have = max(have, n)
+			}
+		}
+		switch {
+		case total == 0:
+		case have == 0:
+			names := make([]string, 0, len(columns))
+			for k := range columns {
+				names = append(names, k)
+			}
+			slices.Sort(names)
+			list := "none"
+			if len(names) > 0 {
+				list = strings.Join(names, ", ")
+			}
+			out = append(out, fmt.Sprintf("the contacts have no column %q (their columns: %s)", col, list))
+		case have < total:
+			out = append(out, fmt.Sprintf("%d of %d contacts have no %q", total-have, total, col))
+		}
+	}
+	return out
+}
