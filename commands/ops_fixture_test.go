@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/messagebridge/messagebridge/commands/ops"
+	"github.com/messagebridge/messagebridge/gateways/meta"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/settings"
@@ -18,7 +19,7 @@ func newOps(t testing.TB, db *store.DB, gateways []string, now func() time.Time,
 	if len(gateways) == 0 {
 		gateways = []string{"dryrun"}
 	}
-	reg, err := settings.NewRegistry(queue.SettingDefs(), ops.SettingDefs(gateways))
+	reg, err := settings.NewRegistry(queue.SettingDefs(), ops.SettingDefs(gateways), meta.SettingDefs())
 	if err != nil {
 		t.Fatal(err)
 	}

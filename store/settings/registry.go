@@ -167,7 +167,7 @@ func (d Def) Normalize(v string) (string, error) {
 		if !d.inRange(float64(dur)) {
 			return bad("use a duration%s", d.rangeText())
 		}
-		v = dur.String()
+		v = ShortDuration(dur)
 	case URL:
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -218,7 +218,7 @@ func (d Def) rangeText() string {
 	}
 	show := func(f float64) string {
 		if d.Type == Duration {
-			return time.Duration(f).String()
+			return ShortDuration(time.Duration(f))
 		}
 		return strconv.FormatFloat(f, 'f', -1, 64)
 	}
@@ -302,4 +302,17 @@ func Mask(v string) string {
 		return "••••"
 	}
 	return "••••" + string(r[len(r)-4:])
+}
+
+// ShortDuration writes d as Go does, without zero minutes and seconds
+// after larger units: 24h rather than 24h0m0s, 1h30m rather than 1h30m0s.
+func ShortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -28,6 +28,8 @@ func TestNormalize(t *testing.T) {
 		{settings.Def{Key: "a.b", Type: settings.Float, Min: 0.1, Max: 1000}, "80", "80", ""},
 		{settings.Def{Key: "a.b", Type: settings.Float}, "NaN", "", "a number"},
 		{settings.Def{Key: "a.b", Type: settings.Duration, Min: float64(10 * time.Second)}, "90s", "1m30s", ""},
+		{settings.Def{Key: "a.b", Type: settings.Duration}, "1440m", "24h", ""},
+		{settings.Def{Key: "a.b", Type: settings.Duration, Max: float64(24 * time.Hour)}, "25h", "", "from 0s to 24h"},
 		{settings.Def{Key: "a.b", Type: settings.Duration, Min: float64(10 * time.Second)}, "5s", "", "at least 10s"},
 		{settings.Def{Key: "a.b", Type: settings.Duration}, "soon", "", "30s, 5m or 1h"},
 		{settings.Def{Key: "a.b", Type: settings.URL}, "https://x.example/", "https://x.example", ""},
