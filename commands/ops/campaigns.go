@@ -320,9 +320,14 @@ func (s *Service) changeCampaign(ctx context.Context, a Actor, id int64, action 
 	if err := campaign.Check(c, action); err != nil {
 		return Campaign{}, campaignError(err, id)
 	}
-	if action == campaign.Start || action == campaign.Schedule {
-		if err := s.checkCampaignContent(ctx, id, c.Content, s.campaignGateway(ctx, c, nil)); err != nil {
+	if action == campaign.Start || action == campaign.Schedule || action == campaign.Resume {
+		gwName := s.campaignGateway(ctx, c, nil)
+		if err := s.checkCampaignContent(ctx, id, c.Content, gwName); err != nil {
 			return Campaign{}, err
+		}
+		if gw, ok := s.gateway(gwName); ok && c.Interval < gw.MinInterval {
+			return Campaign{}, Errorf(ECONFLICT, "Campaign #%d sends every %s, faster than %s's own pacing of %s; set interval=%s or more first.",
+				id, c.Interval, gwName, gw.MinInterval, gw.MinInterval)
 		}
 	}
 	updated, err := s.st.WithCampaign(ctx, id, func(tx *store.CampaignTx) error { return campaign.Apply(tx, action, at) })

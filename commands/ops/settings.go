@@ -181,6 +181,14 @@ func (s *Service) SetSetting(ctx context.Context, a Actor, key, value string, se
 		}
 		return s.Setting(ctx, d.Key)
 	}
+	if strings.TrimSpace(value) == "" {
+		// The active gateway's staff flow carries every staff message:
+		// unsetting it would leave staff sends with nothing to go as.
+		active := s.ActiveGateway(ctx)
+		if g, ok := s.gateway(active); ok && g.StaffFlowSetting == d.Key && !g.Caps.Text {
+			return settings.Value{}, Errorf(ECONFLICT, "Not changed: %s is the active gateway and sends staff messages as this flow. Switch to another gateway first.", active)
+		}
+	}
 	old, _ := s.settings.Lookup(ctx, d.Key)
 	v, err := s.settings.Set(ctx, d.Key, value, a.Identity)
 	var ie *settings.InvalidError

@@ -274,7 +274,8 @@ func MissingColumns(params []string, columns map[string]int, total int) []string
 		have := 0
 		for k, n := range columns {
 			if strings.EqualFold(k, col) {
-				have = max(have, n)
+				have += n // "City" and "CITY" are one column to FillParams
+
 			}
 		}
 		switch {
@@ -291,6 +292,8 @@ func MissingColumns(params []string, columns map[string]int, total int) []string
 			}
 			out = append(out, fmt.Sprintf("the contacts have no column %q (their columns: %s)", col, list))
 		case have < total:
+			// (have can exceed total only when a contact has both
+			// spellings, which then counts as having the column.)
 			out = append(out, fmt.Sprintf("%d of %d contacts have no %q", total-have, total, col))
 		}
 	}

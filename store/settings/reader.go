@@ -126,9 +126,12 @@ func (r *Reader) Lookup(ctx context.Context, key string) (Value, error) {
 	if err != nil {
 		return Value{Def: d, Value: d.Default}, err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return r.value(d, values), nil
 }
 
+// value reads d from values; r.mu must be held (it records warnings).
 func (r *Reader) value(d Def, values map[string]store.Setting) Value {
 	v := Value{Def: d, Value: d.Default}
 	s, ok := values[d.Key]
