@@ -2,12 +2,7 @@ package queue
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
-	"time"
-
-	"github.com/messagebridge/messagebridge/store"
 )
 
 // StaticGateways is a fixed set of named senders with one active. Settings-
@@ -29,51 +24,28 @@ func (g StaticGateways) Resolve(_ context.Context, name string) (string, Sender,
 	return name, s, nil
 }
 
-// SettingReader reads one runtime setting; *store.DB satisfies it.
-type SettingReader interface {
-	Setting(ctx context.Context, name string) (store.Setting, error)
-}
-
-// SettingsGateways resolves "" to the gateway named by the gateway.active
-// setting, so an admin's switch takes effect while the loop runs; sends in
-// flight finish on the gateway they started on. The setting is read at most
-// once per TTL.
+// SettingsGateways resolves "" to the gateway an admin chose (the
+// gateway.active setting, read through the settings reader's cache), so a
+// switch takes effect while the loop runs; sends in flight finish on the
+// gateway they started on.
 type SettingsGateways struct {
-	settings SettingReader
+	active   func(ctx context.Context) string
 	senders  map[string]Sender
 	fallback string
-	ttl      time.Duration
-	now      func() time.Time
-
-	mu      sync.Mutex
-	active  string
-	readAt  time.Time
-	hasRead bool
 }
 
-// NewSettingsGateways returns gateways switched by the gateway.active
-// setting, with fallback active while it is unset.
-func NewSettingsGateways(settings SettingReader, senders map[string]Sender, fallback string) *SettingsGateways {
-	return &SettingsGateways{settings: settings, senders: senders, fallback: fallback, ttl: 2 * time.Second, now: time.Now}
+// NewSettingsGateways returns gateways switched by active (which returns ""
+// while nothing is chosen, when fallback applies).
+func NewSettingsGateways(active func(ctx context.Context) string, senders map[string]Sender, fallback string) *SettingsGateways {
+	return &SettingsGateways{active: active, senders: senders, fallback: fallback}
 }
 
 // Active returns the active gateway's name.
 func (g *SettingsGateways) Active(ctx context.Context) string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.hasRead && g.now().Sub(g.readAt) < g.ttl {
-		return g.active
+	if name := g.active(ctx); name != "" {
+		return name
 	}
-	active := g.fallback
-	s, err := g.settings.Setting(ctx, SettingActiveGateway)
-	switch {
-	case err == nil && s.Value != "":
-		active = s.Value
-	case err != nil && !errors.Is(err, store.ErrNotFound) && g.hasRead:
-		active = g.active // keep the last known choice while the database is away
-	}
-	g.active, g.readAt, g.hasRead = active, g.now(), true
-	return active
+	return g.fallback
 }
 
 // Resolve implements Gateways.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/messagebridge/messagebridge/gateways/fake"
 	"github.com/messagebridge/messagebridge/queue"
-	"github.com/messagebridge/messagebridge/store"
 )
 
 func TestBackoffGrowsToItsCap(t *testing.T) {
@@ -105,26 +104,20 @@ func TestSanitizeError(t *testing.T) {
 
 type settingsMap map[string]string
 
-func (m settingsMap) Setting(_ context.Context, name string) (store.Setting, error) {
-	v, ok := m[name]
-	if !ok {
-		return store.Setting{}, store.ErrNotFound
-	}
-	return store.Setting{Name: name, Value: v}, nil
-}
+func (m settingsMap) active(context.Context) string { return m["gateway.active"] }
 
 // The active gateway follows the setting; items naming a gateway keep it.
 func TestSettingsGatewaysFollowTheSetting(t *testing.T) {
 	t.Parallel()
 	a, b := &fake.Sender{}, &fake.Sender{}
 	settings := settingsMap{}
-	g := queue.NewSettingsGateways(settings, map[string]queue.Sender{"dryrun": a, "meta": b}, "dryrun")
+	g := queue.NewSettingsGateways(settings.active, map[string]queue.Sender{"dryrun": a, "meta": b}, "dryrun")
 	ctx := context.Background()
 	if name, s, err := g.Resolve(ctx, ""); err != nil || name != "dryrun" || s != a {
 		t.Fatalf("unset setting: %s %v %v", name, s, err)
 	}
 	settings["gateway.active"] = "meta"
-	g = queue.NewSettingsGateways(settings, map[string]queue.Sender{"dryrun": a, "meta": b}, "dryrun")
+	g = queue.NewSettingsGateways(settings.active, map[string]queue.Sender{"dryrun": a, "meta": b}, "dryrun")
 	if name, s, err := g.Resolve(ctx, ""); err != nil || name != "meta" || s != b {
 		t.Fatalf("setting meta: %s %v %v", name, s, err)
 	}

@@ -111,7 +111,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 		return nil, err
 	}
 	// The dry-run gateway is the default until an admin picks another.
-	m.gws = queue.NewSettingsGateways(db, m.gset.senders, dryrun.Name)
+	m.gws = queue.NewSettingsGateways(func(ctx context.Context) string {
+		return m.settings.String(ctx, queue.SettingActiveGateway)
+	}, m.gset.senders, dryrun.Name)
 	tuning := queue.TuningFromSettings(m.settings, rates(m.settings))
 	m.loop = queue.New(queue.Config{
 		Version: version,
