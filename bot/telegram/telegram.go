@@ -234,7 +234,7 @@ func (t *Transport) Run(ctx context.Context) error {
 	}
 
 	cursor := newUpdateCursor(t.cursors, t.log, t.scrubText, pos, ok)
-	chats := newChatQueues[int64](t.maxChats, maxWaiting,
+	chats := bot.NewChatQueues[int64](t.maxChats, maxWaiting,
 		func(ctx context.Context, u tgbotapi.Update) {
 			t.handleUpdate(ctx, u)
 			cursor.finish(ctx, int64(u.UpdateID))
@@ -245,9 +245,9 @@ func (t *Transport) Run(ctx context.Context) error {
 		})
 	t.poll(ctx, offset, cursor, chats)
 
-	if !chats.wait(t.grace) {
+	if !chats.Wait(t.grace) {
 		t.log.Warn("telegram: handlers still running at shutdown; their updates are not saved as handled",
-			"chats", chats.busy(), "grace", t.grace)
+			"chats", chats.Busy(), "grace", t.grace)
 	}
 	cursor.close()
 	if pos, ok := cursor.position(); ok {
@@ -264,7 +264,7 @@ func (t *Transport) Run(ctx context.Context) error {
 // ones already dispatched that come back are skipped. When a poll brings
 // nothing new because an earlier update is still in flight, the next poll
 // waits for a handler to finish or HeldPollInterval, rather than spin.
-func (t *Transport) poll(ctx context.Context, offset int64, cursor *updateCursor, chats *chatQueues[int64, tgbotapi.Update]) {
+func (t *Transport) poll(ctx context.Context, offset int64, cursor *updateCursor, chats *bot.ChatQueues[int64, tgbotapi.Update]) {
 	var backoff time.Duration
 	for ctx.Err() == nil {
 		ask := cursor.oldestUnhandled(offset)
@@ -294,7 +294,7 @@ func (t *Transport) poll(ctx context.Context, offset int64, cursor *updateCursor
 			cursor.dispatched(id)
 			if m := u.Message; m == nil || m.Chat == nil {
 				cursor.finish(ctx, id) // nothing to handle
-			} else if chats.dispatch(ctx, m.Chat.ID, u) != nil {
+			} else if chats.Dispatch(ctx, m.Chat.ID, u) != nil {
 				return // cancelled while waiting for a free chat worker
 			}
 			offset = id + 1

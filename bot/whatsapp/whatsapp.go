@@ -201,26 +201,26 @@ func (t *Transport) Run(ctx context.Context) error {
 	defer t.running.Store(false)
 	remove := t.sess.AddHandler(t.onEvent)
 	defer remove()
-	chats := newChatQueues[types.JID](t.maxChats, maxWaiting, t.handle, func(in incoming) {
+	chats := bot.NewChatQueues[types.JID](t.maxChats, maxWaiting, t.handle, func(in incoming) {
 		t.log.Warn("whatsapp: shutting down; message not handled", "chat", in.msg.ChatID, "id", in.msg.MessageID)
 	})
 	t.log.Info("whatsapp: listening for operator messages", "chats", len(t.allowed))
 	t.dispatch(ctx, chats)
-	if !chats.wait(t.grace) {
-		t.log.Warn("whatsapp: handlers still running at shutdown", "chats", chats.busy(), "grace", t.grace)
+	if !chats.Wait(t.grace) {
+		t.log.Warn("whatsapp: handlers still running at shutdown", "chats", chats.Busy(), "grace", t.grace)
 	}
 	return nil
 }
 
 // dispatch hands the inbox's messages to their chats' workers until ctx is
 // done.
-func (t *Transport) dispatch(ctx context.Context, chats *chatQueues[types.JID, incoming]) {
+func (t *Transport) dispatch(ctx context.Context, chats *bot.ChatQueues[types.JID, incoming]) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case in := <-t.inbox:
-			if chats.dispatch(ctx, in.chat, in) != nil {
+			if chats.Dispatch(ctx, in.chat, in) != nil {
 				return // cancelled while waiting for a free chat worker
 			}
 		}

@@ -1,4 +1,4 @@
-package telegram
+package bot
 
 import (
 	"context"
@@ -6,16 +6,16 @@ import (
 	"time"
 )
 
-// chatQueues runs jobs with one worker goroutine per busy chat: the jobs of
+// ChatQueues runs jobs with one worker goroutine per busy chat: the jobs of
 // one chat run one after another in the order they were dispatched, jobs of
 // different chats run at the same time. At most limit chats have a worker
 // at once and at most maxWaiting jobs are dispatched and unfinished; past
-// either bound dispatch waits, it never drops a job. A worker exits as soon
+// either bound Dispatch waits, it never drops a job. A worker exits as soon
 // as its chat has nothing waiting, so idle chats cost nothing.
 //
 // Once the dispatch context is cancelled, workers start no further jobs:
 // the jobs of theirs still waiting go to skip instead of run.
-type chatQueues[K comparable, J any] struct {
+type ChatQueues[K comparable, J any] struct {
 	run  func(ctx context.Context, job J)
 	skip func(job J)
 
@@ -27,8 +27,10 @@ type chatQueues[K comparable, J any] struct {
 	wg     sync.WaitGroup
 }
 
-func newChatQueues[K comparable, J any](limit, maxWaiting int, run func(context.Context, J), skip func(J)) *chatQueues[K, J] {
-	return &chatQueues[K, J]{
+// NewChatQueues returns queues that run jobs with run and hand the jobs
+// left at cancellation to skip.
+func NewChatQueues[K comparable, J any](limit, maxWaiting int, run func(context.Context, J), skip func(J)) *ChatQueues[K, J] {
+	return &ChatQueues[K, J]{
 		run:    run,
 		skip:   skip,
 		slots:  make(chan struct{}, max(limit, 1)),
@@ -37,10 +39,10 @@ func newChatQueues[K comparable, J any](limit, maxWaiting int, run func(context.
 	}
 }
 
-// dispatch queues job behind the chat's earlier jobs, starting a worker for
+// Dispatch queues job behind the chat's earlier jobs, starting a worker for
 // the chat if it has none. It waits while the bounds are reached and
 // returns ctx.Err(), the job not dispatched, if ctx is done first.
-func (q *chatQueues[K, J]) dispatch(ctx context.Context, key K, job J) error {
+func (q *ChatQueues[K, J]) Dispatch(ctx context.Context, key K, job J) error {
 	select {
 	case q.room <- struct{}{}:
 	case <-ctx.Done():
@@ -74,7 +76,7 @@ func (q *chatQueues[K, J]) dispatch(ctx context.Context, key K, job J) error {
 }
 
 // enqueue appends job to the chat's queue if the chat has a worker.
-func (q *chatQueues[K, J]) enqueue(ctx context.Context, key K, job J) bool {
+func (q *ChatQueues[K, J]) enqueue(ctx context.Context, key K, job J) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	waiting, ok := q.queues[key]
@@ -85,7 +87,7 @@ func (q *chatQueues[K, J]) enqueue(ctx context.Context, key K, job J) bool {
 }
 
 // work runs the chat's jobs until none is waiting or ctx is done.
-func (q *chatQueues[K, J]) work(ctx context.Context, key K, job J) {
+func (q *ChatQueues[K, J]) work(ctx context.Context, key K, job J) {
 	defer q.wg.Done()
 	defer func() { <-q.slots }()
 	for {
@@ -111,9 +113,9 @@ func (q *chatQueues[K, J]) work(ctx context.Context, key K, job J) {
 	}
 }
 
-// wait waits up to timeout for every worker to exit, and reports whether
+// Wait waits up to timeout for every worker to exit, and reports whether
 // they all did. Call it once dispatching has stopped.
-func (q *chatQueues[K, J]) wait(timeout time.Duration) bool {
+func (q *ChatQueues[K, J]) Wait(timeout time.Duration) bool {
 	done := make(chan struct{})
 	go func() {
 		q.wg.Wait()
@@ -129,8 +131,8 @@ func (q *chatQueues[K, J]) wait(timeout time.Duration) bool {
 	}
 }
 
-// busy is the number of chats with a worker.
-func (q *chatQueues[K, J]) busy() int {
+// Busy is the number of chats with a worker.
+func (q *ChatQueues[K, J]) Busy() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.queues)
