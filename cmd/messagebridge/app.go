@@ -206,7 +206,9 @@ func (m *Main) addHTTP(ln net.Listener) {
 // Of several instances sharing the database, one holds each transport.
 func (m *Main) addTransports() error {
 	if m.cfg.TelegramToken != "" {
-		tg, err := telegram.New(telegram.Config{Token: m.cfg.TelegramToken, APIEndpoint: m.cfg.TelegramAPIEndpoint, Logger: m.log}, m.db, m.router)
+		tg, err := telegram.New(telegram.Config{Token: m.cfg.TelegramToken, APIEndpoint: m.cfg.TelegramAPIEndpoint, Logger: m.log,
+			// Handlers finish within the shutdown, before the database closes.
+			ShutdownGrace: m.cfg.ShutdownTimeout * 3 / 4}, m.db, m.router)
 		if err != nil {
 			return fmt.Errorf("telegram: %w", err)
 		}
@@ -240,7 +242,7 @@ func (m *Main) runWhatsApp(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	tr, err := whatsapp.New(whatsapp.Config{AllowedChats: chats, Logger: m.log}, m.gset.session, m.router)
+	tr, err := whatsapp.New(whatsapp.Config{AllowedChats: chats, Logger: m.log, ShutdownGrace: m.cfg.ShutdownTimeout * 3 / 4}, m.gset.session, m.router)
 	if err != nil {
 		return fmt.Errorf("whatsapp: %w", err)
 	}

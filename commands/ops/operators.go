@@ -56,11 +56,10 @@ func (s *Service) PutOperator(ctx context.Context, a Actor, identity, role strin
 		}
 		return nil
 	})
+	s.audit(ctx, a, "operator.put", id+" → "+role, outcome(err))
 	if err != nil {
-		s.audit(ctx, a, "operator.put", id+" → "+role, "refused")
 		return Operator{}, err
 	}
-	s.audit(ctx, a, "operator.put", id+" → "+role, "ok")
 	return s.st.Operator(ctx, id)
 }
 
@@ -86,12 +85,21 @@ func (s *Service) RemoveOperator(ctx context.Context, a Actor, identity string) 
 		}
 		return nil
 	})
-	outcome := "ok"
-	if err != nil {
-		outcome = "refused"
-	}
-	s.audit(ctx, a, "operator.remove", id, outcome)
+	s.audit(ctx, a, "operator.remove", id, outcome(err))
 	return err
+}
+
+// outcome is the audit outcome of an operation's error: ok, refused (a
+// rule or a role said no) or error.
+func outcome(err error) string {
+	switch ErrorCode(err) {
+	case "":
+		return "ok"
+	case ECONFLICT, EFORBIDDEN:
+		return "refused"
+	default:
+		return "error"
+	}
 }
 
 // NormalizeIdentity checks "telegram:<user id>", "whatsapp:<number>" or
