@@ -216,9 +216,14 @@ func (r *Router) help(ctx context.Context, c call) ([]bot.Reply, error) {
 	all := specs()
 	lines := []string{"Type a customer's number to send them the notification. Commands:"}
 	for _, key := range helpOrder() {
-		if Allowed(c.who.Role, key) {
-			lines = append(lines, all[key].usage+" — "+all[key].help)
+		if !Allowed(c.who.Role, key) {
+			continue
 		}
+		line := all[key].usage + " — " + all[key].help
+		if key == "send" {
+			line += " " + humanDuration(r.ops.DedupeWindow(ctx))
+		}
+		lines = append(lines, line)
 	}
 	return text(strings.Join(lines, "\n")), nil
 }

@@ -21,7 +21,7 @@ type spec struct {
 // order /help shows them.
 func specs() map[string]spec {
 	return map[string]spec{
-		"send":              {ops.RoleStaff, "/send <phone> [saved message]", "queue a message to a customer (or just type the number); /send! sends again within 10 minutes", (*Router).send},
+		"send":              {ops.RoleStaff, "/send <phone> [saved message]", "queue a message to a customer (or just type the number); /send! sends again within", (*Router).send},
 		"status":            {ops.RoleStaff, "/status", "gateway, queue counts and warnings", (*Router).status},
 		"whoami":            {ops.RoleStaff, "/whoami", "your id and role", (*Router).whoami},
 		"help":              {ops.RoleStaff, "/help", "this list", (*Router).help},
