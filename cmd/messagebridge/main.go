@@ -63,11 +63,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			}
 		}
 	case "bench":
-		if len(args) == 0 || args[0] != "queue" {
-			err = fmt.Errorf("%w: bench takes one benchmark: queue", errUsage)
-			break
+		switch {
+		case len(args) > 0 && args[0] == "queue":
+			err = benchQueue(ctx, args[1:], getenv, stdout, stderr)
+		case len(args) > 0 && args[0] == "pacing":
+			err = benchPacing(ctx, args[1:], getenv, stdout, stderr)
+		default:
+			err = fmt.Errorf("%w: bench takes a benchmark: queue or pacing", errUsage)
 		}
-		err = benchQueue(ctx, args[1:], getenv, stdout, stderr)
 	case "whatsapp":
 		err = whatsappCommand(ctx, args, getenv, stdout, stderr)
 	case "settings":
