@@ -21,7 +21,9 @@ type Store interface {
 	ClaimQueueItems(ctx context.Context, p store.ClaimParams) ([]store.QueueItem, error)
 	CompleteAndClaim(ctx context.Context, outs []store.Outcome, p store.ClaimParams) ([]bool, []store.QueueItem, error)
 	CompleteQueueItems(ctx context.Context, outs []store.Outcome) ([]bool, error)
-	StaleQueueItems(ctx context.Context, lockedBefore time.Time, limit int) ([]store.QueueItem, error)
+	StaleLocks(ctx context.Context, lockedBefore, aliveSince time.Time, limit int) ([]store.QueueItem, error)
+	RenewLocks(ctx context.Context, owner string, ids []int64) (int64, error)
+	LockedBy(ctx context.Context, owner string, lockedBefore time.Time, limit int) ([]store.QueueItem, error)
 	PutHeartbeat(ctx context.Context, h store.Heartbeat) error
 	DeleteHeartbeat(ctx context.Context, processorID string) error
 	BlockGateway(ctx context.Context, gateway, reason string) error
@@ -96,6 +98,16 @@ type Config struct {
 	// CompleteDelay is how long an outcome waits to ride along with the
 	// next claim before it is written on its own (5ms).
 	CompleteDelay time.Duration
+	// OutcomeRetryMax is the longest wait between two tries to write
+	// outcomes while the database is away (5s).
+	OutcomeRetryMax time.Duration
+	// FinalWriteTimeout is how long a stopping loop keeps trying to write
+	// its last outcomes (3s).
+	FinalWriteTimeout time.Duration
+	// MaxPendingOutcomes bounds the outcomes kept in memory while they
+	// cannot be written: at the bound the loop claims nothing more
+	// (1000).
+	MaxPendingOutcomes int
 	// Library resolves saved messages (optional).
 	Library Library
 	// Now is the clock (time.Now).
@@ -133,6 +145,15 @@ func (c *Config) setDefaults() {
 	if c.CompleteDelay <= 0 {
 		c.CompleteDelay = 5 * time.Millisecond
 	}
+	if c.OutcomeRetryMax <= 0 {
+		c.OutcomeRetryMax = 5 * time.Second
+	}
+	if c.FinalWriteTimeout <= 0 {
+		c.FinalWriteTimeout = 3 * time.Second
+	}
+	if c.MaxPendingOutcomes <= 0 {
+		c.MaxPendingOutcomes = 1000
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -161,8 +182,11 @@ type Loop struct {
 
 	// pending holds outcomes not yet written. The fetcher writes them with
 	// its next claim; the completer writes them when the fetcher is idle.
+	// held is every item this loop has claimed and whose outcome is not
+	// written yet: the items whose locks it renews.
 	pendingMu sync.Mutex
 	pending   []store.Outcome
+	held      map[int64]bool
 	outcome   chan struct{}
 
 	mu          sync.Mutex
@@ -187,6 +211,7 @@ func New(cfg Config, st Store, gws Gateways, log *slog.Logger) *Loop {
 		freed:    make(chan struct{}, 1),
 		blocked:  map[string]string{},
 		lastSend: map[string]time.Time{},
+		held:     map[int64]bool{},
 		static: Tuning{
 			Workers:          cfg.Workers,
 			RetryBase:        defaultRetryBase,
@@ -265,6 +290,11 @@ func (l *Loop) fetch(ctx, drainCtx context.Context, sends *sync.WaitGroup) error
 	for {
 		t := l.refreshTuning(ctx)
 		free := t.Workers - l.running()
+		if l.pendingCount() >= l.cfg.MaxPendingOutcomes {
+			// Outcomes are not being written (the database is away):
+			// claim nothing more until they are.
+			free = 0
+		}
 		if free <= 0 {
 			// Every worker is busy: wait for one to finish, looking at
 			// the tuning again now and then in case Workers was raised.
@@ -298,7 +328,8 @@ func (l *Loop) fetch(ctx, drainCtx context.Context, sends *sync.WaitGroup) error
 				l.log.Error("claim failed", "err", err)
 			}
 		} else {
-			l.reportIgnored(outs, applied)
+			l.written(outs, applied)
+			l.hold(items)
 		}
 		// Every claimed item gets its send, even during shutdown: handle
 		// releases what it will not send.
@@ -474,6 +505,11 @@ func Decide(it store.QueueItem, gateway, providerID string, err error, now time.
 		out.Status, out.ProviderMessageID = store.StatusSent, providerID
 		return out
 	}
+	if errors.Is(err, ErrUnavailable) {
+		out.Status, out.RefundAttempt, out.NextAttemptAt, out.Event = store.StatusQueued, true, now.Add(unavailableWait), "held"
+		out.Error, out.ErrorClass = SanitizeError(err.Error()), "unavailable"
+		return out
+	}
 	class, se := ClassOf(err)
 	out.Error, out.ErrorClass = SanitizeError(err.Error()), class.String()
 	switch class {
@@ -581,46 +617,165 @@ func (l *Loop) requeuePending(outs []store.Outcome) {
 
 // complete writes the outcomes the fetcher has not taken with a claim:
 // after CompleteDelay, so a busy fetcher can take them first, and finally
-// everything left once the workers are done.
+// everything left once the workers are done. An outcome that cannot be
+// written (the database is away) is kept and tried again with backoff
+// until it is written; the item stays locked, and its lock renewed, by
+// this live process meanwhile, so nobody sends it again.
 func (l *Loop) complete(ctx context.Context, workersDone <-chan struct{}) {
+	var backoff time.Duration
 	for {
 		select {
 		case <-workersDone:
-			l.writeOutcomes(ctx, l.takePending())
+			l.finalWrite(ctx)
 			return
 		case <-l.outcome:
 		}
+		wait := l.cfg.CompleteDelay
+		if backoff > 0 {
+			wait = backoff
+		}
 		select {
 		case <-workersDone:
-		case <-time.After(l.cfg.CompleteDelay):
+			l.finalWrite(ctx)
+			return
+		case <-time.After(wait):
 		}
-		l.writeOutcomes(ctx, l.takePending())
+		if l.writeOutcomes(ctx, l.takePending()) {
+			backoff = 0
+			continue
+		}
+		backoff = min(max(2*backoff, 100*time.Millisecond), l.cfg.OutcomeRetryMax)
+		// Try again after the backoff, even if no new outcome arrives.
+		select {
+		case l.outcome <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// writeOutcomes stores a batch, retrying while the database is away. Items
-// whose outcome cannot be written stay processing and are recovered as
-// stale later.
-func (l *Loop) writeOutcomes(ctx context.Context, batch []store.Outcome) {
-	if len(batch) == 0 {
-		return
-	}
-	var applied []bool
-	var err error
-	for try := range 5 {
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		applied, err = l.store.CompleteQueueItems(wctx, batch)
-		cancel()
-		if err == nil {
-			break
+// finalWrite writes what is left at stop, trying with backoff for up to
+// Config.FinalWriteTimeout; what still cannot be written is logged with its
+// item ids (those items are recovered once their lock times out).
+func (l *Loop) finalWrite(ctx context.Context) {
+	deadline := time.Now().Add(l.cfg.FinalWriteTimeout)
+	backoff := 100 * time.Millisecond
+	for {
+		outs := l.takePending()
+		if len(outs) == 0 || l.writeOutcomes(ctx, outs) {
+			return
 		}
-		l.log.Error("write outcomes", "items", len(batch), "try", try+1, "err", err)
-		time.Sleep(time.Duration(100<<try) * time.Millisecond)
+		if time.Now().Add(backoff).After(deadline) {
+			var ids []int64
+			for _, o := range l.takePending() {
+				ids = append(ids, o.ID)
+			}
+			l.log.Error("stopping with outcomes not written: these items stay processing until their lock times out, then go back to the queue",
+				"items", ids)
+			return
+		}
+		time.Sleep(backoff)
+		backoff = min(2*backoff, time.Second)
 	}
+}
+
+// writeOutcomes stores a batch. When the database does not take it, the
+// batch goes back to the pending outcomes and writeOutcomes reports false.
+func (l *Loop) writeOutcomes(ctx context.Context, batch []store.Outcome) bool {
+	if len(batch) == 0 {
+		return true
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	applied, err := l.store.CompleteQueueItems(wctx, batch)
+	cancel()
 	if err != nil {
-		return
+		l.requeuePending(batch)
+		l.log.Error("outcomes not written yet; kept to try again", "items", len(batch), "err", err)
+		return false
 	}
-	l.reportIgnored(batch, applied)
+	l.written(batch, applied)
+	return true
+}
+
+// hold records claimed items as this loop's until their outcome is written.
+func (l *Loop) hold(items []store.QueueItem) {
+	l.pendingMu.Lock()
+	defer l.pendingMu.Unlock()
+	for _, it := range items {
+		l.held[it.ID] = true
+	}
+}
+
+// written lets go of items whose outcome is written, and reports those the
+// database ignored.
+func (l *Loop) written(outs []store.Outcome, applied []bool) {
+	l.pendingMu.Lock()
+	for _, o := range outs {
+		delete(l.held, o.ID)
+	}
+	l.pendingMu.Unlock()
+	l.reportIgnored(outs, applied)
+}
+
+// heldIDs lists the items this loop holds.
+func (l *Loop) heldIDs() []int64 {
+	l.pendingMu.Lock()
+	defer l.pendingMu.Unlock()
+	ids := make([]int64, 0, len(l.held))
+	for id := range l.held {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// isHeld reports whether this loop holds item id.
+func (l *Loop) isHeld(id int64) bool {
+	l.pendingMu.Lock()
+	defer l.pendingMu.Unlock()
+	return l.held[id]
+}
+
+// releaseOrphans gives back items locked in this loop's name that it does
+// not hold: their claim went through in the database but its answer was
+// lost (the connection broke), so they were never sent. They go back to
+// the queue with the attempt refunded. Only items whose lock is older than
+// the lock timeout count, so a claim whose answer is on its way is not
+// taken for one.
+func (l *Loop) releaseOrphans(ctx context.Context, lockTimeout time.Duration) error {
+	items, err := l.store.LockedBy(ctx, l.cfg.ProcessorID, l.cfg.Now().Add(-lockTimeout), rescuePage)
+	if err != nil {
+		return err
+	}
+	var outs []store.Outcome
+	for _, it := range items {
+		if l.isHeld(it.ID) {
+			continue
+		}
+		out := l.release(it)
+		out.Error = "the claim's answer was lost on the way from the database; it was not sent"
+		outs = append(outs, out)
+	}
+	if len(outs) == 0 {
+		return nil
+	}
+	applied, err := l.store.CompleteQueueItems(ctx, outs)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, ok := range applied {
+		if ok {
+			n++
+		}
+	}
+	l.log.Warn("released items whose claim was lost; they were not sent and go back to the queue", "items", n)
+	return nil
+}
+
+// pendingCount is how many outcomes wait to be written.
+func (l *Loop) pendingCount() int {
+	l.pendingMu.Lock()
+	defer l.pendingMu.Unlock()
+	return len(l.pending)
 }
 
 func (l *Loop) reportIgnored(outs []store.Outcome, applied []bool) {
@@ -632,21 +787,38 @@ func (l *Loop) reportIgnored(outs []store.Outcome, applied []bool) {
 	}
 }
 
+// heartbeat says this processor is alive, and renews the locks of the
+// items it holds (sending, or with an outcome waiting to be written), so
+// that only a stopped or stalled processor's items are ever recovered. It
+// beats every HeartbeatInterval, or a third of the lock timeout when that
+// is shorter.
 func (l *Loop) heartbeat(ctx context.Context, started time.Time) {
 	host, _ := os.Hostname()
 	hb := store.Heartbeat{ProcessorID: l.cfg.ProcessorID, Hostname: host, PID: os.Getpid(),
 		Version: l.cfg.Version, StartedAt: started}
-	t := time.NewTicker(l.cfg.HeartbeatInterval)
-	defer t.Stop()
 	for {
-		hb.Workers = l.currentTuning().Workers
-		if err := l.store.PutHeartbeat(ctx, hb); err != nil && ctx.Err() == nil {
-			l.log.Warn("heartbeat", "err", err)
+		t := l.currentTuning()
+		hb.Workers = t.Workers
+		err := l.store.PutHeartbeat(ctx, hb)
+		if err == nil {
+			_, err = l.store.RenewLocks(ctx, l.cfg.ProcessorID, l.heldIDs())
 		}
+		if err == nil {
+			err = l.releaseOrphans(ctx, t.LockTimeout)
+		}
+		if err != nil && ctx.Err() == nil {
+			l.log.Warn("heartbeat and lock renewal failed; trying again", "err", err)
+		}
+		every := min(l.cfg.HeartbeatInterval, max(t.LockTimeout/3, 100*time.Millisecond))
+		if err != nil {
+			every = min(every, time.Second)
+		}
+		timer := time.NewTimer(every)
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return
-		case <-t.C:
+		case <-timer.C:
 		}
 	}
 }
@@ -674,12 +846,15 @@ func (l *Loop) RunOnce(ctx context.Context) (int, error) {
 	if len(items) == 0 {
 		return 0, nil
 	}
+	l.hold(items)
 	outs := make([]store.Outcome, len(items))
 	for i, it := range items {
 		outs[i] = l.handle(ctx, ctx, it)
 	}
-	if _, err := l.store.CompleteQueueItems(ctx, outs); err != nil {
+	applied, err := l.store.CompleteQueueItems(ctx, outs)
+	if err != nil {
 		return 0, err
 	}
+	l.written(outs, applied)
 	return len(items), nil
 }

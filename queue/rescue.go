@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/messagebridge/messagebridge/store"
@@ -26,7 +27,7 @@ type RescueResult struct {
 // RescueStore is what the rescuer needs from the database; *store.DB
 // satisfies it.
 type RescueStore interface {
-	StaleQueueItems(ctx context.Context, lockedBefore time.Time, limit int) ([]store.QueueItem, error)
+	StaleLocks(ctx context.Context, lockedBefore, aliveSince time.Time, limit int) ([]store.QueueItem, error)
 	CompleteQueueItems(ctx context.Context, outs []store.Outcome) ([]bool, error)
 }
 
@@ -50,10 +51,19 @@ type RescuerConfig struct {
 // Rescuer recovers items whose lock outlived the lock timeout: their
 // processor stopped or stalled. Run it once per process next to the loop
 // (several are safe: each recovery is guarded by the item's lock token).
+//
+// Only a dead or stalled processor's items are recovered: a live one
+// renews its locks, and an item whose owner wrote a heartbeat within the
+// lock timeout is left alone. After the rescuer itself could not reach the
+// database, it waits one lock timeout before recovering anything, so that
+// owners cut off by the same outage renew their locks first.
 type Rescuer struct {
 	cfg   RescuerConfig
 	store RescueStore
 	log   *slog.Logger
+
+	mu          sync.Mutex
+	lastFailure time.Time
 }
 
 // NewRescuer returns a rescuer; call Run to start it.
@@ -125,14 +135,28 @@ func (r *Rescuer) Run(ctx context.Context) error {
 // to failed when it has no attempts left, with the reason recorded. A late
 // outcome from the old owner is ignored because the lock token no longer
 // matches.
-func (r *Rescuer) RescueOnce(ctx context.Context) (RescueResult, error) {
-	var res RescueResult
+func (r *Rescuer) RescueOnce(ctx context.Context) (res RescueResult, err error) {
 	lockTimeout := r.lockTimeout(ctx)
 	now := r.cfg.Now()
+	r.mu.Lock()
+	since := now.Sub(r.lastFailure)
+	r.mu.Unlock()
+	if since < lockTimeout {
+		// The database was away a moment ago: owners cut off with us are
+		// still renewing their locks.
+		return res, nil
+	}
+	defer func() {
+		if err != nil {
+			r.mu.Lock()
+			r.lastFailure = r.cfg.Now()
+			r.mu.Unlock()
+		}
+	}()
 	before := now.Add(-lockTimeout)
 	seen := map[int64]bool{}
 	for {
-		items, err := r.store.StaleQueueItems(ctx, before, rescuePage)
+		items, err := r.store.StaleLocks(ctx, before, before, rescuePage)
 		if err != nil {
 			return res, fmt.Errorf("rescue: %w", err)
 		}

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"github.com/messagebridge/messagebridge/queue"
@@ -39,7 +40,7 @@ func CredentialsFrom(r *settings.Reader) func(ctx context.Context) (Credentials,
 	return func(ctx context.Context) (Credentials, error) {
 		get, err := r.Getter(ctx)
 		if err != nil {
-			return Credentials{}, err
+			return Credentials{}, fmt.Errorf("%w: %w", queue.ErrUnavailable, err)
 		}
 		byLink, _ := strconv.ParseBool(get(SettingMediaByLink))
 		return Credentials{

@@ -2,6 +2,7 @@ package shiprocket
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store/settings"
@@ -40,7 +41,7 @@ func CredentialsFrom(r *settings.Reader) func(ctx context.Context) (Credentials,
 	return func(ctx context.Context) (Credentials, error) {
 		get, err := r.Getter(ctx)
 		if err != nil {
-			return Credentials{}, err
+			return Credentials{}, fmt.Errorf("%w: %w", queue.ErrUnavailable, err)
 		}
 		return Credentials{Email: get(SettingEmail), Password: get(SettingPassword), APIKey: get(SettingAPIKey),
 			BaseURL: get(SettingBaseURL), FlowURL: get(SettingFlowURL), FlowBody: get(SettingFlowBody),
