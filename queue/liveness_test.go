@@ -57,6 +57,13 @@ func (s *staleStore) StaleLocks(context.Context, time.Time, time.Time, int) ([]s
 	return []store.QueueItem{{ID: 7, LockToken: "t", LockedBy: "gone", Attempts: 1, MaxAttempts: 3, Status: store.StatusProcessing}}, nil
 }
 
+func (s *staleStore) Ping(context.Context) error {
+	if s.down.Load() {
+		return errors.New("dial tcp 127.0.0.1:3306: connection refused")
+	}
+	return nil
+}
+
 func (s *staleStore) CompleteQueueItems(_ context.Context, outs []store.Outcome) ([]bool, error) {
 	return make([]bool, len(outs)), nil
 }
@@ -72,6 +79,11 @@ func TestRescuerWaitsAfterItsOwnFailure(t *testing.T) {
 	st.down.Store(true)
 	if _, err := r.RescueOnce(context.Background()); err == nil {
 		t.Fatal("a pass with the database away reported no error")
+	}
+	// Still away a while later: the wait starts again.
+	clock.Advance(30 * time.Second)
+	if _, err := r.RescueOnce(context.Background()); err == nil {
+		t.Fatal("a pass with the database still away reported no error")
 	}
 	st.down.Store(false)
 	calls := st.calls.Load()

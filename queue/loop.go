@@ -23,6 +23,7 @@ type Store interface {
 	CompleteQueueItems(ctx context.Context, outs []store.Outcome) ([]bool, error)
 	StaleLocks(ctx context.Context, lockedBefore, aliveSince time.Time, limit int) ([]store.QueueItem, error)
 	RenewLocks(ctx context.Context, owner string, ids []int64) (int64, error)
+	Ping(ctx context.Context) error
 	LockedBy(ctx context.Context, owner string, lockedBefore time.Time, limit int) ([]store.QueueItem, error)
 	PutHeartbeat(ctx context.Context, h store.Heartbeat) error
 	DeleteHeartbeat(ctx context.Context, processorID string) error
@@ -169,10 +170,14 @@ type Loop struct {
 
 	// static is the tuning made of the Config fields: what Tuning falls
 	// back to. tuning is the one read last.
-	static   Tuning
-	tuning   atomic.Pointer[Tuning]
-	limiters limiters
-	rescuer  *Rescuer
+	static Tuning
+	tuning atomic.Pointer[Tuning]
+	// pacer paces each gateway: at its configured rate, slowed down by
+	// the provider's rate-limit answers and back up while they stop.
+	pacer     *Pacer
+	targetsMu sync.Mutex
+	targets   map[string]float64
+	rescuer   *Rescuer
 
 	// inFlight counts claimed items not yet finished; freed is signalled
 	// each time one finishes.
@@ -189,10 +194,13 @@ type Loop struct {
 	held      map[int64]bool
 	outcome   chan struct{}
 
-	mu          sync.Mutex
-	blocked     map[string]string // gateway → reason
-	lastSend    map[string]time.Time
-	lastRefresh time.Time
+	mu       sync.Mutex
+	blocked  map[string]string // gateway → reason
+	lastSend map[string]time.Time
+	// recipientHold is when a recipient the provider found over-messaged
+	// may get the next send.
+	recipientHold map[string]time.Time
+	lastRefresh   time.Time
 }
 
 // New returns a loop; call Run to start it.
@@ -202,16 +210,17 @@ func New(cfg Config, st Store, gws Gateways, log *slog.Logger) *Loop {
 		log = slog.New(slog.DiscardHandler)
 	}
 	l := &Loop{
-		cfg:      cfg,
-		store:    st,
-		gateways: gws,
-		log:      log.With("component", "queue.loop", "processor", cfg.ProcessorID),
-		wake:     make(chan struct{}, 1),
-		outcome:  make(chan struct{}, 1),
-		freed:    make(chan struct{}, 1),
-		blocked:  map[string]string{},
-		lastSend: map[string]time.Time{},
-		held:     map[int64]bool{},
+		cfg:           cfg,
+		store:         st,
+		gateways:      gws,
+		log:           log.With("component", "queue.loop", "processor", cfg.ProcessorID),
+		wake:          make(chan struct{}, 1),
+		outcome:       make(chan struct{}, 1),
+		freed:         make(chan struct{}, 1),
+		blocked:       map[string]string{},
+		lastSend:      map[string]time.Time{},
+		held:          map[int64]bool{},
+		recipientHold: map[string]time.Time{},
 		static: Tuning{
 			Workers:          cfg.Workers,
 			RetryBase:        defaultRetryBase,
@@ -223,7 +232,9 @@ func New(cfg Config, st Store, gws Gateways, log *slog.Logger) *Loop {
 	}
 	l.rescuer = NewRescuer(st, RescuerConfig{LockTimeout: cfg.LockTimeout, Tuning: cfg.Tuning,
 		Actor: cfg.ProcessorID, Now: cfg.Now}, log)
-	l.limiters.set(l.static.GatewayRates)
+	l.pacer = NewPacer(PacerConfig{})
+	l.targets = map[string]float64{}
+	l.applyRates(l.static.GatewayRates)
 	return l
 }
 
@@ -461,10 +472,8 @@ func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem) store.O
 		return store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusQueued, RefundAttempt: true,
 			NextAttemptAt: l.cfg.Now().Add(wait)}
 	}
-	if lim := l.limiters.get(name); lim != nil {
-		if err := lim.Wait(ctx); err != nil {
-			return l.release(it)
-		}
+	if err := l.pacer.Wait(ctx, name); err != nil {
+		return l.release(it)
 	}
 
 	sctx, cancel := context.WithTimeout(drainCtx, l.cfg.SendTimeout)
@@ -488,8 +497,21 @@ func (l *Loop) release(it store.QueueItem) store.Outcome {
 func (l *Loop) decide(it store.QueueItem, gateway, providerID string, err error) store.Outcome {
 	out := Decide(it, gateway, providerID, err, l.cfg.Now(), l.retryPolicy(), l.cfg.BlockedRecheck)
 	out.Actor = l.cfg.ProcessorID
-	if c, _ := ClassOf(err); err != nil && c == SenderBlocked {
+	c, se := ClassOf(err)
+	switch {
+	case err == nil:
+	case c == SenderBlocked:
 		l.block(gateway, out.Error)
+	case c == RateLimited && se.Scope == ScopeRecipient:
+		// Too many messages to this one person: only they wait.
+		l.holdRecipient(it.Phone, out.NextAttemptAt)
+	case c == RateLimited && se.Code != "":
+		// The provider is overloaded: every send through it slows down.
+		// (A rate limit without a provider code is the sender's own
+		// pacing, not the provider's answer.)
+		if after, ok := GatewayRateLimit(err); ok {
+			l.pacer.RateLimited(gateway, after)
+		}
 	}
 	if err != nil {
 		l.log.Warn("send failed", "item", it.ID, "gateway", gateway, "attempt", it.Attempts,
@@ -558,16 +580,35 @@ func (l *Loop) block(gateway, reason string) {
 	}
 }
 
+// holdRecipient makes the next send to phone wait until at least until.
+func (l *Loop) holdRecipient(phone string, until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if until.After(l.recipientHold[phone]) {
+		l.recipientHold[phone] = until
+	}
+}
+
+// SendRates is each gateway's send rate in force now, in sends per
+// second, as the provider's rate-limit answers left it (0: unlimited).
+func (l *Loop) SendRates() map[string]float64 { return l.pacer.Rates() }
+
 // reserveRecipient books a send to phone now, or says how long to wait
 // because the last send to it was less than RecipientSpacing ago.
 func (l *Loop) reserveRecipient(phone string) (time.Duration, bool) {
+	now := l.cfg.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if until, ok := l.recipientHold[phone]; ok {
+		if wait := until.Sub(now); wait > 0 {
+			return wait, false
+		}
+		delete(l.recipientHold, phone)
+	}
 	spacing := l.currentTuning().RecipientSpacing
 	if spacing <= 0 {
 		return 0, true
 	}
-	now := l.cfg.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if last, ok := l.lastSend[phone]; ok {
 		if wait := last.Add(spacing).Sub(now); wait > 0 {
 			return wait, false

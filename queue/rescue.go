@@ -29,6 +29,7 @@ type RescueResult struct {
 type RescueStore interface {
 	StaleLocks(ctx context.Context, lockedBefore, aliveSince time.Time, limit int) ([]store.QueueItem, error)
 	CompleteQueueItems(ctx context.Context, outs []store.Outcome) ([]bool, error)
+	Ping(ctx context.Context) error
 }
 
 // RescuerConfig tunes a Rescuer. Zero values take the defaults shown.
@@ -141,11 +142,6 @@ func (r *Rescuer) RescueOnce(ctx context.Context) (res RescueResult, err error) 
 	r.mu.Lock()
 	since := now.Sub(r.lastFailure)
 	r.mu.Unlock()
-	if since < lockTimeout {
-		// The database was away a moment ago: owners cut off with us are
-		// still renewing their locks.
-		return res, nil
-	}
 	defer func() {
 		if err != nil {
 			r.mu.Lock()
@@ -153,6 +149,15 @@ func (r *Rescuer) RescueOnce(ctx context.Context) (res RescueResult, err error) 
 			r.mu.Unlock()
 		}
 	}()
+	if since < lockTimeout {
+		// The database was away a moment ago: owners cut off with us are
+		// still renewing their locks. The wait counts from when the
+		// database is back, so keep asking whether it is.
+		if err := r.store.Ping(ctx); err != nil {
+			return res, fmt.Errorf("rescue: %w", err)
+		}
+		return res, nil
+	}
 	before := now.Add(-lockTimeout)
 	seen := map[int64]bool{}
 	for {

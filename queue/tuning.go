@@ -2,11 +2,7 @@ package queue
 
 import (
 	"context"
-	"math"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Defaults of the tuning when neither Config nor Config.Tuning give a value.
@@ -51,7 +47,7 @@ func (l *Loop) refreshTuning(ctx context.Context) Tuning {
 	if prev := l.tuning.Swap(&t); prev != nil && prev.Workers != t.Workers {
 		l.log.Info("workers changed", "from", prev.Workers, "to", t.Workers)
 	}
-	l.limiters.set(t.GatewayRates)
+	l.applyRates(t.GatewayRates)
 	return t
 }
 
@@ -73,53 +69,22 @@ func (l *Loop) retryPolicy() RetryPolicy {
 	return Backoff{Base: t.RetryBase, Cap: t.RetryMaxDelay, Jitter: retryJitter}
 }
 
-// limiters holds one rate limiter per gateway with a send rate.
-type limiters struct {
-	mu sync.Mutex
-	m  map[string]*rate.Limiter
-}
-
-// burstFor is the burst allowed at perSec sends a second: a tenth of a
-// second's worth, at least 1.
-func burstFor(perSec float64) int { return max(1, int(perSec/10)) }
-
-// set makes the limiters follow rates: a gateway with a new positive rate
-// gets a limiter, one whose rate changed has it updated in place (sends
-// waiting on it keep their place), and one whose rate is gone or 0 loses
-// its limit.
-func (ls *limiters) set(rates map[string]float64) {
-	ls.mu.Lock()
-	defer ls.mu.Unlock()
+// applyRates makes the pacer's targets follow the configured rates: a
+// gateway with a new rate gets it as its target, one whose rate is gone
+// loses its target.
+func (l *Loop) applyRates(rates map[string]float64) {
+	l.targetsMu.Lock()
+	defer l.targetsMu.Unlock()
 	for name, perSec := range rates {
-		if !(perSec > 0) || math.IsInf(perSec, 1) {
-			continue
-		}
-		lim, ok := ls.m[name]
-		if !ok {
-			if ls.m == nil {
-				ls.m = map[string]*rate.Limiter{}
-			}
-			ls.m[name] = rate.NewLimiter(rate.Limit(perSec), burstFor(perSec))
-			continue
-		}
-		if lim.Limit() != rate.Limit(perSec) {
-			lim.SetLimit(rate.Limit(perSec))
-		}
-		if b := burstFor(perSec); lim.Burst() != b {
-			lim.SetBurst(b)
+		if l.targets[name] != perSec {
+			l.pacer.SetTarget(name, perSec)
+			l.targets[name] = perSec
 		}
 	}
-	for name, lim := range ls.m {
-		if perSec := rates[name]; !(perSec > 0) || math.IsInf(perSec, 1) {
-			lim.SetLimit(rate.Inf) // for sends that already hold it
-			delete(ls.m, name)
+	for name := range l.targets {
+		if _, ok := rates[name]; !ok {
+			l.pacer.SetTarget(name, 0)
+			delete(l.targets, name)
 		}
 	}
-}
-
-// get returns gateway's limiter, nil when it is unlimited.
-func (ls *limiters) get(gateway string) *rate.Limiter {
-	ls.mu.Lock()
-	defer ls.mu.Unlock()
-	return ls.m[gateway]
 }

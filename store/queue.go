@@ -474,13 +474,9 @@ WHERE id IN (SELECT id FROM queue_items WHERE status = 'queued' AND next_attempt
 RETURNING `+queueColumns, p.Token, now, p.Owner, now, now, p.Limit)
 		return rows, err
 	}
-	if err := tx.SelectContext(ctx, &rows, `SELECT `+queueColumns+` FROM queue_items
-WHERE status = 'queued' AND next_attempt_at <= ?
-ORDER BY priority, next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`, now, p.Limit); err != nil {
+	rows, err := lockDue(ctx, tx, p.Limit, now)
+	if err != nil || len(rows) == 0 {
 		return nil, err
-	}
-	if len(rows) == 0 {
-		return nil, nil
 	}
 	ids := make([]int64, len(rows))
 	for i := range rows {
@@ -503,6 +499,81 @@ WHERE id IN (`+in+`)`, upd...); err != nil {
 	}
 	return rows, nil
 }
+
+// claimKey is an item's place in claim order: the claim index
+// (status, priority, next_attempt_at) and the primary key after it.
+type claimKey struct {
+	Priority      int       `db:"priority"`
+	NextAttemptAt time.Time `db:"next_attempt_at"`
+	ID            int64     `db:"id"`
+}
+
+// claimRounds bounds the rounds of lockDue; a round comes up short only
+// when concurrent claimers hold most of its candidates.
+const claimRounds = 4
+
+// lockDue locks (MySQL, FOR UPDATE SKIP LOCKED) up to limit due queued
+// items in claim order and returns them.
+//
+// A locking read of the claim index from its start would be slow while the
+// queue drains fast: ahead of the queued items the index keeps the entries
+// of the items claimed moments ago until InnoDB purges them (thousands of
+// them), and a locking read at READ COMMITTED visits the row of each. So a
+// plain (consistent) read, which passes over them at almost no cost, first
+// finds the keys of the first 2×limit due items, and the locking read then
+// scans only that stretch of the index, between the first and the last of
+// them, skipping rows other claimers hold. The stretch has both ends so
+// that the planner walks that range of the index rather than the whole
+// queued part. When other claimers hold too many of its rows, the next
+// stretch is read. Items committed meanwhile in a stretch already passed
+// are claimed next time, as if they had come a moment later; the locking
+// read, not the plain one, decides what is claimed, so each item is still
+// claimed once.
+func lockDue(ctx context.Context, tx *sqlx.Tx, limit int, now time.Time) ([]queueRow, error) {
+	var rows []queueRow
+	var after *claimKey
+	for round := 0; round < claimRounds && len(rows) < limit; round++ {
+		want := limit - len(rows)
+		q := `SELECT priority, next_attempt_at, id FROM queue_items
+WHERE status = 'queued' AND next_attempt_at <= ?`
+		args := []any{now}
+		if after != nil {
+			q += ` AND ` + keyAfter
+			args = append(args, after.Priority, after.Priority, after.NextAttemptAt, after.NextAttemptAt, after.ID)
+		}
+		var keys []claimKey
+		if err := tx.SelectContext(ctx, &keys, q+` ORDER BY priority, next_attempt_at, id LIMIT ?`, append(args, 2*want)...); err != nil {
+			return nil, err
+		}
+		if len(keys) == 0 {
+			break
+		}
+		first, last := keys[0], keys[len(keys)-1]
+		var got []queueRow
+		if err := tx.SelectContext(ctx, &got, `SELECT `+queueColumns+` FROM queue_items
+WHERE status = 'queued' AND next_attempt_at <= ? AND `+keyFrom+` AND `+keyTo+`
+ORDER BY priority, next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`,
+			now, first.Priority, first.Priority, first.NextAttemptAt, first.NextAttemptAt, first.ID,
+			last.Priority, last.Priority, last.NextAttemptAt, last.NextAttemptAt, last.ID, want); err != nil {
+			return nil, err
+		}
+		rows = append(rows, got...)
+		if len(keys) < 2*want {
+			break // that was every due item
+		}
+		after = &last
+	}
+	return rows, nil
+}
+
+// Bounds on an item's claim key, written out so that the planner turns
+// them into a range of the claim index. Each takes priority, priority,
+// next_attempt_at, next_attempt_at, id.
+const (
+	keyFrom  = `(priority > ? OR (priority = ? AND (next_attempt_at > ? OR (next_attempt_at = ? AND id >= ?))))`
+	keyAfter = `(priority > ? OR (priority = ? AND (next_attempt_at > ? OR (next_attempt_at = ? AND id > ?))))`
+	keyTo    = `(priority < ? OR (priority = ? AND (next_attempt_at < ? OR (next_attempt_at = ? AND id <= ?))))`
+)
 
 func sortByClaimOrder(items []QueueItem) {
 	slices.SortFunc(items, func(a, b QueueItem) int {

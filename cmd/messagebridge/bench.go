@@ -1,15 +1,25 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/messagebridge/messagebridge/gateways/fake"
 	"github.com/messagebridge/messagebridge/queue"
@@ -30,6 +40,7 @@ func benchQueue(ctx context.Context, args []string, getenv func(string) string, 
 	batch := fs.Int("batch", 500, "items per enqueue transaction")
 	latItems := fs.Int("latency-items", 5000, "items enqueued at a steady rate after the drain to measure latency (0: skip)")
 	latRate := fs.Int("latency-rate", 1000, "items per second offered while measuring latency")
+	floorDir := fs.String("queuefloor", defaultQueuefloorDir(), "folder of the queuefloor tool, run in the same run on MySQL to report drain as a ratio of the database's own limit (empty: off)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -103,17 +114,23 @@ func benchQueue(ctx context.Context, args []string, getenv func(string) string, 
 		loops[p] = queue.New(queue.Config{Workers: n, PollInterval: 50 * time.Millisecond}, h, gws, log)
 		go func(l *queue.Loop) { done <- l.Run(runCtx) }(loops[p])
 	}
-	defer func() {
-		stop()
-		for range *procs {
-			<-done
+	stopped := false
+	stopLoops := func() {
+		if !stopped {
+			stopped = true
+			stop()
+			for range *procs {
+				<-done
+			}
 		}
-	}()
+	}
+	defer stopLoops()
 	if err := benchWait(ctx, db, gw, int64(*items)); err != nil {
 		return err
 	}
 	drained := time.Since(start)
-	fmt.Fprintf(out, "drain:   %8.0f items/s end to end (claim, send, mark sent: %s for the backlog)\n", float64(*items)/drained.Seconds(), drained.Round(time.Millisecond))
+	drainRate := float64(*items) / drained.Seconds()
+	fmt.Fprintf(out, "drain:   %8.0f items/s end to end (claim, send, mark sent: %s for the backlog)\n", drainRate, drained.Round(time.Millisecond))
 
 	// Phase 3: latency at a steady load the loops can carry.
 	if *latItems > 0 {
@@ -153,7 +170,150 @@ func benchQueue(ctx context.Context, args []string, getenv func(string) string, 
 		dups += c - 1
 	}
 	fmt.Fprintf(out, "sends:   %d distinct items, %d duplicates; errors surfaced: %d\n", len(byItem), dups, errs.n.Load())
+
+	// Phase 4: the database's own limit, measured now on the same server,
+	// with the loops stopped so they do not load it.
+	stopLoops()
+	if db.Dialect() != store.MySQL {
+		fmt.Fprintf(out, "ratio:   none: queuefloor measures MySQL/MariaDB only, this run used %s\n", db.Dialect())
+		return nil
+	}
+	if *floorDir == "" {
+		fmt.Fprintf(out, "ratio:   none: no queuefloor folder (%s not found; pass -queuefloor DIR)\n", queuefloorRel)
+		return nil
+	}
+	floorItems := max(*items, queuefloorMinItems)
+	rate, err := runQueuefloor(ctx, *floorDir, cfg.DatabaseURL, floorItems, logw)
+	if err != nil {
+		fmt.Fprintf(out, "ratio:   none: queuefloor failed: %s\n", oneLine(err))
+		return nil
+	}
+	fmt.Fprintf(out, "ratio:   drain %s items/s = %.2f × queuefloor %s items/s (floor: %d items, 1 worker, batch 50)\n",
+		thousands(drainRate), drainRate/rate, thousands(rate), floorItems)
 	return nil
+}
+
+// queuefloorRel is where the queuefloor tool sits relative to a checkout
+// run from its root; queuefloorMinItems is the least it drains, so that its
+// rate is steady even when the bench itself is small.
+const (
+	queuefloorRel      = "../shared/tools/queuefloor"
+	queuefloorMinItems = 30_000
+)
+
+// defaultQueuefloorDir is queuefloorRel when it holds the tool, else "".
+func defaultQueuefloorDir() string {
+	if st, err := os.Stat(filepath.Join(queuefloorRel, "main.go")); err == nil && !st.IsDir() {
+		return queuefloorRel
+	}
+	return ""
+}
+
+// runQueuefloor runs the queuefloor tool (go run in dir) in drain mode, one
+// fetcher claiming 50 at a time, against a scratch database beside the
+// bench's, which it creates and drops, and returns its drain rate.
+func runQueuefloor(ctx context.Context, dir, dbURL string, items int, logw io.Writer) (float64, error) {
+	if st, err := os.Stat(filepath.Join(dir, "main.go")); err != nil || st.IsDir() {
+		return 0, fmt.Errorf("%s holds no queuefloor (main.go)", dir)
+	}
+	t, err := store.ParseURL(dbURL, "")
+	if err != nil {
+		return 0, err
+	}
+	mcfg, err := mysql.ParseDSN(t.DSN)
+	if err != nil {
+		return 0, fmt.Errorf("database URL: %w", err)
+	}
+	scratch := mcfg.DBName + "_queuefloor"
+	if len(scratch) > 64 {
+		scratch = "mb_queuefloor"
+	}
+	// Only what queuefloor needs: where, who, and client-side arguments
+	// as in its README. (The password is on its command line.)
+	fcfg := mysql.NewConfig()
+	fcfg.User, fcfg.Passwd, fcfg.Net, fcfg.Addr = mcfg.User, mcfg.Passwd, mcfg.Net, mcfg.Addr
+	fcfg.InterpolateParams = true
+	switch mcfg.TLSConfig {
+	case "true", "skip-verify", "preferred":
+		fcfg.TLSConfig = mcfg.TLSConfig
+	}
+	admin, err := sql.Open("mysql", fcfg.FormatDSN())
+	if err != nil {
+		return 0, err
+	}
+	defer admin.Close()
+	quoted := "`" + strings.ReplaceAll(scratch, "`", "``") + "`"
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+quoted); err != nil {
+		return 0, fmt.Errorf("create scratch database %s: %w", scratch, err)
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if _, err := admin.ExecContext(dctx, "DROP DATABASE IF EXISTS "+quoted); err != nil {
+			fmt.Fprintf(logw, "bench: drop scratch database %s: %v\n", scratch, err)
+		}
+	}()
+
+	fcfg.DBName = scratch
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(rctx, "go", "run", ".", "-dsn", fcfg.FormatDSN(), "-mode", "drain",
+		"-items", strconv.Itoa(items), "-workers", "1", "-batch", "50", "-json")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		logw.Write(stdout.Bytes())
+		logw.Write(stderr.Bytes())
+		return 0, fmt.Errorf("go run in %s: %w: %s", dir, err, lastLine(stderr.String()))
+	}
+	rate, err := queuefloorRate(stdout.String())
+	if err != nil {
+		logw.Write(stdout.Bytes())
+		return 0, err
+	}
+	return rate, nil
+}
+
+// queuefloorRate reads "rate" from the last "JSON {...}" line of
+// queuefloor's output.
+func queuefloorRate(output string) (float64, error) {
+	lines := strings.Split(strings.TrimSpace(output), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		js, ok := strings.CutPrefix(strings.TrimSpace(lines[i]), "JSON ")
+		if !ok {
+			continue
+		}
+		var r struct {
+			Rate *float64 `json:"rate"`
+		}
+		if err := json.Unmarshal([]byte(js), &r); err != nil {
+			return 0, fmt.Errorf("queuefloor summary: %w", err)
+		}
+		if r.Rate == nil || *r.Rate <= 0 {
+			return 0, errors.New("queuefloor summary has no positive rate")
+		}
+		return *r.Rate, nil
+	}
+	return 0, errors.New("queuefloor printed no JSON summary line")
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// thousands formats a rate as a whole number with comma separators.
+func thousands(v float64) string {
+	s := strconv.FormatInt(int64(v+0.5), 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // benchEnqueue enqueues n text items in transactions of batch and returns

@@ -13,23 +13,26 @@ import (
 	"strings"
 	"time"
 
+	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
 )
 
 // Default waits for rate-limit errors that carry no usable hint, following
-// providers.md §1.5 and §1.7.
+// providers.md §1.5 and §1.7. 130429 (the number's messages-per-second
+// cap, 80 mps by default) and an HTTP 429 without a known code carry no
+// default: they slow the whole gateway down (queue.ScopeGateway, the
+// Pacer's multiplicative decrease) and pause it only for a Retry-After or
+// usage-header hint, which Meta rarely sends.
 const (
-	// ThroughputWait follows 130429 (the number's messages-per-second cap,
-	// 80 mps by default): a short pause is enough.
-	ThroughputWait = 2 * time.Second
 	// PairWait follows 131056: the budget for one recipient is about one
-	// message every 6 seconds; other recipients are not affected.
+	// message every 6 seconds; only that recipient waits
+	// (queue.ScopeRecipient), other recipients and the gateway's rate are
+	// not affected.
 	PairWait = 6 * time.Second
 	// CallLimitWait follows 4 (app call limit) and 80007 (WABA rate limit)
-	// when no usage header says how long to wait.
+	// when no usage header says how long to wait; the whole gateway
+	// pauses.
 	CallLimitWait = time.Minute
-	// UnknownRateLimitWait follows an HTTP 429 without a known code.
-	UnknownRateLimitWait = 10 * time.Second
 	// maxWait bounds a hint taken from response headers.
 	maxWait = time.Hour
 	// maxFieldLen bounds each provider text field before it joins a message.
@@ -53,6 +56,7 @@ type graphError struct {
 type rule struct {
 	class queue.Class
 	wait  time.Duration // RateLimited only: the default hint
+	scope queue.Scope   // RateLimited only: what is throttled
 }
 
 // ruleFor maps a Meta error code (providers.md §1.5) to its class. ok is
@@ -66,11 +70,14 @@ func ruleFor(code int) (r rule, ok bool) {
 	// failing every queued item.
 	case 0, 190, 368, 131031, 131048:
 		return rule{class: queue.SenderBlocked}, true
-	// Throttling: wait and try again without spending an attempt.
+	// Throttling: wait and try again without spending an attempt. 130429,
+	// 4 and 80007 throttle the sending number or app, so the gateway slows
+	// down; 131056 throttles one business–consumer pair, so only that
+	// recipient waits.
 	case 130429:
-		return rule{class: queue.RateLimited, wait: ThroughputWait}, true
+		return rule{class: queue.RateLimited}, true
 	case 131056:
-		return rule{class: queue.RateLimited, wait: PairWait}, true
+		return rule{class: queue.RateLimited, wait: PairWait, scope: queue.ScopeRecipient}, true
 	case 4, 80007:
 		return rule{class: queue.RateLimited, wait: CallLimitWait}, true
 	// Passing faults on Meta's side: back off and retry. 131049 (Meta chose
@@ -99,7 +106,7 @@ func ruleFor(code int) (r rule, ok bool) {
 func ruleForStatus(status int, transient bool) rule {
 	switch {
 	case status == http.StatusTooManyRequests:
-		return rule{class: queue.RateLimited, wait: UnknownRateLimitWait}
+		return rule{class: queue.RateLimited}
 	case transient, status >= 500:
 		return rule{class: queue.Retry}
 	case status == http.StatusUnauthorized:
@@ -154,6 +161,9 @@ func classified(r rule, hint time.Duration, code, msg string, secrets []string) 
 		if hint > 0 {
 			wait = hint
 		}
+		if r.scope == queue.ScopeRecipient {
+			return queue.RecipientRateLimitedFor(wait, code, err)
+		}
 		return queue.RateLimitedFor(wait, code, err)
 	}
 	return queue.Classify(r.class, code, err)
@@ -180,15 +190,11 @@ func transportError(ctx context.Context, op string, err error, secrets []string)
 	return queue.Classify(queue.Retry, "", &safeError{msg: redact(msg, secrets), cause: err})
 }
 
-// headerWait reads a wait hint from Retry-After (seconds) or from the
-// estimated_time_to_regain_access (minutes) in Meta's usage headers.
+// headerWait reads a wait hint from Retry-After (seconds or an HTTP date)
+// or from the estimated_time_to_regain_access (minutes) in Meta's usage
+// headers.
 func headerWait(h http.Header) time.Duration {
-	var wait time.Duration
-	if s := strings.TrimSpace(h.Get("Retry-After")); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n > 0 {
-			wait = time.Duration(n) * time.Second
-		}
-	}
+	wait := gateways.RetryAfter(h.Get("Retry-After"), time.Now())
 	if v := h.Get("X-Business-Use-Case-Usage"); v != "" {
 		var usage map[string][]struct {
 			Minutes json.Number `json:"estimated_time_to_regain_access"`

@@ -45,6 +45,7 @@ func TestErrorCodesEndToEnd(t *testing.T) {
 		code, http, subcode int
 		class               queue.Class
 		wait                time.Duration
+		scope               queue.Scope // rate limits only
 	}{
 		{code: 0, http: 401, class: SB},
 		{code: 190, http: 401, subcode: 463, class: SB},
@@ -55,8 +56,8 @@ func TestErrorCodesEndToEnd(t *testing.T) {
 		{code: 299, http: 403, class: P},
 		{code: 4, http: 429, class: RL, wait: meta.CallLimitWait},
 		{code: 80007, http: 429, subcode: 2446079, class: RL, wait: meta.CallLimitWait},
-		{code: 130429, http: 429, subcode: 2494055, class: RL, wait: meta.ThroughputWait},
-		{code: 131056, http: 429, class: RL, wait: meta.PairWait},
+		{code: 130429, http: 429, subcode: 2494055, class: RL}, // no hint: the gateway slows down, no pause
+		{code: 131056, http: 429, class: RL, wait: meta.PairWait, scope: queue.ScopeRecipient},
 		{code: 131048, http: 429, class: SB},
 		{code: 368, http: 403, class: SB},
 		{code: 131031, http: 403, class: SB},
@@ -87,7 +88,7 @@ func TestErrorCodesEndToEnd(t *testing.T) {
 		// Codes the table does not list fall back on is_transient and HTTP.
 		{code: 999001, http: 500, class: R},
 		{code: 999002, http: 503, class: R},
-		{code: 999003, http: 429, class: RL, wait: meta.UnknownRateLimitWait},
+		{code: 999003, http: 429, class: RL},
 		{code: 999004, http: 400, class: P},
 		{code: 999005, http: 401, class: SB},
 	}
@@ -111,8 +112,11 @@ func TestErrorCodesEndToEnd(t *testing.T) {
 		if class != tc.class || se.Code != strconv.Itoa(tc.code) {
 			t.Errorf("code %d (HTTP %d): class %s code %q, want %s %q", tc.code, tc.http, class, se.Code, tc.class, strconv.Itoa(tc.code))
 		}
-		if class == queue.RateLimited && se.RetryAfter != tc.wait {
-			t.Errorf("code %d: retry after %v, want %v", tc.code, se.RetryAfter, tc.wait)
+		if class == queue.RateLimited && (se.RetryAfter != tc.wait || se.Scope != tc.scope) {
+			t.Errorf("code %d: retry after %v for the %s, want %v for the %s", tc.code, se.RetryAfter, se.Scope, tc.wait, tc.scope)
+		}
+		if _, gw := queue.GatewayRateLimit(err); gw != (class == queue.RateLimited && tc.scope == queue.ScopeGateway) {
+			t.Errorf("code %d: GatewayRateLimit = %v", tc.code, gw)
 		}
 		if !strings.Contains(err.Error(), strconv.Itoa(tc.code)) || !strings.Contains(err.Error(), "error title") {
 			t.Errorf("code %d: error text %q lacks the code or message", tc.code, err)
@@ -136,14 +140,26 @@ func TestErrorFallbacksAndHints(t *testing.T) {
 	if class, _, err := send(502, nil, "<html>Bad Gateway</html>"); class != queue.Retry || strings.Contains(err.Error(), "html") {
 		t.Errorf("502 html: %s %v", class, err)
 	}
-	if class, se, _ := send(429, nil, "slow down"); class != queue.RateLimited || se.RetryAfter != meta.UnknownRateLimitWait {
+	if class, se, _ := send(429, nil, "slow down"); class != queue.RateLimited || se.RetryAfter != 0 || se.Scope != queue.ScopeGateway {
 		t.Errorf("429 without body: %s %+v", class, se)
 	}
 	if class, _, _ := send(400, nil, graphErrorBody(999100, 0, "odd", true)); class != queue.Retry {
 		t.Errorf("unknown transient code: %s", class)
 	}
-	if _, se, _ := send(429, http.Header{"Retry-After": {"7"}}, graphErrorBody(130429, 0, "Rate limit hit", false)); se.RetryAfter != 7*time.Second {
-		t.Errorf("Retry-After 7: wait %v", se.RetryAfter)
+	if _, se, _ := send(429, http.Header{"Retry-After": {"7"}}, graphErrorBody(130429, 0, "Rate limit hit", false)); se.RetryAfter != 7*time.Second || se.Scope != queue.ScopeGateway {
+		t.Errorf("130429 with Retry-After 7: wait %v for the %s", se.RetryAfter, se.Scope)
+	}
+	// Some proxies send Meta's 400 for 130429; the code decides.
+	if class, se, _ := send(400, nil, graphErrorBody(130429, 2494055, "Rate limit hit", false)); class != queue.RateLimited || se.RetryAfter != 0 || se.Scope != queue.ScopeGateway {
+		t.Errorf("130429 with HTTP 400: %s %+v", class, se)
+	}
+	date := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
+	if _, se, _ := send(429, http.Header{"Retry-After": {date}}, graphErrorBody(130429, 0, "Rate limit hit", false)); se.RetryAfter < 58*time.Minute || se.RetryAfter > time.Hour {
+		t.Errorf("Retry-After as an HTTP date: wait %v", se.RetryAfter)
+	}
+	// The pair limit keeps its scope with a hint.
+	if _, se, _ := send(429, http.Header{"Retry-After": {"9"}}, graphErrorBody(131056, 0, "pair rate limit", false)); se.RetryAfter != 9*time.Second || se.Scope != queue.ScopeRecipient {
+		t.Errorf("131056 with Retry-After 9: wait %v for the %s", se.RetryAfter, se.Scope)
 	}
 	usage := http.Header{"X-Business-Use-Case-Usage": {`{"123":[{"type":"whatsapp","call_count":100,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":3}]}`}}
 	if _, se, _ := send(429, usage, graphErrorBody(80007, 2446079, "WABA rate limit", true)); se.RetryAfter != 3*time.Minute {

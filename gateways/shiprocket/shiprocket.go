@@ -91,8 +91,9 @@ const DefaultFlowBody = `{"phone":"{{phone}}","flow_id":"{{flow_id}}","variables
 // TokenTTL is the documented life of a login token.
 const TokenTTL = 240 * time.Hour
 
-// DefaultRateLimitWait is the wait after a 429 without Retry-After;
-// Shiprocket publishes neither a limit nor a retry hint.
+// DefaultRateLimitWait is the wait after a 429 without Retry-After, for
+// the whole gateway; Shiprocket publishes neither a limit nor a retry
+// hint, and a quota refused once is likely refused for a while.
 const DefaultRateLimitWait = 30 * time.Second
 
 // tokenMargin renews a token this long before it runs out.

@@ -442,6 +442,10 @@ func TestStatusClasses(t *testing.T) {
 			if se.Code != fmt.Sprint(tc.status) || se.RetryAfter != tc.wait {
 				t.Fatalf("code %q wait %v; want %d and %v", se.Code, se.RetryAfter, tc.status, tc.wait)
 			}
+			// Shiprocket's limit is the API user's: a 429 slows the gateway.
+			if pause, gw := queue.GatewayRateLimit(se); gw != (tc.class == queue.RateLimited) || pause != tc.wait {
+				t.Fatalf("GatewayRateLimit = %v, %v", pause, gw)
+			}
 			if logins, calls := b.fake.counts(); logins != 1 || (tc.login && calls != 0) || (!tc.login && calls != 1) {
 				t.Fatalf("logins = %d, calls = %d", logins, calls)
 			}

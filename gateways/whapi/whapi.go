@@ -354,7 +354,8 @@ func statusMeaning(status int) string {
 }
 
 // StatusClass maps a WHAPI HTTP status to a queue class, as WHAPI documents
-// the statuses of its send endpoints.
+// the statuses of its send endpoints. WHAPI throttles the channel, not a
+// recipient, so a 429 is gateway-scoped.
 func StatusClass(status int) queue.Class {
 	switch {
 	case status == http.StatusUnauthorized, status == http.StatusPaymentRequired:

@@ -282,6 +282,10 @@ func TestStatusClasses(t *testing.T) {
 			if se.RetryAfter != tc.wait {
 				t.Fatalf("RetryAfter = %v, want %v", se.RetryAfter, tc.wait)
 			}
+			// A 429 slows the whole gateway: WHAPI throttles the channel.
+			if pause, gw := queue.GatewayRateLimit(err); gw != (tc.class == queue.RateLimited) || pause != tc.wait {
+				t.Fatalf("GatewayRateLimit = %v, %v", pause, gw)
+			}
 			if !strings.Contains(err.Error(), "HTTP "+strconv.Itoa(tc.status)) {
 				t.Fatalf("error %q does not name the status", err)
 			}
