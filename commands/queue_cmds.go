@@ -30,6 +30,21 @@ func (r *Router) status(ctx context.Context, c call) ([]bot.Reply, error) {
 	} else {
 		fmt.Fprintf(&b, "Processors: %d running\n", len(h.Processors))
 	}
+	active := r.ops.ActiveGateway(ctx)
+	for _, p := range r.ops.Paces() {
+		slowed := p.Target == 0 || p.Rate < p.Target*0.95
+		if p.Gateway != active && !slowed {
+			continue
+		}
+		switch {
+		case p.Target > 0 && p.Rate < p.Target*0.95:
+			fmt.Fprintf(&b, "Sending via %s at %s/s of %s/s: slowed down by the provider's rate limits\n", p.Gateway, rateText(p.Rate), rateText(p.Target))
+		case p.Target > 0:
+			fmt.Fprintf(&b, "Sending via %s at up to %s/s\n", p.Gateway, rateText(p.Target))
+		default:
+			fmt.Fprintf(&b, "Sending via %s at %s/s: slowed down by the provider's rate limits\n", p.Gateway, rateText(p.Rate))
+		}
+	}
 	for _, w := range h.Warnings {
 		fmt.Fprintf(&b, "⚠ %s\n", w.Message)
 	}
@@ -279,4 +294,12 @@ func humanDuration(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dd", int(d.Hours()/24))
 	}
+}
+
+// rateText writes a send rate with one decimal below 10/s.
+func rateText(r float64) string {
+	if r < 10 {
+		return strconv.FormatFloat(r, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(r, 'f', 0, 64)
 }

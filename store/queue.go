@@ -534,7 +534,7 @@ func lockDue(ctx context.Context, tx *sqlx.Tx, limit int, now time.Time) ([]queu
 	var after *claimKey
 	for round := 0; round < claimRounds && len(rows) < limit; round++ {
 		want := limit - len(rows)
-		q := `SELECT priority, next_attempt_at, id FROM queue_items
+		q := `SELECT priority, next_attempt_at, id FROM queue_items FORCE INDEX (queue_items_claim)
 WHERE status = 'queued' AND next_attempt_at <= ?`
 		args := []any{now}
 		if after != nil {
@@ -550,7 +550,7 @@ WHERE status = 'queued' AND next_attempt_at <= ?`
 		}
 		first, last := keys[0], keys[len(keys)-1]
 		var got []queueRow
-		if err := tx.SelectContext(ctx, &got, `SELECT `+queueColumns+` FROM queue_items
+		if err := tx.SelectContext(ctx, &got, `SELECT `+queueColumns+` FROM queue_items FORCE INDEX (queue_items_claim)
 WHERE status = 'queued' AND next_attempt_at <= ? AND `+keyFrom+` AND `+keyTo+`
 ORDER BY priority, next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`,
 			now, first.Priority, first.Priority, first.NextAttemptAt, first.NextAttemptAt, first.ID,

@@ -122,7 +122,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 			return m.settings.String(ctx, library.SettingPublicBaseURL)
 		}),
 	}, db, m.gws, log)
-	m.ops = ops.New(db, m.settings, ops.Config{Gateways: m.gset.describe(), Notify: m.loop.Notify}, log)
+	m.ops = ops.New(db, m.settings, ops.Config{Gateways: m.gset.describe(), Notify: m.loop.Notify, Paces: m.loop.Paces}, log)
 	m.router = commands.New(m.ops, commands.Config{}, log)
 
 	m.services.add("delivery loop", m.loop.Run)

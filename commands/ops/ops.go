@@ -146,6 +146,9 @@ type Config struct {
 	Now func() time.Time
 	// IntakeFallback is sent to staff numbers when intake.text is unset.
 	IntakeFallback string
+	// Paces reports each gateway's send rate in force and configured (the
+	// delivery loop's); may be nil.
+	Paces func() []queue.GatewayPace
 }
 
 // Service runs the operations.

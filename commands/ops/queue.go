@@ -84,6 +84,15 @@ func (s *Service) Health(ctx context.Context) (Health, error) {
 	return s.rep.Health(ctx)
 }
 
+// Paces reports each gateway's send rate now and its configured rate:
+// lower when the provider answered with rate limits lately.
+func (s *Service) Paces() []queue.GatewayPace {
+	if s.cfg.Paces == nil {
+		return nil
+	}
+	return s.cfg.Paces()
+}
+
 // WindowNames are the five reporting windows.
 func WindowNames() []string { return queue.WindowNames() }
 
