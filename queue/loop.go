@@ -356,7 +356,7 @@ func (l *Loop) fetch(ctx, drainCtx context.Context, sends *sync.WaitGroup) error
 			sends.Add(1)
 			go func() {
 				defer sends.Done()
-				l.addOutcome(l.handle(ctx, drainCtx, it))
+				l.addOutcome(l.handle(ctx, drainCtx, it, true))
 				l.finished()
 			}()
 		}
@@ -459,8 +459,9 @@ func (l *Loop) refreshGatewayStates(ctx context.Context) {
 
 // handle sends one claimed item and returns its outcome. ctx is the loop's
 // context: once it is done, items not yet sent are released. Sends that have
-// started run on drainCtx so that they finish.
-func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem) store.Outcome {
+// started run on drainCtx so that they finish. With pace, the send waits for
+// its gateway's pace first.
+func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem, pace bool) store.Outcome {
 	if ctx.Err() != nil {
 		return l.release(it)
 	}
@@ -479,8 +480,10 @@ func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem) store.O
 		return store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusQueued, RefundAttempt: true,
 			NextAttemptAt: l.cfg.Now().Add(wait)}
 	}
-	if err := l.pacer.Wait(ctx, name); err != nil {
-		return l.release(it)
+	if pace {
+		if err := l.pacer.Wait(ctx, name); err != nil {
+			return l.release(it)
+		}
 	}
 
 	sctx, cancel := context.WithTimeout(drainCtx, l.cfg.SendTimeout)
@@ -912,7 +915,8 @@ func randomHex(n int) string {
 
 // RunOnce claims up to Workers due items, sends them one after another and
 // writes their outcomes, returning how many it handled. It lets tests and
-// tools step the loop deterministically.
+// tools step the loop deterministically: it does not wait for the
+// gateways' pace (a provider's rate limit still slows the running loop).
 func (l *Loop) RunOnce(ctx context.Context) (int, error) {
 	t := l.refreshTuning(ctx)
 	items, err := l.store.ClaimQueueItems(ctx, store.ClaimParams{Limit: t.Workers, Owner: l.cfg.ProcessorID, Token: randomHex(16)})
@@ -925,7 +929,7 @@ func (l *Loop) RunOnce(ctx context.Context) (int, error) {
 	l.hold(items)
 	outs := make([]store.Outcome, len(items))
 	for i, it := range items {
-		outs[i] = l.handle(ctx, ctx, it)
+		outs[i] = l.handle(ctx, ctx, it, false)
 	}
 	applied, err := l.store.CompleteQueueItems(ctx, outs)
 	if err != nil {
