@@ -3,13 +3,17 @@ package store_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/messagebridge/messagebridge/migrations"
 	"github.com/messagebridge/messagebridge/store"
@@ -423,4 +427,94 @@ func TestPurge(t *testing.T) {
 			}
 		})
 	}
+}
+
+// On MySQL a claim passes over the rows another transaction holds and keeps
+// claim order (priority, then due time, then id), also when a drain has left
+// the entries of claimed items ahead of the queued ones in the claim index
+// and when the held rows fill a whole stretch the claim looks at first.
+func TestClaimPassesOverHeldRows(t *testing.T) {
+	t.Parallel()
+	u := storetest.FreshMySQLDatabase(t)
+	db := storetest.Open(t, store.Config{URL: u}, storetest.Options{Now: storetest.NewClock(conformanceEpoch).Now})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	enqueue := func(n, priority int) []int64 {
+		items := make([]store.NewQueueItem, n)
+		for i := range items {
+			items[i] = store.NewQueueItem{Phone: fmt.Sprintf("+9198%08d", i), Priority: priority, MaxAttempts: 3,
+				Content: store.QueueContent{Kind: store.ContentText, Body: "hi"}}
+		}
+		ids, err := db.EnqueueQueueItems(ctx, items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	claim := func(limit int, want ...int64) {
+		t.Helper()
+		got, err := db.ClaimQueueItems(ctx, store.ClaimParams{Limit: limit, Owner: "p1", Token: fmt.Sprintf("tok-%d", want[0])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]int64, len(got))
+		for i, it := range got {
+			ids[i] = it.ID
+		}
+		if !slices.Equal(ids, want) {
+			t.Fatalf("claimed %v, want %v", ids, want)
+		}
+		outs := make([]store.Outcome, len(got))
+		for i, it := range got {
+			outs[i] = store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusSent, ProviderMessageID: "p", Gateway: "g"}
+		}
+		if _, err := db.CompleteQueueItems(ctx, outs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := enqueue(24, store.PriorityDefault)
+	claim(4, ids[0:4]...)
+
+	// Another claimer holds the next eight rows: two claims' worth.
+	holder := rawMySQL(t, u)
+	tx, err := holder.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	held := ids[4:12]
+	for _, id := range held { // one by one: a scan would lock every row it reads
+		var got int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM queue_items WHERE id = ? FOR UPDATE`, id).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claim(4, ids[12:16]...)
+	intake := enqueue(1, store.PriorityIntake)
+	claim(3, intake[0], ids[16], ids[17])
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	claim(10, append(slices.Clone(held), ids[18], ids[19])...)
+	claim(10, ids[20:24]...)
+}
+
+// rawMySQL opens a plain connection pool to the MySQL database at u.
+func rawMySQL(t *testing.T, u string) *sql.DB {
+	t.Helper()
+	tgt, err := store.ParseURL(u, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := mysql.ParseDSN(tgt.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc.Params = nil // no session settings: they differ between MySQL and MariaDB
+	raw, err := sql.Open("mysql", mc.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = raw.Close() })
+	return raw
 }

@@ -167,6 +167,9 @@ func (s *Service) SetCampaign(ctx context.Context, a Actor, id int64, ch Campaig
 		if err != nil {
 			return Campaign{}, err
 		}
+		if !m.Usable() {
+			return Campaign{}, unusableMessage(m)
+		}
 		u.Content = &store.QueueContent{Kind: store.ContentSavedMessage, SavedMessageID: m.ID}
 	}
 	if ch.Template != nil {

@@ -122,6 +122,9 @@ func (s *Service) intakeContent(ctx context.Context, gateway, savedName string) 
 		if err != nil {
 			return store.QueueContent{}, err
 		}
+		if !m.Usable() {
+			return store.QueueContent{}, unusableMessage(m)
+		}
 		if ok, why := g.Caps.CanSend(queue.Kind(m.Kind)); !ok && g.Name != "" {
 			return store.QueueContent{}, Errorf(ECONFLICT, "The saved message %q is a %s, and %s cannot send it: %s.", m.Name, m.Kind, gateway, why)
 		}
@@ -140,4 +143,13 @@ func (s *Service) intakeContent(ctx context.Context, gateway, savedName string) 
 		body = s.cfg.IntakeFallback
 	}
 	return store.QueueContent{Kind: store.ContentText, Body: body}, nil
+}
+
+// unusableMessage says why an archived or deleted saved message cannot be
+// sent, and what to do.
+func unusableMessage(m store.SavedMessage) error {
+	if m.State == store.SavedArchived {
+		return Errorf(ECONFLICT, "The saved message %q is archived; /message restore %s brings it back.", m.Name, m.Name)
+	}
+	return Errorf(ECONFLICT, "The saved message %q was deleted; save a new one with that name first.", m.Name)
 }
