@@ -10,14 +10,29 @@ import (
 )
 
 // send queues a message to each phone number in the command: staff intake.
+// With an image or video attached, that file is sent, and the words after
+// the numbers are its caption.
 func (r *Router) send(ctx context.Context, c call) ([]bot.Reply, error) {
 	req := ops.IntakeRequest{Force: c.cmd.Force}
 	for _, a := range c.cmd.Args {
 		if name, ok := strings.CutPrefix(a, "message="); ok {
 			req.SavedMessage = name
+			if n, tail, ok := CutName(name); ok && tail == "" && n != "" {
+				req.SavedMessage = n // "Diwali offer" in quotes
+			}
 			continue
 		}
 		req.Phones = append(req.Phones, a)
+	}
+	with := ""
+	if a := c.msg.Attachment; a != nil {
+		up, closer, err := upload(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		defer closer.Close()
+		req.Attachment, req.Caption, req.SavedMessage = up, req.SavedMessage, ""
+		with = ", with the attached file"
 	}
 	res, err := r.ops.Intake(ctx, c.who, req)
 	if err != nil {
@@ -37,11 +52,11 @@ func (r *Router) send(ctx context.Context, c call) ([]bot.Reply, error) {
 		return text(strings.Join(lines, "\n")), nil
 	}
 	if len(res.Queued) == 1 && len(lines) == 0 {
-		return text(fmt.Sprintf("Queued #%d for %s via %s.", res.Queued[0].ID, res.Queued[0].Phone, res.Gateway)), nil
+		return text(fmt.Sprintf("Queued #%d for %s via %s%s.", res.Queued[0].ID, res.Queued[0].Phone, res.Gateway, with)), nil
 	}
 	queued := make([]string, len(res.Queued))
 	for i, q := range res.Queued {
 		queued[i] = fmt.Sprintf("✓ #%d → %s", q.ID, q.Phone)
 	}
-	return text(fmt.Sprintf("Queued %d via %s:\n%s", len(res.Queued), res.Gateway, strings.Join(append(queued, lines...), "\n"))), nil
+	return text(fmt.Sprintf("Queued %d via %s%s:\n%s", len(res.Queued), res.Gateway, with, strings.Join(append(queued, lines...), "\n"))), nil
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/messagebridge/messagebridge/commands/phone"
 )
@@ -21,6 +23,11 @@ type Command struct {
 	Force bool
 	// Implicit is set when the message was not a command but phone numbers.
 	Implicit bool
+	// Text is, for the commands that take a saved message's name (/save,
+	// /message), the text after the command and subcommand as typed, with
+	// its quotes and line breaks: the name may be quoted ("Diwali offer")
+	// and a caption or message may follow it.
+	Text string
 }
 
 // Key names the command for authorization and help: "gateway use".
@@ -45,8 +52,14 @@ func subcommands() map[string][]string {
 		"gateway":  {"use"},
 		"operator": {"add", "remove"},
 		"campaign": {"new", "set", "start", "pause", "resume", "cancel", "delete", "schedule", "copy", "stats", "results"},
+		"message":  {"archive", "restore", "delete", "replace"},
+		"media":    {"cleanup"},
 	}
 }
+
+// takesName reports whether a command's first argument is a saved
+// message's name, which may be quoted to hold spaces.
+func takesName(name string) bool { return name == "save" || name == "message" }
 
 // Parse turns a message's text into a Command. Text that is not a slash
 // command is read as phone numbers to send to.
@@ -90,7 +103,106 @@ func Parse(text string) (Command, error) {
 		// a saved message name may follow.
 		cmd.Args = splitSendArgs(cmd.Args)
 	}
+	if cmd.Key() == "campaign set" {
+		cmd.Args = joinQuotedValues(cmd.Args)
+	}
+	if takesName(cmd.Name) {
+		skip := 1
+		if cmd.Sub != "" {
+			skip = 2
+		}
+		cmd.Text = afterWords(text, skip)
+		if name, tail, ok := CutName(cmd.Text); ok {
+			cmd.Args = strings.Fields(tail)
+			if name != "" {
+				cmd.Args = append([]string{name}, cmd.Args...)
+			}
+		}
+	}
 	return cmd, nil
+}
+
+// joinQuotedValues regroups key="a value with spaces" (message="Diwali
+// offer") into one word, key=a value with spaces, without the quotes.
+func joinQuotedValues(words []string) []string {
+	var out []string
+	for i := 0; i < len(words); i++ {
+		key, val, ok := strings.Cut(words[i], "=")
+		open := ""
+		switch {
+		case !ok:
+		case strings.HasPrefix(val, `"`):
+			open = `"`
+		case strings.HasPrefix(val, "“"):
+			open = "“"
+		}
+		if open == "" {
+			out = append(out, words[i])
+			continue
+		}
+		val = strings.TrimPrefix(val, open)
+		parts := []string{val}
+		closed := strings.HasSuffix(val, `"`) || strings.HasSuffix(val, "”")
+		for !closed && i+1 < len(words) {
+			i++
+			parts = append(parts, words[i])
+			closed = strings.HasSuffix(words[i], `"`) || strings.HasSuffix(words[i], "”")
+		}
+		joined := strings.TrimSuffix(strings.TrimSuffix(strings.Join(parts, " "), `"`), "”")
+		if !closed || strings.TrimSpace(joined) == "" {
+			out = append(out, words[i-len(parts)+1:i+1]...) // leave it for the command to refuse
+			continue
+		}
+		out = append(out, key+"="+strings.TrimSpace(joined))
+	}
+	return out
+}
+
+// afterWords returns s without its first n words and the spaces around
+// them, keeping the rest as typed.
+func afterWords(s string, n int) string {
+	for range n {
+		s = strings.TrimLeftFunc(s, unicode.IsSpace)
+		i := strings.IndexFunc(s, unicode.IsSpace)
+		if i < 0 {
+			return ""
+		}
+		s = s[i:]
+	}
+	return strings.TrimSpace(s)
+}
+
+// CutName takes a saved message's name off the front of s: the text in
+// quotes ("Diwali offer", or “Diwali offer” as phones type them), or else
+// the first word. tail is the rest as typed, trimmed. ok is false when a
+// quote is not closed.
+func CutName(s string) (name, tail string, ok bool) {
+	s = strings.TrimSpace(s)
+	closing := ""
+	switch {
+	case strings.HasPrefix(s, `"`):
+		closing = `"`
+	case strings.HasPrefix(s, "“"):
+		closing = "”"
+	}
+	if closing == "" {
+		i := strings.IndexFunc(s, unicode.IsSpace)
+		if i < 0 {
+			return s, "", true
+		}
+		return s[:i], strings.TrimSpace(s[i:]), true
+	}
+	_, size := utf8.DecodeRuneInString(s)
+	rest := s[size:]
+	end := strings.Index(rest, closing)
+	if end < 0 && closing == "”" {
+		closing = `"`
+		end = strings.Index(rest, closing)
+	}
+	if end < 0 {
+		return "", s, false
+	}
+	return strings.TrimSpace(rest[:end]), strings.TrimSpace(rest[end+len(closing):]), true
 }
 
 // splitSendArgs regroups /send's words into the phone numbers they hold

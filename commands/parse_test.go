@@ -42,6 +42,20 @@ func TestParse(t *testing.T) {
 		{text: "/operator remove telegram:42", want: commands.Command{Name: "operator", Sub: "remove", Args: []string{"telegram:42"}}},
 		{text: "/operator", want: commands.Command{Name: "operator", Args: []string{}}},
 		{text: "  /retry   7  ", want: commands.Command{Name: "retry", Args: []string{"7"}}},
+		{text: `/save "Diwali offer" 20% off`, want: commands.Command{Name: "save", Args: []string{"Diwali offer", "20%", "off"}, Text: `"Diwali offer" 20% off`}},
+		{text: "/save “Diwali offer” 20% off\nall week", want: commands.Command{Name: "save", Args: []string{"Diwali offer", "20%", "off", "all", "week"}, Text: "“Diwali offer” 20% off\nall week"}},
+		{text: "/save thanks text Thank you", want: commands.Command{Name: "save", Args: []string{"thanks", "text", "Thank", "you"}, Text: "thanks text Thank you"}},
+		{text: `/save "Diwali offer`, want: commands.Command{Name: "save", Args: []string{`"Diwali`, "offer"}, Text: `"Diwali offer`}},
+		{text: `/save ""`, want: commands.Command{Name: "save", Text: `""`}},
+		{text: "/messages all", want: commands.Command{Name: "messages", Args: []string{"all"}}},
+		{text: "/message Diwali offer", want: commands.Command{Name: "message", Args: []string{"Diwali", "offer"}, Text: "Diwali offer"}},
+		{text: `/message ARCHIVE "Diwali offer"`, want: commands.Command{Name: "message", Sub: "archive", Args: []string{"Diwali offer"}, Text: `"Diwali offer"`}},
+		{text: `/message "archive"`, want: commands.Command{Name: "message", Args: []string{"archive"}, Text: `"archive"`}},
+		{text: "/message replace promo", want: commands.Command{Name: "message", Sub: "replace", Args: []string{"promo"}, Text: "promo"}},
+		{text: "/media cleanup", want: commands.Command{Name: "media", Sub: "cleanup", Args: []string{}}},
+		{text: `/campaign set 1 message="Diwali offer" interval=5s`, want: commands.Command{Name: "campaign", Sub: "set", Args: []string{"1", "message=Diwali offer", "interval=5s"}}},
+		{text: `/campaign set 1 message="Diwali`, want: commands.Command{Name: "campaign", Sub: "set", Args: []string{"1", `message="Diwali`}}},
+		{text: `/send 98765 43210 "Diwali offer"`, want: commands.Command{Name: "send", Args: []string{"98765 43210", `message="Diwali offer"`}}},
 		{text: "/frobnicate 1", wantErr: "unknown command /frobnicate"},
 		{text: "/", wantErr: "unknown command /"},
 		{text: "hello", wantErr: commands.ErrNotUnderstood.Error()},
@@ -90,7 +104,8 @@ func TestEveryCommandParses(t *testing.T) {
 // and what parses is well formed.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"98765 43210", "/send! +91-98765-43210", "/gateway use meta", "/operator add telegram:1 admin",
-		"9.87654321E9", "/edit 12 ０９８７６５４３２１０", "\x00/retry", "/send 1 2 3 4 5 6 7 8 9 0 x"} {
+		"9.87654321E9", "/edit 12 ０９８７６５４３２１０", "\x00/retry", "/send 1 2 3 4 5 6 7 8 9 0 x",
+		`/save "Diwali offer" caption`, "/message archive “x", `/campaign set 1 message="a b" x="`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {

@@ -86,7 +86,7 @@ func (r *Router) Handle(ctx context.Context, m bot.Message) []bot.Reply {
 			r.ops.Audit(ctx, ops.AuditEntry{Actor: identity, Role: op.Role, Transport: m.Transport, Action: "/" + clip(unknown.Name, 60), Outcome: "error", Detail: "unknown command"})
 			return text(fmt.Sprintf("There is no command /%s. Send /help to see what you can use.", clip(unknown.Name, 60)))
 		case m.Attachment != nil:
-			return text("I got a file but no command. Send it again with a caption such as /import <campaign id>.")
+			return text("I got a file but no command. Send it again with a caption: a customer's number to send it to them, /save <name> to keep an image or video as a saved message, or /import <campaign id> for a contact list.")
 		default:
 			return text("I did not understand that. Send a customer's phone number, e.g. " + r.ops.PhoneExample(ctx) + ", or /help.")
 		}

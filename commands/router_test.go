@@ -267,7 +267,7 @@ func TestHelpListsOnlyWhatTheRoleMayUse(t *testing.T) {
 			t.Errorf("staff help lacks %s", s)
 		}
 	}
-	for _, s := range []string{"/retry", "/gateway use", "/operator add", "/queue"} {
+	for _, s := range []string{"/retry", "/gateway use", "/operator add", "/queue", "/save", "/messages", "/message archive", "/media cleanup"} {
 		if strings.Contains(staff, s) {
 			t.Errorf("staff help shows %s:\n%s", s, staff)
 		}
@@ -294,6 +294,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"campaign delete": "/campaign delete 1", "campaign stats": "/campaign stats 1", "campaign results": "/campaign results 1",
 		"optout":   "/optout 9123456789 asked in store",
 		"settings": "/settings", "set": "/set intake.text Your order is ready",
+		"save": "/save promo text Hello", "messages": "/messages all", "message": "/message promo",
+		"message replace": "/message replace promo", "message archive": "/message archive promo",
+		"message restore": "/message restore promo", "message delete": `/message delete "promo"`,
+		"media cleanup": "/media cleanup",
 	}
 	// Who may run what, written out as specified rather than derived.
 	minRole := map[string]string{
@@ -306,6 +310,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"campaign pause": "operator", "campaign resume": "operator", "campaign cancel": "operator",
 		"campaign delete": "operator", "campaign stats": "operator", "campaign results": "operator",
 		"optout": "operator", "settings": "operator", "set": "operator",
+		"save": "operator", "messages": "operator", "message": "operator", "message replace": "operator",
+		"message archive": "operator", "message restore": "operator", "message delete": "operator",
+		"media cleanup": "admin",
 	}
 	if len(texts) != len(commands.Keys()) || len(minRole) != len(commands.Keys()) {
 		t.Fatalf("the matrix covers %d commands, the router has %d", len(texts), len(commands.Keys()))

@@ -53,6 +53,14 @@ func specs() map[string]spec {
 		"campaign stats":    {ops.RoleOperator, "/campaign stats <id>", "counts, progress and ETA", (*Router).campaignStats},
 		"optout":            {ops.RoleOperator, "/optout <phone> [reason]", "never send campaigns to this number again", (*Router).optOut},
 		"campaign results":  {ops.RoleOperator, "/campaign results <id>", "an .xlsx with each contact's result", (*Router).campaignResults},
+		"save":              {ops.RoleOperator, "/save <name> [caption] · /save <name> text <message>", "caption of an attached image or video (JPEG, PNG, MP4, 3GP), or a text: keep it as a saved message; quote names with spaces: \"Diwali offer\"", (*Router).save},
+		"messages":          {ops.RoleOperator, "/messages [all]", "the saved messages (all: archived ones too)", (*Router).messages},
+		"message":           {ops.RoleOperator, "/message <name>", "preview a saved message, file included", (*Router).messagePreview},
+		"message replace":   {ops.RoleOperator, "/message replace <name>", "caption of a new image or video for it: the name and caption stay", (*Router).messageReplace},
+		"message archive":   {ops.RoleOperator, "/message archive <name>", "stop offering it for sends (kept)", messageState(ops.SavedArchived)},
+		"message restore":   {ops.RoleOperator, "/message restore <name>", "offer an archived message again", messageState(ops.SavedActive)},
+		"message delete":    {ops.RoleOperator, "/message delete <name>", "delete it for good (sends already queued still go)", messageState(ops.SavedDeleted)},
+		"media cleanup":     {ops.RoleAdmin, "/media cleanup", "delete the media files nothing uses any more", (*Router).mediaCleanup},
 	}
 }
 
@@ -62,7 +70,8 @@ func helpOrder() []string {
 		"campaigns", "campaign", "campaign new", "campaign set", "import", "campaign copy", "campaign start",
 		"campaign schedule", "campaign pause", "campaign resume", "campaign cancel", "campaign delete",
 		"campaign stats", "campaign results", "optout",
-		"gateway", "gateway use", "settings", "set", "operators", "operator add", "operator remove"}
+		"save", "messages", "message", "message replace", "message archive", "message restore", "message delete",
+		"gateway", "gateway use", "settings", "set", "media cleanup", "operators", "operator add", "operator remove"}
 }
 
 // Keys lists every command key.

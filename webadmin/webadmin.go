@@ -28,6 +28,9 @@ type Deps struct {
 	// Webhooks are the providers' delivery-receipt endpoints by gateway
 	// name, served at /webhooks/{name}.
 	Webhooks map[string]http.Handler
+	// Media serves the signed, expiring links of the local media folder
+	// at /media/<token>; nil when media are kept elsewhere (S3).
+	Media http.Handler
 }
 
 type server struct {
@@ -56,6 +59,9 @@ func (s *server) routes() http.Handler {
 			r.Handle("/"+name, h)
 		}
 	})
+	if s.deps.Media != nil {
+		r.Handle("/media/*", s.deps.Media)
+	}
 	return r
 }
 

@@ -73,3 +73,25 @@ func TestWebhooksAreMounted(t *testing.T) {
 		t.Errorf("unknown webhook: %d", rec.Code)
 	}
 }
+
+// The media handler, when given, serves /media/<token>; without one the
+// path is not found.
+func TestMediaLinksAreMounted(t *testing.T) {
+	t.Parallel()
+	ok := pingFunc(func(context.Context) error { return nil })
+	media := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("token " + r.URL.Path)) })
+	for _, tc := range []struct {
+		deps webadmin.Deps
+		code int
+		body string
+	}{
+		{webadmin.Deps{DB: ok, Media: media}, http.StatusOK, "token /media/abc"},
+		{webadmin.Deps{DB: ok}, http.StatusNotFound, ""},
+	} {
+		rec := httptest.NewRecorder()
+		webadmin.New(tc.deps).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/media/abc", nil))
+		if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.body) {
+			t.Fatalf("GET /media/abc: %d %q, want %d %q", rec.Code, rec.Body, tc.code, tc.body)
+		}
+	}
+}

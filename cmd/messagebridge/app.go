@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +27,7 @@ import (
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/queue/campaign"
 	"github.com/messagebridge/messagebridge/store"
+	"github.com/messagebridge/messagebridge/store/media"
 	"github.com/messagebridge/messagebridge/store/secretbox"
 	"github.com/messagebridge/messagebridge/store/settings"
 	"github.com/messagebridge/messagebridge/webadmin"
@@ -59,6 +62,10 @@ type Main struct {
 	loop     *queue.Loop
 	ops      *ops.Service
 	router   *commands.Router
+	// media keeps the files of images and videos; storage names it (local
+	// or s3).
+	media    media.Store
+	storage  string
 	services services
 }
 
@@ -70,7 +77,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 	if err := ensureDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	box, err := loadSecretKey(cfg, log)
+	box, key, err := loadSecretKey(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -114,15 +121,22 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 	m.gws = queue.NewSettingsGateways(func(ctx context.Context) string {
 		return m.settings.String(ctx, queue.SettingActiveGateway)
 	}, m.gset.senders, dryrun.Name)
+	// The media store is chosen at start (media.store); its other settings
+	// apply live.
+	m.media, m.storage, err = library.OpenStore(ctx, m.settings, library.StoreOptions{
+		LocalDir: filepath.Join(cfg.DataDir, "media"), LinkSecret: mediaLinkSecret(key), Logger: log})
+	if err != nil {
+		m.gset.close()
+		return nil, err
+	}
 	tuning := queue.TuningFromSettings(m.settings, rates(m.settings))
 	m.loop = queue.New(queue.Config{
 		Version: version,
 		Tuning:  tuning,
-		Library: library.New(db, filepath.Join(cfg.DataDir, "media"), func(ctx context.Context) string {
-			return m.settings.String(ctx, library.SettingPublicBaseURL)
-		}),
+		Library: library.New(db, m.media, m.storage),
 	}, db, m.gws, log)
-	m.ops = ops.New(db, m.settings, ops.Config{Gateways: m.gset.describe(), Notify: m.loop.Notify, Paces: m.loop.Paces}, log)
+	m.ops = ops.New(db, m.settings, ops.Config{Gateways: m.gset.describe(), Notify: m.loop.Notify, Paces: m.loop.Paces,
+		Media: m.media, MediaStorage: m.storage}, log)
 	m.router = commands.New(m.ops, commands.Config{}, log)
 
 	m.services.add("delivery loop", m.loop.Run)
@@ -134,7 +148,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 	}, log)
 	m.services.add("campaign dispatcher", dispatcher.Run)
 	m.services.add("housekeeping", m.housekeeping)
+	m.services.add("media cleanup", m.mediaCleanup)
 	return m, nil
+}
+
+// mediaLinkSecret derives the key that signs the local media folder's
+// links from the secret key, so links stay valid across restarts and no
+// other secret needs keeping.
+func mediaLinkSecret(key []byte) []byte {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("messagebridge media links v1"))
+	return mac.Sum(nil)
 }
 
 // Run runs every service until ctx is cancelled or one of them fails,
@@ -175,11 +199,52 @@ func (m *Main) purge(ctx context.Context) {
 	}
 }
 
-// addHTTP serves health, webhooks and the admin page on ln, shutting down
-// gracefully when the run ends.
+// mediaCleanupActor is who the scheduled media cleanup runs as.
+var mediaCleanupActor = ops.Actor{Identity: "system:media-cleanup", Role: ops.RoleAdmin, Transport: "schedule"}
+
+// mediaCleanup deletes the media files nothing uses any more when
+// media.cleanup_schedule (a robfig/cron schedule, read live; @daily by
+// default) says, until ctx is cancelled.
+func (m *Main) mediaCleanup(ctx context.Context) error {
+	last := time.Now().UTC()
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		spec := m.settings.String(ctx, ops.SettingMediaCleanupSchedule)
+		sched, err := cron.ParseStandard(spec)
+		if err != nil {
+			m.log.Warn("media cleanup: bad schedule", "setting", ops.SettingMediaCleanupSchedule, "schedule", spec, "err", err)
+			continue
+		}
+		now := time.Now().UTC()
+		if sched.Next(last).After(now) {
+			continue
+		}
+		last = now
+		res, err := m.ops.CleanupMedia(ctx, mediaCleanupActor, 0)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			m.log.Error("media cleanup failed", "err", err)
+		case res.Candidates > 0:
+			m.log.Info("media cleanup", "deleted", res.Deleted, "bytes", res.Bytes, "kept", res.Kept, "skipped", res.Skipped, "failed", res.Failed)
+		}
+	}
+}
+
+// addHTTP serves health, webhooks, the local media links and the admin
+// page on ln, shutting down gracefully when the run ends.
 func (m *Main) addHTTP(ln net.Listener) {
+	deps := webadmin.Deps{DB: m.db, Logger: m.log, Webhooks: m.gset.webhooks}
+	if l, ok := m.media.(*media.Local); ok {
+		deps.Media = l.Handler()
+	}
 	srv := &http.Server{
-		Handler:           webadmin.New(webadmin.Deps{DB: m.db, Logger: m.log, Webhooks: m.gset.webhooks}),
+		Handler:           webadmin.New(deps),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
@@ -268,7 +333,7 @@ func serve(ctx context.Context, cfg Config, logw io.Writer) error {
 		return err
 	}
 	log.Info("messagebridge started", "version", version, "http_addr", ln.Addr().String(),
-		"database", m.db.Where(), "gateway", m.gws.Active(ctx), "workers", m.settings.Int(ctx, queue.SettingWorkers), "telegram", cfg.TelegramToken != "")
+		"database", m.db.Where(), "gateway", m.gws.Active(ctx), "media", m.storage, "workers", m.settings.Int(ctx, queue.SettingWorkers), "telegram", cfg.TelegramToken != "")
 	err = m.Run(ctx)
 	log.Info("stopped")
 	return err
@@ -375,20 +440,20 @@ func ensureDataDir(dir string) error {
 }
 
 // loadSecretKey returns the box for MB_SECRET_KEY, or for the key file in the
-// data dir (generated on first start).
-func loadSecretKey(cfg Config, log *slog.Logger) (*secretbox.Box, error) {
+// data dir (generated on first start), and the key.
+func loadSecretKey(cfg Config, log *slog.Logger) (*secretbox.Box, []byte, error) {
 	var key []byte
 	if cfg.SecretKey != "" {
 		k, err := secretbox.ParseKey(cfg.SecretKey)
 		if err != nil {
-			return nil, fmt.Errorf("MB_SECRET_KEY: %w", err)
+			return nil, nil, fmt.Errorf("MB_SECRET_KEY: %w", err)
 		}
 		key = k
 	} else {
 		path := filepath.Join(cfg.DataDir, keyFileName)
 		k, created, err := secretbox.LoadOrCreateKeyFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("secret key: %w", err)
+			return nil, nil, fmt.Errorf("secret key: %w", err)
 		}
 		if created {
 			log.Warn("generated a new secret key; back it up with the database, secrets cannot be read without it", "path", path)
@@ -397,7 +462,7 @@ func loadSecretKey(cfg Config, log *slog.Logger) (*secretbox.Box, error) {
 	}
 	box, err := secretbox.New(key)
 	if err != nil {
-		return nil, fmt.Errorf("secret key: %w", err)
+		return nil, nil, fmt.Errorf("secret key: %w", err)
 	}
-	return box, nil
+	return box, key, nil
 }

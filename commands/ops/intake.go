@@ -12,12 +12,17 @@ import (
 )
 
 // IntakeRequest is a staff member's send: raw numbers as typed, an
-// optional saved message by name, and Force to send again within the
-// dedupe window.
+// optional saved message by name or a file to send, and Force to send again
+// within the dedupe window.
 type IntakeRequest struct {
 	Phones       []string
 	SavedMessage string
 	Force        bool
+	// Attachment is an image or video sent with the numbers: it is checked,
+	// kept in the media store (unnamed, outside the library) and sent with
+	// Caption instead of the staff message.
+	Attachment *Upload
+	Caption    string
 }
 
 // Queued is one number queued by intake.
@@ -51,8 +56,9 @@ type IntakeResult struct {
 // Intake normalizes each number, drops repeats within the message and
 // numbers queued within the dedupe window (unless forced), and queues the
 // rest at once, ahead of campaign messages, with the staff message: the
-// saved message named, or intake.text, or the gateway's staff flow on a
-// gateway without plain text.
+// attachment, or the saved message named, or the one intake.message names,
+// or intake.text, or the gateway's staff flow on a gateway without plain
+// text. An attachment is stored only when some number is queued.
 func (s *Service) Intake(ctx context.Context, a Actor, req IntakeRequest) (IntakeResult, error) {
 	if err := s.require(a, RoleStaff, "sending"); err != nil {
 		return IntakeResult{}, err
@@ -61,9 +67,20 @@ func (s *Service) Intake(ctx context.Context, a Actor, req IntakeRequest) (Intak
 		return IntakeResult{}, Errorf(EINVALID, "Which number? Usage: /send <phone> [saved message], e.g. /send %s", s.PhoneExample(ctx))
 	}
 	res := IntakeResult{Gateway: s.ActiveGateway(ctx)}
-	content, err := s.intakeContent(ctx, res.Gateway, req.SavedMessage)
-	if err != nil {
-		return IntakeResult{}, err
+	var content store.QueueContent
+	g, _ := s.gateway(res.Gateway)
+	if req.Attachment != nil {
+		if req.SavedMessage != "" {
+			return IntakeResult{}, Errorf(EINVALID, "Send either a file or a saved message name with the number, not both.")
+		}
+		if !g.Caps.Media && g.Name != "" {
+			return IntakeResult{}, Errorf(ECONFLICT, "Nothing was queued: %s cannot send images or videos.", g.Name)
+		}
+	} else {
+		var err error
+		if content, err = s.intakeContent(ctx, res.Gateway, req.SavedMessage); err != nil {
+			return IntakeResult{}, err
+		}
 	}
 	policy := s.PhonePolicy(ctx)
 	since := s.cfg.Now().Add(-s.DedupeWindow(ctx))
@@ -100,8 +117,14 @@ func (s *Service) Intake(ctx context.Context, a Actor, req IntakeRequest) (Intak
 	if len(items) == 0 {
 		return res, nil
 	}
-	ids, err := s.st.EnqueueQueueItems(ctx, items)
-	if err != nil {
+	var ids []int64
+	var err error
+	if req.Attachment != nil {
+		ids, err = s.enqueueAttachment(ctx, a, g, *req.Attachment, strings.TrimSpace(req.Caption), items)
+		if err != nil {
+			return IntakeResult{}, err
+		}
+	} else if ids, err = s.st.EnqueueQueueItems(ctx, items); err != nil {
 		return IntakeResult{}, fmt.Errorf("intake: %w", err)
 	}
 	s.cfg.Notify()
@@ -114,15 +137,27 @@ func (s *Service) Intake(ctx context.Context, a Actor, req IntakeRequest) (Intak
 // intakeContent is what a staff send carries on gateway.
 func (s *Service) intakeContent(ctx context.Context, gateway, savedName string) (store.QueueContent, error) {
 	g, _ := s.gateway(gateway)
+	fromSetting := false
+	if savedName == "" {
+		savedName = strings.TrimSpace(s.settings.String(ctx, SettingIntakeMessage))
+		fromSetting = savedName != ""
+	}
 	if savedName != "" {
 		m, err := s.st.SavedMessageByName(ctx, savedName)
 		if errors.Is(err, store.ErrNotFound) {
+			if fromSetting {
+				return store.QueueContent{}, Errorf(ECONFLICT, "Nothing was queued: the staff message %q (setting %s) does not exist. Ask an operator.", savedName, SettingIntakeMessage)
+			}
 			return store.QueueContent{}, Errorf(ENOTFOUND, "There is no saved message called %q.", savedName)
 		}
 		if err != nil {
 			return store.QueueContent{}, err
 		}
 		if !m.Usable() {
+			if fromSetting {
+				return store.QueueContent{}, Errorf(ECONFLICT, "Nothing was queued: the staff message %q (setting %s) is %s. Ask an operator to restore it or change %s.",
+					m.Name, SettingIntakeMessage, m.State, SettingIntakeMessage)
+			}
 			return store.QueueContent{}, unusableMessage(m)
 		}
 		if ok, why := g.Caps.CanSend(queue.Kind(m.Kind)); !ok && g.Name != "" {
@@ -149,7 +184,7 @@ func (s *Service) intakeContent(ctx context.Context, gateway, savedName string) 
 // sent, and what to do.
 func unusableMessage(m store.SavedMessage) error {
 	if m.State == store.SavedArchived {
-		return Errorf(ECONFLICT, "The saved message %q is archived; /message restore %s brings it back.", m.Name, m.Name)
+		return Errorf(ECONFLICT, "The saved message %q is archived; /message restore %s brings it back.", m.Name, quoteName(m.Name))
 	}
 	return Errorf(ECONFLICT, "The saved message %q was deleted; save a new one with that name first.", m.Name)
 }

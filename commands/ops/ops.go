@@ -12,10 +12,12 @@ package ops
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
+	"github.com/messagebridge/messagebridge/store/media"
 	"github.com/messagebridge/messagebridge/store/settings"
 )
 
@@ -119,6 +121,16 @@ type Store interface {
 	CancelQueueItem(ctx context.Context, id int64, actor string) (store.QueueItem, error)
 	SavedMessageByName(ctx context.Context, name string) (store.SavedMessage, error)
 	SavedMessageByID(ctx context.Context, id int64) (store.SavedMessage, error)
+	SavedMessages(ctx context.Context, includeArchived bool) ([]store.SavedMessage, error)
+	AddSavedMessage(ctx context.Context, m store.NewSavedMessage) (int64, error)
+	SetSavedMessageState(ctx context.Context, name string, state store.SavedMessageState, actor string) (store.SavedMessage, error)
+	ReplaceSavedMessageMedia(ctx context.Context, name string, mediaID int64, kind, actor string) (int64, error)
+	EnqueueAttachment(ctx context.Context, m store.NewSavedMessage, items []store.NewQueueItem) (int64, []int64, error)
+	MediaObject(ctx context.Context, id int64) (store.MediaObject, error)
+	MediaObjectBySHA(ctx context.Context, sha256 string) (store.MediaObject, error)
+	CreateMediaObject(ctx context.Context, m store.MediaObject, actor string) (int64, error)
+	UnreferencedMedia(ctx context.Context, olderThan time.Time, limit int) ([]store.MediaObject, error)
+	MarkMediaDeleted(ctx context.Context, id int64, olderThan time.Time) (bool, error)
 
 	CreateCampaign(ctx context.Context, name, actor string) (store.Campaign, error)
 	Campaign(ctx context.Context, id int64) (store.Campaign, error)
@@ -149,6 +161,15 @@ type Config struct {
 	// Paces reports each gateway's send rate in force and configured (the
 	// delivery loop's); may be nil.
 	Paces func() []queue.GatewayPace
+	// Media keeps the files of images and videos; nil means none can be
+	// saved or sent.
+	Media media.Store
+	// MediaStorage names Media in the media objects' rows: "local" or
+	// "s3" (default: "s3" for a *media.S3, "local" otherwise).
+	MediaStorage string
+	// TempDir holds uploads larger than a few MB while they are checked
+	// (default: the system's).
+	TempDir string
 }
 
 // Service runs the operations.
@@ -158,6 +179,11 @@ type Service struct {
 	cfg      Config
 	rep      *queue.Reporter
 	log      *slog.Logger
+	// storage is cfg.MediaStorage resolved.
+	storage string
+	// mediaMu keeps a media cleanup (Lock) from deleting a file between
+	// its upload and its recording (RLock).
+	mediaMu sync.RWMutex
 }
 
 // New returns the operations over st, reading settings through r.
@@ -177,7 +203,14 @@ func New(st Store, r *settings.Reader, cfg Config, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: st, settings: r, cfg: cfg, rep: queue.NewReporter(st, cfg.Now), log: log.With("component", "ops")}
+	storage := cfg.MediaStorage
+	if storage == "" {
+		storage = "local"
+		if _, ok := cfg.Media.(*media.S3); ok {
+			storage = "s3"
+		}
+	}
+	return &Service{st: st, settings: r, cfg: cfg, rep: queue.NewReporter(st, cfg.Now), log: log.With("component", "ops"), storage: storage}
 }
 
 // SettingsReader is the settings reader the operations use.

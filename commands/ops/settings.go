@@ -7,9 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/messagebridge/messagebridge/commands/importer"
 	"github.com/messagebridge/messagebridge/commands/phone"
 	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/settings"
 )
 
@@ -19,6 +22,7 @@ const (
 	SettingRegion        = "intake.region"
 	SettingAllowForeign  = "intake.allow_foreign"
 	SettingIntakeText    = "intake.text"
+	SettingIntakeMessage = "intake.message"
 	SettingDedupeWindow  = "intake.dedupe_window"
 	SettingTimezone      = "campaign.timezone"
 	SettingImportMaxMB   = "import.max_mb"
@@ -44,6 +48,8 @@ func SettingDefs(gateways []string) []settings.Def {
 			Help: "accept numbers of other countries when typed with their +code"},
 		{Key: SettingIntakeText, Default: "Hello! Your order is ready. Thank you for shopping with us.", Role: settings.RoleOperator,
 			Help: "the message a customer gets when staff send their number"},
+		{Key: SettingIntakeMessage, Role: settings.RoleOperator, Check: checkSavedName,
+			Help: "the saved message (by name) staff sends use instead of intake.text; /send <phone> <saved message> overrides it"},
 		{Key: SettingDedupeWindow, Type: settings.Duration, Default: "10m", Min: 0, Max: float64(7 * 24 * time.Hour), Env: "MB_DEDUPE_WINDOW", Role: settings.RoleOperator,
 			Help: "the same number again within this time is \"already queued\" unless sent with /send!"},
 		{Key: SettingTimezone, Default: "Asia/Kolkata", Check: checkZone,
@@ -56,7 +62,29 @@ func SettingDefs(gateways []string) []settings.Def {
 			Help: "largest uncompressed size of an .xlsx (zip-bomb guard)"},
 		{Key: SettingImportMaxCell, Type: settings.Int, Default: "1000", Unit: "characters", Min: 10, Max: 100_000, Env: "MB_IMPORT_MAX_CELL",
 			Help: "longest cell accepted in a contact list"},
+		{Key: SettingMediaMaxImageMB, Type: settings.Int, Default: "5", Unit: "MB", Min: 1, Max: 100,
+			Help: "largest image (JPEG, PNG) accepted for saved messages and /send (WhatsApp takes 5 MB)"},
+		{Key: SettingMediaMaxVideoMB, Type: settings.Int, Default: "16", Unit: "MB", Min: 1, Max: 100,
+			Help: "largest video (MP4, 3GP) accepted for saved messages and /send (WhatsApp takes 16 MB)"},
+		{Key: SettingMediaCleanupGrace, Type: settings.Duration, Default: "24h", Min: float64(time.Hour), Max: float64(365 * 24 * time.Hour),
+			Help: "a media file no message or queued send uses is deleted only after it has been unused this long"},
+		{Key: SettingMediaCleanupSchedule, Default: "@daily", Check: checkSchedule,
+			Help: "when unused media files are deleted: a cron schedule in UTC (five fields, or @daily, @every 12h; CRON_TZ=Asia/Kolkata in front for another zone)"},
 	}
+}
+
+func checkSavedName(v string) error {
+	if err := store.ValidateSavedMessageName(v); err != nil {
+		return errors.New(err.Error())
+	}
+	return nil
+}
+
+func checkSchedule(v string) error {
+	if _, err := cron.ParseStandard(v); err != nil {
+		return errors.New("use a cron schedule such as @daily, @every 12h or 30 3 * * *")
+	}
+	return nil
 }
 
 func checkRegion(v string) error {
@@ -187,6 +215,13 @@ func (s *Service) SetSetting(ctx context.Context, a Actor, key, value string, se
 		active := s.ActiveGateway(ctx)
 		if g, ok := s.gateway(active); ok && g.StaffFlowSetting == d.Key && !g.Caps.Text {
 			return settings.Value{}, Errorf(ECONFLICT, "Not changed: %s is the active gateway and sends staff messages as this flow. Switch to another gateway first.", active)
+		}
+	}
+	if d.Key == SettingIntakeMessage && strings.TrimSpace(value) != "" {
+		// Staff sends would be refused from now on: name a message that can
+		// be sent.
+		if _, err := s.intakeContent(ctx, s.ActiveGateway(ctx), strings.TrimSpace(value)); err != nil {
+			return settings.Value{}, err
 		}
 	}
 	old, _ := s.settings.Lookup(ctx, d.Key)

@@ -1,22 +1,28 @@
 // Package library resolves saved messages, and the media files they carry,
-// into what gateways send. Media stored in the local folder is read from the
-// data dir; S3 storage arrives with the media library.
+// into what gateways send. Files are read from the media store (a local
+// folder or S3-compatible storage, see store/media); a gateway that can
+// send by link gets a presigned GET URL on S3, or a signed, expiring
+// /media/<token> link of our HTTP server under media.public_base_url for
+// the local folder.
 package library
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
+	"time"
 
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
+	"github.com/messagebridge/messagebridge/store/media"
 )
 
 var _ queue.Library = (*Library)(nil)
+
+// LinkTTL is how long a media link handed to a provider stays valid: long
+// enough for a provider that fetches it late, and made again at each
+// attempt.
+const LinkTTL = 24 * time.Hour
 
 // Store reads saved messages and media objects; *store.DB satisfies it.
 type Store interface {
@@ -26,21 +32,16 @@ type Store interface {
 
 // Library resolves saved messages for the delivery loop.
 type Library struct {
-	store    Store
-	localDir string
-	// publicBase returns, when set, a public URL under which local media
-	// keys are served, so providers can fetch media by link. It is read on
-	// each delivery, so a change applies without a restart.
-	publicBase func(ctx context.Context) string
+	store   Store
+	files   media.Store
+	storage string
 }
 
-// New returns a library reading local media from localDir.
-// publicBase may be nil.
-func New(st Store, localDir string, publicBase func(ctx context.Context) string) *Library {
-	if publicBase == nil {
-		publicBase = func(context.Context) string { return "" }
-	}
-	return &Library{store: st, localDir: localDir, publicBase: publicBase}
+// New returns a library reading media files from files, the media store
+// named storage ("local" or "s3") in the media objects' rows. files may be
+// nil in a process that sends no media.
+func New(st Store, files media.Store, storage string) *Library {
+	return &Library{store: st, files: files, storage: storage}
 }
 
 // SavedMessage implements queue.Library.
@@ -49,10 +50,14 @@ func (l *Library) SavedMessage(ctx context.Context, id int64) (string, queue.Kin
 	if err != nil {
 		return "", "", nil, err
 	}
+	var kind queue.Kind
 	switch m.Kind {
-	case "text":
+	case store.SavedKindText:
 		return m.Body, queue.KindText, nil, nil
-	case "image", "video":
+	case store.SavedKindImage:
+		kind = queue.KindImage
+	case store.SavedKindVideo:
+		kind = queue.KindVideo
 	default:
 		return "", "", nil, fmt.Errorf("saved message %d has unknown kind %q", id, m.Kind)
 	}
@@ -63,33 +68,21 @@ func (l *Library) SavedMessage(ctx context.Context, id int64) (string, queue.Kin
 	if err != nil {
 		return "", "", nil, err
 	}
-	if obj.Storage != "local" {
-		return "", "", nil, fmt.Errorf("media %d is stored in %s, which this process cannot read", obj.ID, obj.Storage)
+	if l.files == nil {
+		return "", "", nil, fmt.Errorf("media %d: no media store in this process", obj.ID)
 	}
-	path, err := l.localPath(obj.StorageKey)
-	if err != nil {
-		return "", "", nil, err
+	if obj.Storage != l.storage {
+		return "", "", nil, fmt.Errorf("media %d is kept in the %s media store, and this process uses %s (media.store)", obj.ID, obj.Storage, l.storage)
 	}
-	media := &queue.Media{
+	key, files := obj.StorageKey, l.files
+	md := &queue.Media{
 		ID: obj.ID, SHA256: obj.SHA256, MIME: obj.MIME, Name: obj.OriginalName, Size: obj.Size,
-		Open: func(context.Context) (io.ReadCloser, error) { return os.Open(path) },
+		Open: func(ctx context.Context) (io.ReadCloser, error) { return files.Open(ctx, key) },
 	}
-	if base := strings.TrimRight(l.publicBase(ctx), "/"); base != "" {
-		media.PublicURL = base + "/" + url.PathEscape(obj.StorageKey)
+	// Without a link (no public base URL for the local folder) gateways
+	// upload the bytes instead.
+	if u, err := files.URL(ctx, key, LinkTTL); err == nil {
+		md.PublicURL = u
 	}
-	kind := queue.KindImage
-	if m.Kind == "video" {
-		kind = queue.KindVideo
-	}
-	return m.Body, kind, media, nil
-}
-
-// localPath maps a storage key to a file under the media folder, refusing
-// keys that would leave it.
-func (l *Library) localPath(key string) (string, error) {
-	clean := filepath.Clean("/" + key)
-	if clean == "/" || strings.Contains(key, "..") {
-		return "", fmt.Errorf("media key %q is not a file name", key)
-	}
-	return filepath.Join(l.localDir, clean), nil
+	return m.Body, kind, md, nil
 }
