@@ -472,31 +472,32 @@ func TestClaimPassesOverHeldRows(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ids := enqueue(24, store.PriorityDefault)
+	ids := enqueue(120, store.PriorityDefault)
 	claim(4, ids[0:4]...)
 
-	// Another claimer holds the next eight rows: two claims' worth.
+	// Another claimer holds the next 72 rows: more than a claim of four
+	// looks at first (store.claimSlack + 2×4).
 	holder := rawMySQL(t, u)
 	tx, err := holder.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	held := ids[4:12]
+	held := ids[4:76]
 	for _, id := range held { // one by one: a scan would lock every row it reads
 		var got int64
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM queue_items WHERE id = ? FOR UPDATE`, id).Scan(&got); err != nil {
 			t.Fatal(err)
 		}
 	}
-	claim(4, ids[12:16]...)
+	claim(4, ids[76:80]...)
 	intake := enqueue(1, store.PriorityIntake)
-	claim(3, intake[0], ids[16], ids[17])
+	claim(3, intake[0], ids[80], ids[81])
 	if err := tx.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	claim(10, append(slices.Clone(held), ids[18], ids[19])...)
-	claim(10, ids[20:24]...)
+	claim(80, append(slices.Clone(held), ids[82:90]...)...)
+	claim(100, ids[90:120]...)
 }
 
 // rawMySQL opens a plain connection pool to the MySQL database at u.
