@@ -350,6 +350,12 @@ func benchWait(ctx context.Context, db *store.DB, gw *fake.Sender, total int64) 
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+	return waitRecorded(ctx, db, total, 5*time.Millisecond)
+}
+
+// waitRecorded waits until the database has total items sent or failed,
+// looking every interval.
+func waitRecorded(ctx context.Context, db *store.DB, total int64, every time.Duration) error {
 	for {
 		c, err := db.QueueStatusCounts(ctx, time.Time{})
 		if err != nil {
@@ -361,7 +367,7 @@ func benchWait(ctx context.Context, db *store.DB, gw *fake.Sender, total int64) 
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(every):
 		}
 	}
 }

@@ -103,7 +103,7 @@ func benchPacing(ctx context.Context, args []string, _ func(string) string, stdo
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() { done <- loop.Run(runCtx) }()
-	waitErr := pacingWait(runCtx, db, int64(*items))
+	waitErr := waitRecorded(runCtx, db, int64(*items), 50*time.Millisecond)
 	end := time.Now()
 	stop()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
@@ -150,26 +150,6 @@ func pacingEnqueue(ctx context.Context, db *store.DB, n int) ([]int64, error) {
 		ids = append(ids, got...)
 	}
 	return ids, nil
-}
-
-// pacingWait waits until every item is sent or failed.
-func pacingWait(ctx context.Context, db *store.DB, total int64) error {
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		c, err := db.QueueStatusCounts(ctx, time.Time{})
-		if err != nil {
-			return err
-		}
-		if c[store.StatusSent]+c[store.StatusFailed] >= total {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
 }
 
 // pacingCheck checks every item: sent, not failed, with as many attempts
