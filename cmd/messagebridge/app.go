@@ -200,7 +200,9 @@ func (m *Main) purge(ctx context.Context) {
 }
 
 // mediaCleanupActor is who the scheduled media cleanup runs as.
-var mediaCleanupActor = ops.Actor{Identity: "system:media-cleanup", Role: ops.RoleAdmin, Transport: "schedule"}
+func mediaCleanupActor() ops.Actor {
+	return ops.Actor{Identity: "system:media-cleanup", Role: ops.RoleAdmin, Transport: "schedule"}
+}
 
 // mediaCleanup deletes the media files nothing uses any more when
 // media.cleanup_schedule (a robfig/cron schedule, read live; @daily by
@@ -226,7 +228,7 @@ func (m *Main) mediaCleanup(ctx context.Context) error {
 			continue
 		}
 		last = now
-		res, err := m.ops.CleanupMedia(ctx, mediaCleanupActor, 0)
+		res, err := m.ops.CleanupMedia(ctx, mediaCleanupActor(), 0)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			m.log.Error("media cleanup failed", "err", err)

@@ -67,11 +67,13 @@ type mediaType struct {
 }
 
 // mediaTypes are the accepted types, as WhatsApp takes them.
-var mediaTypes = []mediaType{
-	{"image/jpeg", KindImage, "jpg", "a JPEG image"},
-	{"image/png", KindImage, "png", "a PNG image"},
-	{"video/mp4", KindVideo, "mp4", "an MP4 video"},
-	{"video/3gpp", KindVideo, "3gp", "a 3GP video"},
+func mediaTypes() []mediaType {
+	return []mediaType{
+		{"image/jpeg", KindImage, "jpg", "a JPEG image"},
+		{"image/png", KindImage, "png", "a PNG image"},
+		{"video/mp4", KindVideo, "mp4", "an MP4 video"},
+		{"video/3gpp", KindVideo, "3gp", "a 3GP video"},
+	}
 }
 
 const acceptedTypes = "a JPEG or PNG image, or an MP4 or 3GP video"
@@ -198,12 +200,13 @@ func (s *Service) storeUpload(ctx context.Context, a Actor, up Upload) (storedFi
 func checkType(what string, up Upload, got *mimetype.MIME) (mediaType, error) {
 	claimed := declaredType(up)
 	var found, claimedType *mediaType
-	for i := range mediaTypes {
-		if got.Is(mediaTypes[i].mime) {
-			found = &mediaTypes[i]
+	types := mediaTypes()
+	for i := range types {
+		if got.Is(types[i].mime) {
+			found = &types[i]
 		}
-		if claimed != "" && claimed == mediaTypes[i].mime {
-			claimedType = &mediaTypes[i]
+		if claimed != "" && claimed == types[i].mime {
+			claimedType = &types[i]
 		}
 	}
 	real := describeMIME(got)
@@ -258,7 +261,7 @@ func normalizeMIME(mt string) string {
 // describeMIME names a sniffed type for a person.
 func describeMIME(m *mimetype.MIME) string {
 	mt, _, _ := strings.Cut(m.String(), ";")
-	for _, t := range mediaTypes {
+	for _, t := range mediaTypes() {
 		if m.Is(t.mime) {
 			return t.label
 		}
