@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -16,7 +15,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,86 +147,6 @@ func (p *faultProxy) counts() (accepted, refused int) {
 	return p.accepted, p.refused
 }
 
-// faultSend is one send the fake Cloud API took: the "to" digits and the
-// wamid it answered with.
-type faultSend struct {
-	to, wamid string
-	at        time.Time
-}
-
-// faultMeta is a Cloud API messages endpoint that records every send when
-// it arrives and answers success in the Cloud API's wire format after
-// delay().
-type faultMeta struct {
-	phoneNumberID string
-	delay         func() time.Duration
-
-	n        atomic.Int64
-	inFlight atomic.Int64
-	mu       sync.Mutex
-	sends    []faultSend
-}
-
-func (f *faultMeta) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	graphError := func(status, code int, msg string) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
-			"message": msg, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEfFault"}})
-	}
-	m := e2eMessagesPath.FindStringSubmatch(r.URL.Path)
-	if r.Method != http.MethodPost || m == nil || m[1] != f.phoneNumberID {
-		graphError(http.StatusBadRequest, 100, "Unsupported request")
-		return
-	}
-	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); !ok || tok == "" {
-		graphError(http.StatusUnauthorized, 190, "Invalid OAuth access token")
-		return
-	}
-	var body struct {
-		MessagingProduct string `json:"messaging_product"`
-		To               string `json:"to"`
-	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil || body.MessagingProduct != "whatsapp" || body.To == "" {
-		graphError(http.StatusBadRequest, 100, "(#100) Invalid parameter")
-		return
-	}
-	// Taken: from here on Meta would deliver it, whatever happens to the
-	// answer.
-	wamid := fmt.Sprintf("wamid.HBgLOTE5ODc2NTQzMjEwFQIAERgSFAULT%06d", f.n.Add(1))
-	f.mu.Lock()
-	f.sends = append(f.sends, faultSend{to: body.To, wamid: wamid, at: time.Now()})
-	f.mu.Unlock()
-	f.inFlight.Add(1)
-	defer f.inFlight.Add(-1)
-	if d := f.delay(); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"messaging_product": "whatsapp",
-		"contacts":          []any{map[string]any{"input": body.To, "wa_id": body.To}},
-		"messages":          []any{map[string]any{"id": wamid, "message_status": "accepted"}},
-	})
-}
-
-func (f *faultMeta) snapshot() []faultSend {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]faultSend(nil), f.sends...)
-}
-
-func (f *faultMeta) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.sends)
-}
-
 // faultRig is a MySQL database reached directly by the test, a fake Cloud
 // API, and the environment for serve on the Meta gateway.
 type faultRig struct {
@@ -236,7 +154,7 @@ type faultRig struct {
 	directURL string
 	db        *store.DB // direct, not through any proxy
 	raw       *sqlx.DB  // direct
-	fake      *faultMeta
+	fake      *e2eFakeMeta
 	fakeURL   string
 }
 
@@ -260,7 +178,7 @@ func newFaultRig(t *testing.T, delay func() time.Duration) *faultRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = raw.Close() })
-	fake := &faultMeta{phoneNumberID: e2ePNID, delay: delay}
+	fake := &e2eFakeMeta{phoneNumberID: e2ePNID, delay: delay}
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	return &faultRig{t: t, directURL: directURL, db: db, raw: raw, fake: fake, fakeURL: srv.URL}
@@ -370,7 +288,7 @@ func (r *faultRig) checkExactlyOnce(phones []string, logs *syncBuffer) {
 	t := r.t
 	t.Helper()
 	ctx := context.Background()
-	byTo := map[string][]faultSend{}
+	byTo := map[string][]e2eMetaSend{}
 	for _, s := range r.fake.snapshot() {
 		byTo[s.to] = append(byTo[s.to], s)
 	}

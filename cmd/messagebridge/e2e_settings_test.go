@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,17 +23,23 @@ import (
 // e2eMetaSend is one POST /{version}/{phone-number-id}/messages the fake
 // Cloud API received.
 type e2eMetaSend struct {
-	token string // the Authorization bearer token
-	to    string // the body's "to"
+	token string    // the Authorization bearer token
+	to    string    // the body's "to"
+	wamid string    // the message id it answered with
+	at    time.Time // when it arrived
 }
 
 // e2eFakeMeta speaks the Cloud API's messages endpoint (providers.md §1.2):
-// it records the bearer token of each send and answers like the real API.
+// it records each send when it arrives (from then on Meta would deliver
+// it, whatever happens to the answer) and answers like the real API, after
+// delay() when delay is set.
 type e2eFakeMeta struct {
 	phoneNumberID string
+	delay         func() time.Duration
 
-	mu    sync.Mutex
-	sends []e2eMetaSend
+	inFlight atomic.Int64
+	mu       sync.Mutex
+	sends    []e2eMetaSend
 }
 
 var e2eMessagesPath = regexp.MustCompile(`^/v[0-9]+\.[0-9]+/([0-9]+)/messages$`)
@@ -63,15 +70,33 @@ func (f *e2eFakeMeta) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	f.sends = append(f.sends, e2eMetaSend{token: token, to: body.To})
-	n := len(f.sends)
+	wamid := fmt.Sprintf("wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJFAKE%06d", len(f.sends)+1)
+	f.sends = append(f.sends, e2eMetaSend{token: token, to: body.To, wamid: wamid, at: time.Now()})
 	f.mu.Unlock()
+	f.inFlight.Add(1)
+	defer f.inFlight.Add(-1)
+	if f.delay != nil {
+		if d := f.delay(); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+			}
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"messaging_product": "whatsapp",
 		"contacts":          []any{map[string]any{"input": body.To, "wa_id": strings.TrimPrefix(body.To, "+")}},
-		"messages":          []any{map[string]any{"id": fmt.Sprintf("wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJFAKE%04d", n), "message_status": "accepted"}},
+		"messages":          []any{map[string]any{"id": wamid, "message_status": "accepted"}},
 	})
+}
+
+func (f *e2eFakeMeta) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.sends)
 }
 
 func (f *e2eFakeMeta) snapshot() []e2eMetaSend {

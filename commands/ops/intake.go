@@ -173,11 +173,8 @@ func (s *Service) intakeContent(ctx context.Context, gateway, savedName string) 
 		}
 		return store.QueueContent{}, Errorf(ECONFLICT, "Nothing was queued: %s. Ask an admin.", s.staffProblem(ctx, g))
 	}
-	body := strings.TrimSpace(s.settings.String(ctx, SettingIntakeText))
-	if body == "" {
-		body = s.cfg.IntakeFallback
-	}
-	return store.QueueContent{Kind: store.ContentText, Body: body}, nil
+	// intake.text has a default and cannot be emptied: never blank.
+	return store.QueueContent{Kind: store.ContentText, Body: s.settings.String(ctx, SettingIntakeText)}, nil
 }
 
 // unusableMessage says why an archived or deleted saved message cannot be

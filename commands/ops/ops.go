@@ -156,8 +156,6 @@ type Config struct {
 	Notify func()
 	// Now is the clock (time.Now).
 	Now func() time.Time
-	// IntakeFallback is sent to staff numbers when intake.text is unset.
-	IntakeFallback string
 	// Paces reports each gateway's send rate in force and configured (the
 	// delivery loop's); may be nil.
 	Paces func() []queue.GatewayPace
@@ -197,9 +195,6 @@ func New(st Store, r *settings.Reader, cfg Config, log *slog.Logger) *Service {
 	if len(cfg.Gateways) == 0 {
 		cfg.Gateways = []Gateway{{Name: "dryrun", Caps: queue.Capabilities{Text: true, Media: true, Templates: true, Flows: true}}}
 	}
-	if cfg.IntakeFallback == "" {
-		cfg.IntakeFallback = "Hello! Your order is ready. Thank you for shopping with us."
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -218,10 +213,7 @@ func (s *Service) SettingsReader() *settings.Reader { return s.settings }
 
 // audit records a change; a failed write is logged, never silent.
 func (s *Service) audit(ctx context.Context, a Actor, action, detail, outcome string) {
-	e := store.AuditEntry{Actor: a.Identity, Role: a.Role, Transport: a.Transport, Action: action, Detail: detail, Outcome: outcome}
-	if err := s.st.Audit(context.WithoutCancel(ctx), e); err != nil {
-		s.log.Error("audit log write failed", "action", action, "actor", a.Identity, "err", err)
-	}
+	s.Audit(ctx, AuditEntry{Actor: a.Identity, Role: a.Role, Transport: a.Transport, Action: action, Detail: detail, Outcome: outcome})
 }
 
 // rank orders roles; -1 for an unknown one.
