@@ -31,12 +31,12 @@ func (r *Router) campaignNew(ctx context.Context, c call) ([]bot.Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	return text(fmt.Sprintf("Campaign #%d %q created.\nNext: attach a contact list with the caption /import %d, then /campaign set %d message=<saved message> (or template=<name>:<lang>, flow=<id>), then /campaign start %d.",
+	return text(fmt.Sprintf("Campaign #%d %q created.\nNext: attach a contact list with the caption /import %d, then /campaign set %d message=<saved message> (or template=<name>, flow=<name>: /templates and /flows list the saved ones), then /campaign start %d.",
 		camp.ID, camp.Name, camp.ID, camp.ID, camp.ID)), nil
 }
 
 func (r *Router) campaignSet(ctx context.Context, c call) ([]bot.Reply, error) {
-	const usage = "/campaign set <id> message=<name> | template=<name>:<lang> [params=a,b] | flow=<flow-id> | interval=<duration> | gateway=<name>"
+	const usage = "/campaign set <id> message=<name> | template=<saved name>[:<lang>] or <name>:<lang> [params=a,b] | flow=<saved name or flow id> | interval=<duration> | gateway=<name>"
 	id, err := campaignID(c.cmd.Args, usage)
 	if err != nil {
 		return nil, err
@@ -56,9 +56,11 @@ func (r *Router) campaignSet(ctx context.Context, c call) ([]bot.Reply, error) {
 		case "message":
 			ch.SavedMessage = &val
 		case "template":
-			name, lang, ok := strings.Cut(val, ":")
-			if !ok || name == "" || lang == "" {
-				return nil, userErrorf("template=<name>:<language>, e.g. template=order_update:en")
+			// A saved template's name (the saved language, or another
+			// after a colon), or a template's own name and language.
+			name, lang, hasLang := strings.Cut(val, ":")
+			if name == "" || hasLang && lang == "" {
+				return nil, userErrorf("template=<saved name> (see /templates) or template=<name>:<language>, e.g. template=order_update:en")
 			}
 			ch.Template = &ops.Template{Name: name, Language: lang}
 		case "params":

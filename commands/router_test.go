@@ -10,12 +10,14 @@ import (
 
 	"github.com/messagebridge/messagebridge/bot"
 	"github.com/messagebridge/messagebridge/commands"
+	"github.com/messagebridge/messagebridge/commands/ops"
 	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/storetest"
 )
 
 type fixture struct {
 	db     *store.DB
+	ops    *ops.Service
 	router *commands.Router
 	clock  *storetest.Clock
 	woken  int
@@ -26,7 +28,8 @@ func newFixture(t *testing.T) *fixture {
 	clock := storetest.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	f := &fixture{clock: clock}
 	f.db = storetest.OpenSQLite(t, storetest.Options{Now: clock.Now})
-	f.router = commands.New(newOps(t, f.db, []string{"dryrun", "meta"}, clock.Now, func() { f.woken++ }), commands.Config{Now: clock.Now}, nil)
+	f.ops = newOps(t, f.db, []string{"dryrun", "meta"}, clock.Now, func() { f.woken++ })
+	f.router = commands.New(f.ops, commands.Config{Now: clock.Now}, nil)
 	ctx := context.Background()
 	for id, role := range map[string]string{"telegram:1": "staff", "telegram:2": "operator", "telegram:3": "admin"} {
 		if _, err := f.db.PutOperator(ctx, id, role, "", "test"); err != nil {
@@ -267,7 +270,7 @@ func TestHelpListsOnlyWhatTheRoleMayUse(t *testing.T) {
 			t.Errorf("staff help lacks %s", s)
 		}
 	}
-	for _, s := range []string{"/retry", "/gateway use", "/operator add", "/queue", "/save", "/messages", "/message archive", "/media cleanup"} {
+	for _, s := range []string{"/retry", "/gateway use", "/operator add", "/queue", "/save", "/messages", "/message archive", "/media cleanup", "/flows", "/templates"} {
 		if strings.Contains(staff, s) {
 			t.Errorf("staff help shows %s:\n%s", s, staff)
 		}
@@ -297,7 +300,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"save": "/save promo text Hello", "messages": "/messages all", "message": "/message promo",
 		"message replace": "/message replace promo", "message archive": "/message archive promo",
 		"message restore": "/message restore promo", "message delete": `/message delete "promo"`,
-		"media cleanup": "/media cleanup",
+		"media cleanup": "/media cleanup", "flows": "/flows", "templates": "/templates",
 	}
 	// Who may run what, written out as specified rather than derived.
 	minRole := map[string]string{
@@ -312,7 +315,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"optout": "operator", "settings": "operator", "set": "operator",
 		"save": "operator", "messages": "operator", "message": "operator", "message replace": "operator",
 		"message archive": "operator", "message restore": "operator", "message delete": "operator",
-		"media cleanup": "admin",
+		"media cleanup": "admin", "flows": "operator", "templates": "operator",
 	}
 	if len(texts) != len(commands.Keys()) || len(minRole) != len(commands.Keys()) {
 		t.Fatalf("the matrix covers %d commands, the router has %d", len(texts), len(commands.Keys()))

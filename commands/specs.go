@@ -41,7 +41,7 @@ func specs() map[string]spec {
 		"campaigns":         {ops.RoleOperator, "/campaigns", "campaigns with their progress", (*Router).campaignList},
 		"campaign":          {ops.RoleOperator, "/campaign <id>", "one campaign's settings and progress", (*Router).campaignShow},
 		"campaign new":      {ops.RoleOperator, "/campaign new <name>", "create a campaign", (*Router).campaignNew},
-		"campaign set":      {ops.RoleOperator, "/campaign set <id> message=<name>|template=<name>:<lang>|flow=<id>|interval=<5s>|gateway=<name>", "what and how a campaign sends", (*Router).campaignSet},
+		"campaign set":      {ops.RoleOperator, "/campaign set <id> message=<name>|template=<saved name or name:lang>|flow=<saved name or id>|interval=<5s>|gateway=<name>", "what and how a campaign sends", (*Router).campaignSet},
 		"import":            {ops.RoleOperator, "/import <id> [sheet=<name>]", "caption of an attached .xlsx/.csv/.txt contact list", (*Router).importContacts},
 		"campaign copy":     {ops.RoleOperator, "/campaign copy <from-id> <to-id>", "reuse another campaign's contacts", (*Router).campaignCopy},
 		"campaign start":    {ops.RoleOperator, "/campaign start <id>", "start sending", campaignAction(ops.ActionStart)},
@@ -53,6 +53,8 @@ func specs() map[string]spec {
 		"campaign stats":    {ops.RoleOperator, "/campaign stats <id>", "counts, progress and ETA", (*Router).campaignStats},
 		"optout":            {ops.RoleOperator, "/optout <phone> [reason]", "never send campaigns to this number again", (*Router).optOut},
 		"campaign results":  {ops.RoleOperator, "/campaign results <id>", "an .xlsx with each contact's result", (*Router).campaignResults},
+		"flows":             {ops.RoleOperator, "/flows", "the saved flows, by name (admins manage them on the admin page)", catalogList(ops.CatalogFlow)},
+		"templates":         {ops.RoleOperator, "/templates", "the saved templates, by name, with language and parameters", catalogList(ops.CatalogTemplate)},
 		"save":              {ops.RoleOperator, "/save <name> [caption] · /save <name> text <message>", "caption of an attached image or video (JPEG, PNG, MP4, 3GP), or a text: keep it as a saved message; quote names with spaces: \"Diwali offer\"", (*Router).save},
 		"messages":          {ops.RoleOperator, "/messages [all]", "the saved messages (all: archived ones too)", (*Router).messages},
 		"message":           {ops.RoleOperator, "/message <name>", "preview a saved message, file included", (*Router).messagePreview},
@@ -69,7 +71,7 @@ func helpOrder() []string {
 	return []string{"send", "status", "whoami", "help", "queue", "recent", "failed", "retry", "edit", "cancel",
 		"campaigns", "campaign", "campaign new", "campaign set", "import", "campaign copy", "campaign start",
 		"campaign schedule", "campaign pause", "campaign resume", "campaign cancel", "campaign delete",
-		"campaign stats", "campaign results", "optout",
+		"campaign stats", "campaign results", "optout", "flows", "templates",
 		"save", "messages", "message", "message replace", "message archive", "message restore", "message delete",
 		"gateway", "gateway use", "settings", "set", "media cleanup", "operators", "operator add", "operator remove"}
 }

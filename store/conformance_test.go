@@ -40,6 +40,7 @@ func TestConformance(t *testing.T) {
 		{"TimestampsRoundTripInUTC", testTimestampsRoundTripInUTC},
 		{"MySQLSessionsReadCommitted", testMySQLSessionsReadCommitted},
 		{"OperatorsAuditCursors", testOperatorsAuditCursors},
+		{"Catalog", testCatalog},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -76,7 +77,7 @@ func testSchemaHasEveryTable(t *testing.T, db *store.DB) {
 		"settings", "operators", "admin_users", "web_sessions", "media_objects", "gateway_media",
 		"saved_messages", "templates", "flows", "campaigns", "campaign_contacts", "queue_items",
 		"queue_events", "opt_outs", "audit_log", "webhook_events", "processor_heartbeats",
-		"gateway_state", "leases", "cursors",
+		"gateway_state", "leases", "cursors", "catalog_entries",
 	} {
 		if len(s.Columns[table]) == 0 {
 			t.Errorf("table %s is missing", table)

@@ -124,7 +124,10 @@ func (s *Service) CampaignResults(ctx context.Context, id int64) (Campaign, []Ca
 }
 
 // Template names a provider template with its parameters ("{name}",
-// "{Column}" or literal text).
+// "{Column}" or literal text). Name may be a saved template's name (see
+// CatalogEntry), in any case: it gives the template and its language
+// (Language, when given, picks another), and Params must be as many as it
+// takes. Otherwise Name is the template's own and Language is required.
 type Template struct {
 	Name     string
 	Language string
@@ -132,7 +135,9 @@ type Template struct {
 }
 
 // CampaignChange is what an operator sets on a campaign; nil fields stay.
-// At most one of SavedMessage, Template and Flow.
+// At most one of SavedMessage, Template and Flow. Flow is a saved flow's
+// name, in any case, or a flow id (which has a digit); the campaign keeps
+// the id a name resolved to.
 type CampaignChange struct {
 	SavedMessage *string
 	Template     *Template
@@ -156,10 +161,17 @@ func (s *Service) SetCampaign(ctx context.Context, a Actor, id int64, ch Campaig
 	if !campaign.Editable(c) {
 		return Campaign{}, campaignError(&campaign.EditError{ID: c.ID, Status: c.Status, Deleted: !c.DeletedAt.IsZero()}, id)
 	}
+	contents := 0
+	for _, given := range []bool{ch.SavedMessage != nil, ch.Template != nil, ch.Flow != nil} {
+		if given {
+			contents++
+		}
+	}
+	if contents > 1 {
+		return Campaign{}, Errorf(EINVALID, "A campaign sends one thing: choose one of message=, template= or flow=.")
+	}
 	var u store.CampaignUpdate
-	set := 0
 	if ch.SavedMessage != nil {
-		set++
 		m, err := s.st.SavedMessageByName(ctx, *ch.SavedMessage)
 		if errors.Is(err, store.ErrNotFound) {
 			return Campaign{}, Errorf(ENOTFOUND, "There is no saved message called %q.", *ch.SavedMessage)
@@ -173,22 +185,18 @@ func (s *Service) SetCampaign(ctx context.Context, a Actor, id int64, ch Campaig
 		u.Content = &store.QueueContent{Kind: store.ContentSavedMessage, SavedMessageID: m.ID}
 	}
 	if ch.Template != nil {
-		set++
-		t := *ch.Template
-		if t.Name == "" || t.Language == "" {
-			return Campaign{}, Errorf(EINVALID, "A template needs a name and a language, e.g. template=order_update:en")
+		t, err := s.resolveTemplate(ctx, *ch.Template)
+		if err != nil {
+			return Campaign{}, err
 		}
 		u.Content = &store.QueueContent{Kind: store.ContentTemplate, TemplateName: t.Name, TemplateLanguage: t.Language, TemplateParams: t.Params}
 	}
 	if ch.Flow != nil {
-		set++
-		if strings.TrimSpace(*ch.Flow) == "" {
-			return Campaign{}, Errorf(EINVALID, "A flow needs its id, e.g. flow=12345")
+		flowID, err := s.resolveFlow(ctx, *ch.Flow)
+		if err != nil {
+			return Campaign{}, err
 		}
-		u.Content = &store.QueueContent{Kind: store.ContentFlow, FlowID: strings.TrimSpace(*ch.Flow)}
-	}
-	if set > 1 {
-		return Campaign{}, Errorf(EINVALID, "A campaign sends one thing: choose one of message=, template= or flow=.")
+		u.Content = &store.QueueContent{Kind: store.ContentFlow, FlowID: flowID}
 	}
 	if ch.Gateway != nil {
 		g := strings.ToLower(strings.TrimSpace(*ch.Gateway))

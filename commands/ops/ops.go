@@ -144,6 +144,11 @@ type Store interface {
 	AddOptOut(ctx context.Context, phone, reason, actor string) error
 	LastContactID(ctx context.Context, campaignID int64) (int64, error)
 	RemoveContactsAfter(ctx context.Context, campaignID, afterID int64) error
+
+	CatalogEntries(ctx context.Context, kind string) ([]store.CatalogEntry, error)
+	CatalogEntry(ctx context.Context, kind, name string) (store.CatalogEntry, error)
+	PutCatalogEntry(ctx context.Context, e store.CatalogEntry, actor string) (store.CatalogEntry, error)
+	DeleteCatalogEntry(ctx context.Context, kind, name string) error
 }
 
 // Config wires a Service.
