@@ -127,21 +127,9 @@ func (e PairEvent) Terminal() bool {
 // cannot start. After success the session stays connected until Close;
 // WaitLinked returns.
 func (s *Session) StartPairing(ctx context.Context, phone string) (<-chan PairEvent, error) {
-	var digits string
-	if phone != "" {
-		var err error
-		if digits, err = pairingPhone(phone); err != nil {
-			return nil, err
-		}
-	}
-	if s.loadLinked != nil {
-		stored, err := s.loadLinked(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("whatsapp pairing: %w", err)
-		}
-		if stored != nil {
-			return nil, fmt.Errorf("%w (+%s)", ErrAlreadyLinked, stored.LinkedJID().User)
-		}
+	digits, err := s.checkPairing(ctx, phone)
+	if err != nil {
+		return nil, err
 	}
 	c, err := s.beginPairing()
 	if err != nil {
@@ -192,6 +180,40 @@ func (s *Session) StartPairing(ctx context.Context, phone string) (<-chan PairEv
 		p.deliver(ctx, ev)
 	}()
 	return out, nil
+}
+
+// checkPairing returns StartPairing's refusals that come before it
+// connects: a phone that is not a number, an account linked here or in
+// the device store, a pairing in progress, a closed session. It returns
+// the phone's digits ("" for QR codes). It reserves nothing: a pairing
+// may still start between it and beginPairing, which checks again.
+func (s *Session) checkPairing(ctx context.Context, phone string) (digits string, err error) {
+	if phone != "" {
+		if digits, err = pairingPhone(phone); err != nil {
+			return "", err
+		}
+	}
+	s.connMu.RLock()
+	closed, busy, jid := s.ctx.Err() != nil, s.pairing, s.c.LinkedJID()
+	s.connMu.RUnlock()
+	switch {
+	case closed:
+		return "", ErrClosed
+	case busy:
+		return "", ErrPairingInProgress
+	case !jid.IsEmpty():
+		return "", fmt.Errorf("%w (+%s)", ErrAlreadyLinked, jid.User)
+	}
+	if s.loadLinked != nil {
+		stored, err := s.loadLinked(ctx)
+		if err != nil {
+			return "", fmt.Errorf("whatsapp pairing: %w", err)
+		}
+		if stored != nil {
+			return "", fmt.Errorf("%w (+%s)", ErrAlreadyLinked, stored.LinkedJID().User)
+		}
+	}
+	return digits, nil
 }
 
 // beginPairing marks a pairing as running and returns the client to pair.
