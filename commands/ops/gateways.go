@@ -63,7 +63,7 @@ func (s *Service) staffProblem(ctx context.Context, g Gateway) string {
 		return ""
 	}
 	if g.StaffFlowSetting != "" {
-		if s.settings.String(ctx, g.StaffFlowSetting) != "" {
+		if _, ok := s.staffFlow(ctx, g); ok {
 			return ""
 		}
 		return fmt.Sprintf("%s cannot send staff messages as text; set %s to the flow staff messages should trigger first", g.Name, g.StaffFlowSetting)

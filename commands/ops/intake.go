@@ -111,8 +111,7 @@ func (s *Service) Intake(ctx context.Context, a Actor, req IntakeRequest) (Intak
 				return IntakeResult{}, err
 			}
 		}
-		items = append(items, store.NewQueueItem{Phone: e164, Content: content, Priority: store.PriorityIntake,
-			MaxAttempts: maxAttempts, CreatedBy: a.Identity})
+		items = append(items, staffItem(a, e164, content, maxAttempts))
 	}
 	if len(items) == 0 {
 		return res, nil
@@ -166,15 +165,33 @@ func (s *Service) intakeContent(ctx context.Context, gateway, savedName string) 
 		return store.QueueContent{Kind: store.ContentSavedMessage, SavedMessageID: m.ID}, nil
 	}
 	if g.Name != "" && !g.Caps.Text {
-		if g.StaffFlowSetting != "" {
-			if flow := s.settings.String(ctx, g.StaffFlowSetting); flow != "" {
-				return store.QueueContent{Kind: store.ContentFlow, FlowID: flow}, nil
-			}
+		if c, ok := s.staffFlow(ctx, g); ok {
+			return c, nil
 		}
 		return store.QueueContent{}, Errorf(ECONFLICT, "Nothing was queued: %s. Ask an admin.", s.staffProblem(ctx, g))
 	}
 	// intake.text has a default and cannot be emptied: never blank.
 	return store.QueueContent{Kind: store.ContentText, Body: s.settings.String(ctx, SettingIntakeText)}, nil
+}
+
+// staffItem is a staff send of content to phone (E.164): ahead of campaign
+// messages, through the active gateway.
+func staffItem(a Actor, phone string, content store.QueueContent, maxAttempts int) store.NewQueueItem {
+	return store.NewQueueItem{Phone: phone, Content: content, Priority: store.PriorityIntake,
+		MaxAttempts: maxAttempts, CreatedBy: a.Identity}
+}
+
+// staffFlow is the flow staff messages go out as on g, a gateway without
+// plain text; false when g has none configured.
+func (s *Service) staffFlow(ctx context.Context, g Gateway) (store.QueueContent, bool) {
+	if g.StaffFlowSetting == "" {
+		return store.QueueContent{}, false
+	}
+	flow := s.settings.String(ctx, g.StaffFlowSetting)
+	if flow == "" {
+		return store.QueueContent{}, false
+	}
+	return store.QueueContent{Kind: store.ContentFlow, FlowID: flow}, true
 }
 
 // unusableMessage says why an archived or deleted saved message cannot be

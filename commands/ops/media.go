@@ -129,13 +129,12 @@ func (s *Service) storeUpload(ctx context.Context, a Actor, up Upload) (storedFi
 	if up.Body == nil {
 		return storedFile{}, Errorf(EINVALID, "No file came with the command.")
 	}
+	if err := s.checkUploadSize(ctx, up); err != nil {
+		return storedFile{}, err
+	}
 	limits := s.MediaLimits(ctx)
 	largest := max(limits.Image, limits.Video)
 	what := describeUpload(up)
-	if up.Size > largest {
-		return storedFile{}, Errorf(EINVALID, "%s is %s: too large. Images can be at most %s (%s), videos %s (%s). Nothing was saved.",
-			what, megabytes(up.Size), megabytes(limits.Image), SettingMediaMaxImageMB, megabytes(limits.Video), SettingMediaMaxVideoMB)
-	}
 	sp := &spool{dir: s.cfg.TempDir}
 	defer sp.close()
 	h := sha256.New()
@@ -193,6 +192,17 @@ func (s *Service) storeUpload(ctx context.Context, a Actor, up Upload) (storedFi
 		return storedFile{}, err
 	}
 	return storedFile{ID: id, Kind: t.kind, MIME: t.mime, Size: n}, nil
+}
+
+// checkUploadSize refuses an upload whose declared size is beyond the
+// largest file of any kind, before a byte of it is read.
+func (s *Service) checkUploadSize(ctx context.Context, up Upload) error {
+	limits := s.MediaLimits(ctx)
+	if up.Size > max(limits.Image, limits.Video) {
+		return Errorf(EINVALID, "%s is %s: too large. Images can be at most %s (%s), videos %s (%s). Nothing was saved.",
+			describeUpload(up), megabytes(up.Size), megabytes(limits.Image), SettingMediaMaxImageMB, megabytes(limits.Video), SettingMediaMaxVideoMB)
+	}
+	return nil
 }
 
 // checkType refuses a file whose bytes are not an accepted type, or do not
@@ -602,8 +612,12 @@ type CleanupResult struct {
 	Kept int
 	// Skipped are kept in another media store than this process uses.
 	Skipped int
-	// Failed were marked deleted but their file could not be removed.
+	// Failed were marked deleted but their file could not be removed, or
+	// were staged uploads that could not be removed.
 	Failed int
+	// Staged are browser uploads (staging/) never saved as a message and
+	// older than stagingMaxAge, deleted.
+	Staged int
 }
 
 // cleanupBatch is how many candidates one pass lists.
@@ -613,7 +627,8 @@ const cleanupBatch = 500
 // saved message uses them (active or archived), no queued or processing
 // send uses them, and they have been unused longer than grace (≤0: the
 // media.cleanup_grace setting). Each is checked again, under a lock, as it
-// is marked deleted, so a file in use is never deleted.
+// is marked deleted, so a file in use is never deleted. Browser uploads
+// left in staging/ for longer than an hour go too.
 func (s *Service) CleanupMedia(ctx context.Context, a Actor, grace time.Duration) (CleanupResult, error) {
 	if err := s.require(a, RoleAdmin, "cleaning up media"); err != nil {
 		return CleanupResult{}, err
@@ -665,8 +680,11 @@ func (s *Service) CleanupMedia(ctx context.Context, a Actor, grace time.Duration
 			break
 		}
 	}
-	s.audit(ctx, a, "media cleanup", fmt.Sprintf("grace %s: %d deleted (%s), %d kept, %d skipped, %d failed",
-		grace, res.Deleted, megabytes(res.Bytes), res.Kept, res.Skipped, res.Failed), "ok")
+	if err := s.sweepStaging(ctx, &res); err != nil {
+		return res, err
+	}
+	s.audit(ctx, a, "media cleanup", fmt.Sprintf("grace %s: %d deleted (%s), %d kept, %d skipped, %d failed, %d staged uploads removed",
+		grace, res.Deleted, megabytes(res.Bytes), res.Kept, res.Skipped, res.Failed, res.Staged), "ok")
 	return res, nil
 }
 

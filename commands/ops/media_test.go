@@ -127,7 +127,13 @@ func newMediaRig(t *testing.T, st media.Store, storage string, gws []ops.Gateway
 
 func newMediaRigOn(t *testing.T, d store.Dialect, st media.Store, storage string, gws []ops.Gateway) *mediaRig {
 	t.Helper()
-	clock := storetest.NewClock(time.Date(2026, 10, 20, 9, 0, 0, 0, time.UTC))
+	return newMediaRigAt(t, d, time.Date(2026, 10, 20, 9, 0, 0, 0, time.UTC), st, storage, gws)
+}
+
+// newMediaRigAt is newMediaRigOn with its clock standing at start.
+func newMediaRigAt(t *testing.T, d store.Dialect, start time.Time, st media.Store, storage string, gws []ops.Gateway) *mediaRig {
+	t.Helper()
+	clock := storetest.NewClock(start)
 	db := storetest.OpenDialect(t, d, storetest.Options{Now: clock.Now})
 	names := make([]string, len(gws))
 	for i, g := range gws {
