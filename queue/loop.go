@@ -113,8 +113,21 @@ type Config struct {
 	MaxPendingOutcomes int
 	// Library resolves saved messages (optional).
 	Library Library
+	// Observer, when set, is told of each send attempt that called a
+	// gateway (optional).
+	Observer Observer
 	// Now is the clock (time.Now).
 	Now func() time.Time
+}
+
+// Observer is told of each send attempt that called a gateway: the
+// gateway's name, the outcome and how long the gateway took to answer. The
+// outcome is one of "sent", "retry", "failed" (permanent, or out of
+// attempts), "rate_limited", "unavailable" (settings unreadable, nothing
+// reached the provider) and "sender_blocked". It is called on the send's
+// goroutine, so it must be quick and safe for concurrent use.
+type Observer interface {
+	ObserveSend(gateway, outcome string, latency time.Duration)
 }
 
 func (c *Config) setDefaults() {
@@ -488,12 +501,40 @@ func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem, pace bo
 
 	sctx, cancel := context.WithTimeout(drainCtx, l.cfg.SendTimeout)
 	d, err := l.delivery(sctx, it)
-	var id string
-	if err == nil {
-		id, err = sender.Send(sctx, d)
+	if err != nil {
+		cancel()
+		return l.decide(it, name, "", err)
 	}
+	obs := l.cfg.Observer
+	var start time.Time
+	if obs != nil {
+		start = time.Now()
+	}
+	id, err := sender.Send(sctx, d)
 	cancel()
-	return l.decide(it, name, id, err)
+	out := l.decide(it, name, id, err)
+	if obs != nil {
+		obs.ObserveSend(name, sendOutcome(out), time.Since(start))
+	}
+	return out
+}
+
+// sendOutcome names the outcome of a send that reached a gateway, for an
+// Observer.
+func sendOutcome(out store.Outcome) string {
+	switch {
+	case out.Status == store.StatusSent:
+		return "sent"
+	case out.ErrorClass == "unavailable":
+		return "unavailable"
+	case out.ErrorClass == SenderBlocked.String():
+		return "sender_blocked"
+	case out.Event == "rate_limited":
+		return "rate_limited"
+	case out.Status == store.StatusFailed:
+		return "failed"
+	}
+	return "retry"
 }
 
 // release gives a claimed item back untried, at shutdown.

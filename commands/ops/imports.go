@@ -96,6 +96,9 @@ func (s *Service) ImportContacts(ctx context.Context, a Actor, id int64, name st
 	}
 	out.Duplicates += res.Duplicates
 	out.Rejects = res.Rejects
+	if s.cfg.Imported != nil {
+		s.cfg.Imported(out.Added)
+	}
 	return out, nil
 }
 

@@ -173,6 +173,9 @@ type Config struct {
 	// TempDir holds uploads larger than a few MB while they are checked
 	// (default: the system's).
 	TempDir string
+	// Imported, when set, is told how many contacts each successful
+	// import added (metrics); may be nil.
+	Imported func(rows int)
 }
 
 // Service runs the operations.
