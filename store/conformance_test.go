@@ -77,7 +77,7 @@ func testSchemaHasEveryTable(t *testing.T, db *store.DB) {
 		"settings", "operators", "admin_users", "web_sessions", "media_objects", "gateway_media",
 		"saved_messages", "templates", "flows", "campaigns", "campaign_contacts", "queue_items",
 		"queue_events", "opt_outs", "audit_log", "webhook_events", "processor_heartbeats",
-		"gateway_state", "leases", "cursors", "catalog_entries",
+		"gateway_state", "leases", "cursors", "catalog_entries", "admin_setup_tokens",
 	} {
 		if len(s.Columns[table]) == 0 {
 			t.Errorf("table %s is missing", table)

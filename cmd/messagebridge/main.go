@@ -7,6 +7,8 @@
 //	messagebridge [serve] [flags]   run everything (the default)
 //	messagebridge migrate [flags]   apply pending migrations and exit
 //	messagebridge chat [flags]      chat with the bot in the terminal
+//	messagebridge admin create|password <user> | list
+//	                                manage the admin web page's accounts
 //	messagebridge settings          list the runtime settings
 //	messagebridge version           print the version
 package main
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 	case "whatsapp":
 		err = whatsappCommand(ctx, args, getenv, stdout, stderr)
+	case "admin":
+		err = adminCommand(ctx, args, getenv, stdin, stdout, stderr)
 	case "settings":
 		err = settingsCommand(args, stdout)
 	case "version":
@@ -80,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "help", "-h", "--help":
 		_, err = fmt.Fprint(stdout, usage)
 	default:
-		err = fmt.Errorf("%w: unknown command %q (try: serve, migrate, chat, whatsapp, settings, version, help)", errUsage, cmd)
+		err = fmt.Errorf("%w: unknown command %q (try: serve, migrate, chat, whatsapp, admin, settings, version, help)", errUsage, cmd)
 	}
 	if err == nil {
 		return 0
@@ -100,6 +104,9 @@ Usage:
   messagebridge chat [flags]      chat with the bot in this terminal (as console:local, admin)
   messagebridge whatsapp pair|status|logout
                                   link, show or unlink the WhatsApp account of the session gateway
+  messagebridge admin create|password <user> | list
+                                  add an admin web page account, set its password (from
+                                  MB_ADMIN_PASSWORD or typed twice), or list the accounts
   messagebridge settings          list the runtime settings (the README's settings table)
   messagebridge version           print the version
   messagebridge bench queue [-items N -workers N -processes N -latency D]

@@ -149,6 +149,21 @@ type Store interface {
 	CatalogEntry(ctx context.Context, kind, name string) (store.CatalogEntry, error)
 	PutCatalogEntry(ctx context.Context, e store.CatalogEntry, actor string) (store.CatalogEntry, error)
 	DeleteCatalogEntry(ctx context.Context, kind, name string) error
+
+	CreateAdminUser(ctx context.Context, username, passwordHash string) (store.AdminUser, error)
+	AdminUserByName(ctx context.Context, username string) (store.AdminUser, error)
+	AdminUsers(ctx context.Context) ([]store.AdminUser, error)
+	CountAdminUsers(ctx context.Context) (int, error)
+	SetAdminPassword(ctx context.Context, id int64, passwordHash string) error
+	DeleteAdminUser(ctx context.Context, username string, check func(left int) error) error
+	TouchAdminLogin(ctx context.Context, id int64) error
+	CreateWebSession(ctx context.Context, s store.NewWebSession) error
+	WebSessionUser(ctx context.Context, tokenHash string, now time.Time) (store.WebSession, error)
+	ExtendWebSession(ctx context.Context, tokenHash string, expires time.Time) error
+	DeleteWebSession(ctx context.Context, tokenHash string) error
+	DeleteWebSessionsOf(ctx context.Context, id int64) (int64, error)
+	CreateSetupToken(ctx context.Context, tokenHash string, expires time.Time) error
+	SetupFirstAdmin(ctx context.Context, tokenHash string, now time.Time, username, passwordHash string) (store.AdminUser, error)
 }
 
 // Config wires a Service.
