@@ -546,6 +546,7 @@ func (l *Loop) release(it store.QueueItem) store.Outcome {
 // decide turns a send result into the item's outcome, and pauses the
 // gateway when the sender is blocked.
 func (l *Loop) decide(it store.QueueItem, gateway, providerID string, err error) store.Outcome {
+	it.MaxAttempts = capAttempts(it.MaxAttempts, l.currentTuning().MaxAttempts)
 	out := Decide(it, gateway, providerID, err, l.cfg.Now(), l.retryPolicy(), l.cfg.BlockedRecheck)
 	out.Actor = l.cfg.ProcessorID
 	c, se := ClassOf(err)

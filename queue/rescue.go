@@ -159,6 +159,10 @@ func (r *Rescuer) RescueOnce(ctx context.Context) (res RescueResult, err error) 
 		return res, nil
 	}
 	before := now.Add(-lockTimeout)
+	var maxAttempts int
+	if r.cfg.Tuning != nil {
+		maxAttempts = r.cfg.Tuning(ctx).MaxAttempts
+	}
 	seen := map[int64]bool{}
 	for {
 		items, err := r.store.StaleLocks(ctx, before, before, rescuePage)
@@ -173,6 +177,7 @@ func (r *Rescuer) RescueOnce(ctx context.Context) (res RescueResult, err error) 
 				continue
 			}
 			seen[it.ID] = true
+			it.MaxAttempts = capAttempts(it.MaxAttempts, maxAttempts)
 			out := RescueOutcome(it, now, lockTimeout)
 			out.Actor = r.cfg.Actor
 			outs = append(outs, out)

@@ -28,7 +28,7 @@ func SettingDefs() []settings.Def {
 		{Key: SettingWorkers, Type: settings.Int, Default: "8", Min: 1, Max: 1024, Env: "MB_WORKERS",
 			Help: "sends the delivery loop runs at once"},
 		{Key: SettingMaxAttempts, Type: settings.Int, Default: "5", Min: 1, Max: 100, Env: "MB_MAX_ATTEMPTS",
-			Help: "attempts before a message fails (given to each message when it is queued)"},
+			Help: "attempts before a message fails; lowering it applies at once to messages already waiting, raising it to messages queued afterwards"},
 		{Key: SettingRetryBase, Type: settings.Duration, Default: "30s", Min: float64(time.Second), Max: float64(24 * time.Hour), Env: "MB_RETRY_BASE",
 			Help: "wait after the first failed attempt; doubles with each further one (±20% jitter)"},
 		{Key: SettingRetryMaxDelay, Type: settings.Duration, Default: "1h", Min: float64(time.Second), Max: float64(7 * 24 * time.Hour), Env: "MB_RETRY_MAX_DELAY",
@@ -54,6 +54,10 @@ type Tuning struct {
 	LockTimeout time.Duration
 	// RecipientSpacing is the least time between two sends to one phone.
 	RecipientSpacing time.Duration
+	// MaxAttempts, when positive, caps the attempts of every message,
+	// including those queued before it was lowered: each message keeps
+	// its own limit when that is lower (0: no cap).
+	MaxAttempts int
 	// GatewayRates caps sends per second per gateway (absent or 0:
 	// unlimited).
 	GatewayRates map[string]float64
@@ -69,10 +73,20 @@ func TuningFromSettings(r *settings.Reader, rates func(ctx context.Context) map[
 			RetryMaxDelay:    r.Duration(ctx, SettingRetryMaxDelay),
 			LockTimeout:      r.Duration(ctx, SettingLockTimeout),
 			RecipientSpacing: r.Duration(ctx, SettingRecipientSpacing),
+			MaxAttempts:      r.Int(ctx, SettingMaxAttempts),
 		}
 		if rates != nil {
 			t.GatewayRates = rates(ctx)
 		}
 		return t
 	}
+}
+
+// capAttempts is a message's attempt limit under the limit in force: the
+// lower of the two, where a limit of 0 or less is none.
+func capAttempts(own, limit int) int {
+	if limit > 0 && limit < own {
+		return limit
+	}
+	return own
 }
