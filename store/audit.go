@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -40,4 +41,49 @@ FROM audit_log ORDER BY id DESC LIMIT ?`, limit)
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	return es, nil
+}
+
+// AuditFilter selects a page of the audit log.
+type AuditFilter struct {
+	// Actor keeps entries whose actor contains it; Action those whose
+	// action starts with it. Empty keeps all.
+	Actor, Action string
+	// Before keeps entries older than this id (0: from the newest); pages
+	// continue from the last id shown.
+	Before int64
+	// Limit is the most entries (default 50).
+	Limit int
+}
+
+// AuditPage returns the newest entries matching f first.
+func (db *DB) AuditPage(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	q := `SELECT id, created_at, actor, role, transport, action, detail, outcome FROM audit_log WHERE 1 = 1`
+	var args []any
+	if f.Actor != "" {
+		q += ` AND actor LIKE ? ESCAPE '!'`
+		args = append(args, "%"+likeEscape(f.Actor)+"%")
+	}
+	if f.Action != "" {
+		q += ` AND action LIKE ? ESCAPE '!'`
+		args = append(args, likeEscape(f.Action)+"%")
+	}
+	if f.Before > 0 {
+		q += ` AND id < ?`
+		args = append(args, f.Before)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, f.Limit)
+	var es []AuditEntry
+	if err := db.x.SelectContext(ctx, &es, q, args...); err != nil {
+		return nil, fmt.Errorf("audit page: %w", err)
+	}
+	return es, nil
+}
+
+// likeEscape makes s match itself in a LIKE pattern with ESCAPE '!'.
+func likeEscape(s string) string {
+	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
 }

@@ -48,10 +48,13 @@ func (s *Service) PutOperator(ctx context.Context, a Actor, identity, role strin
 		return Operator{}, Errorf(EINVALID, "Unknown role %q: use staff, operator or admin.", role)
 	}
 	err = s.st.WithOperators(ctx, func(tx *store.OperatorTx) error {
+		before := tx.Admins()
 		if err := tx.Put(id, role, "", a.Identity); err != nil {
 			return err
 		}
-		if tx.Admins() < 1 {
+		// Before the first chat admin exists (a web admin adds the first
+		// operators) there is no last admin to keep.
+		if before > 0 && tx.Admins() < 1 {
 			return errLastAdmin()
 		}
 		return nil
@@ -74,13 +77,14 @@ func (s *Service) RemoveOperator(ctx context.Context, a Actor, identity string) 
 		return err
 	}
 	err = s.st.WithOperators(ctx, func(tx *store.OperatorTx) error {
+		before := tx.Admins()
 		if err := tx.Remove(id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return Errorf(ENOTFOUND, "%s is not an operator; /operators lists them.", id)
 			}
 			return err
 		}
-		if tx.Admins() < 1 {
+		if before > 0 && tx.Admins() < 1 {
 			return errLastAdmin()
 		}
 		return nil
@@ -152,6 +156,22 @@ func (s *Service) EnsureOperator(ctx context.Context, identity, role, by string)
 // AuditLog returns the newest audit entries first.
 func (s *Service) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
 	return s.st.AuditLog(ctx, limit)
+}
+
+// AuditFilter selects a page of the audit log.
+type AuditFilter = store.AuditFilter
+
+// AuditPage returns a page of the audit log, newest first: admins only,
+// as it tells who did what.
+func (s *Service) AuditPage(ctx context.Context, a Actor, f AuditFilter) ([]AuditEntry, error) {
+	if err := s.require(a, RoleAdmin, "reading the audit log"); err != nil {
+		return nil, err
+	}
+	f.Actor, f.Action = strings.TrimSpace(f.Actor), strings.TrimSpace(f.Action)
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	return s.st.AuditPage(ctx, f)
 }
 
 // Audit records one request a face handled (a chat command, a page

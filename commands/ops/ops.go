@@ -110,6 +110,7 @@ type Store interface {
 	WithOperators(ctx context.Context, fn func(tx *store.OperatorTx) error) error
 	Audit(ctx context.Context, e store.AuditEntry) error
 	AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, error)
+	AuditPage(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error)
 	UnblockGateway(ctx context.Context, gateway string) error
 
 	EnqueueQueueItems(ctx context.Context, items []store.NewQueueItem) ([]int64, error)
@@ -145,11 +146,6 @@ type Store interface {
 	LastContactID(ctx context.Context, campaignID int64) (int64, error)
 	RemoveContactsAfter(ctx context.Context, campaignID, afterID int64) error
 
-	CatalogEntries(ctx context.Context, kind string) ([]store.CatalogEntry, error)
-	CatalogEntry(ctx context.Context, kind, name string) (store.CatalogEntry, error)
-	PutCatalogEntry(ctx context.Context, e store.CatalogEntry, actor string) (store.CatalogEntry, error)
-	DeleteCatalogEntry(ctx context.Context, kind, name string) error
-
 	CreateAdminUser(ctx context.Context, username, passwordHash string) (store.AdminUser, error)
 	AdminUserByName(ctx context.Context, username string) (store.AdminUser, error)
 	AdminUsers(ctx context.Context) ([]store.AdminUser, error)
@@ -164,6 +160,11 @@ type Store interface {
 	DeleteWebSessionsOf(ctx context.Context, id int64) (int64, error)
 	CreateSetupToken(ctx context.Context, tokenHash string, expires time.Time) error
 	SetupFirstAdmin(ctx context.Context, tokenHash string, now time.Time, username, passwordHash string) (store.AdminUser, error)
+
+	CatalogEntries(ctx context.Context, kind string) ([]store.CatalogEntry, error)
+	CatalogEntry(ctx context.Context, kind, name string) (store.CatalogEntry, error)
+	PutCatalogEntry(ctx context.Context, e store.CatalogEntry, actor string) (store.CatalogEntry, error)
+	DeleteCatalogEntry(ctx context.Context, kind, name string) error
 }
 
 // Config wires a Service.
