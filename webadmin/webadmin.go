@@ -1,6 +1,8 @@
-// Package webadmin serves MessageBridge's HTTP surface: the admin page, the
-// providers' webhooks, health and metrics. New returns one http.Handler with
-// every route listed in routes().
+// Package webadmin serves MessageBridge's HTTP surface: the admin page
+// under /admin/, the providers' webhooks, health and metrics. New returns
+// one http.Handler whose whole route table is in routes.go. Each page is a
+// thin form over the operations layer (package ops), which holds the
+// rules the chat uses too.
 package webadmin
 
 import (
@@ -10,8 +12,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/httprate"
+
+	"github.com/messagebridge/messagebridge/commands/ops"
 )
 
 // Pinger reports whether the database answers.
@@ -31,11 +34,29 @@ type Deps struct {
 	// Media serves the signed, expiring links of the local media folder
 	// at /media/<token>; nil when media are kept elsewhere (S3).
 	Media http.Handler
+	// Metrics serves /metrics; nil answers 404.
+	Metrics http.Handler
+	// Ops are the rules behind the admin page; nil serves no admin page.
+	Ops *ops.Service
+	// WhatsApp pairs and unlinks the WhatsApp session; nil when this
+	// process has none.
+	WhatsApp WhatsApp
+	// SessionIdle logs an admin out after this long without a request
+	// (default 30 minutes).
+	SessionIdle time.Duration
+	// LoginFailures is how many failed logins per minute an address or a
+	// username may make before the next attempt gets 429 (default 5).
+	LoginFailures int
 }
 
 type server struct {
 	deps Deps
+	ops  *ops.Service
 	log  *slog.Logger
+	tmpl *templates
+	// failures counts failed logins per client address and per username
+	// over a sliding minute.
+	failures *httprate.RateLimiter
 }
 
 // New returns the HTTP handler.
@@ -46,23 +67,20 @@ func New(deps Deps) http.Handler {
 	if deps.HealthTimeout <= 0 {
 		deps.HealthTimeout = 2 * time.Second
 	}
-	s := &server{deps: deps, log: deps.Logger.With("component", "webadmin")}
-	return s.routes()
-}
-
-func (s *server) routes() http.Handler {
-	r := chi.NewRouter()
-	r.Use(middleware.Recoverer)
-	r.Get("/healthz", s.healthz)
-	r.Route("/webhooks", func(r chi.Router) {
-		for name, h := range s.deps.Webhooks {
-			r.Handle("/"+name, h)
-		}
-	})
-	if s.deps.Media != nil {
-		r.Handle("/media/*", s.deps.Media)
+	if deps.SessionIdle <= 0 {
+		deps.SessionIdle = 30 * time.Minute
 	}
-	return r
+	if deps.LoginFailures <= 0 {
+		deps.LoginFailures = 5
+	}
+	s := &server{
+		deps:     deps,
+		ops:      deps.Ops,
+		log:      deps.Logger.With("component", "webadmin"),
+		tmpl:     mustParseTemplates(),
+		failures: newFailureLimiter(deps.LoginFailures, time.Minute),
+	}
+	return s.routes()
 }
 
 // healthz answers 200 while the database answers and 503 otherwise. The

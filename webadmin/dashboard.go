@@ -1,0 +1,134 @@
+package webadmin
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/messagebridge/messagebridge/commands/ops"
+)
+
+type windowRow struct {
+	Name   string
+	Counts []int64
+}
+
+type dashboardData struct {
+	Active    string
+	Paused    bool
+	PauseWhy  string
+	Rate      float64
+	Target    float64
+	Statuses  []ops.QueueStatus
+	Windows   []windowRow
+	Warnings  []string
+	Recent    []ops.QueueItem
+	Campaigns []ops.CampaignSummary
+}
+
+// dashboard shows the queue at a glance: the active gateway, counts over
+// the five windows, warnings, recent messages and campaigns.
+func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	d := dashboardData{Active: s.ops.ActiveGateway(ctx), Statuses: ops.QueueStatuses()}
+	h, err := s.ops.Health(ctx)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	for _, wn := range h.Warnings {
+		d.Warnings = append(d.Warnings, wn.Message)
+	}
+	for _, g := range h.BlockedGateways {
+		if g.Gateway == d.Active {
+			d.Paused, d.PauseWhy = true, g.BlockedReason
+		}
+	}
+	for _, p := range s.ops.Paces() {
+		if p.Gateway == d.Active {
+			d.Rate, d.Target = p.Rate, p.Target
+		}
+	}
+	for _, name := range ops.WindowNames() {
+		win, err := s.ops.Window(ctx, name)
+		if err != nil {
+			s.failPage(w, r, err)
+			return
+		}
+		row := windowRow{Name: name}
+		for _, st := range d.Statuses {
+			row.Counts = append(row.Counts, win.Counts[st])
+		}
+		d.Windows = append(d.Windows, row)
+	}
+	if d.Recent, err = s.ops.Recent(ctx, ops.RecentFilter{Limit: 25}); err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	if d.Campaigns, err = s.ops.Campaigns(ctx, 20); err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "dashboard", page{Title: "Dashboard", Nav: "dashboard", Data: d})
+}
+
+func queueID(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	return id, err == nil && id > 0
+}
+
+func (s *server) queueRetry(w http.ResponseWriter, r *http.Request) {
+	id, ok := queueID(r)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if _, err := s.ops.Retry(r.Context(), actor(r), id); err != nil {
+		s.fail(w, r, "/admin/", err)
+		return
+	}
+	s.done(w, r, "/admin/", "Message #%d is queued again.", id)
+}
+
+func (s *server) queueCancel(w http.ResponseWriter, r *http.Request) {
+	id, ok := queueID(r)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if _, err := s.ops.Cancel(r.Context(), actor(r), id); err != nil {
+		s.fail(w, r, "/admin/", err)
+		return
+	}
+	s.done(w, r, "/admin/", "Message #%d is cancelled.", id)
+}
+
+func (s *server) queuePhone(w http.ResponseWriter, r *http.Request) {
+	id, ok := queueID(r)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	it, err := s.ops.EditPhone(r.Context(), actor(r), id, r.PostFormValue("phone"))
+	if err != nil {
+		s.fail(w, r, "/admin/", err)
+		return
+	}
+	s.done(w, r, "/admin/", "Message #%d now goes to %s.", id, it.Phone)
+}
+
+func (s *server) campaignAction(w http.ResponseWriter, r *http.Request) {
+	id, ok := queueID(r)
+	action := ops.CampaignAction(chi.URLParam(r, "action"))
+	if !ok || (action != ops.ActionPause && action != ops.ActionResume) {
+		http.NotFound(w, r)
+		return
+	}
+	c, err := s.ops.ChangeCampaign(r.Context(), actor(r), id, action)
+	if err != nil {
+		s.fail(w, r, "/admin/", err)
+		return
+	}
+	s.done(w, r, "/admin/", "Campaign %q is %s.", c.Name, c.Status)
+}

@@ -1,0 +1,123 @@
+package webadmin
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+)
+
+type gatewayCard struct {
+	Name     string
+	Active   bool
+	Paused   string
+	Settings []settingRow
+}
+
+type gatewaysData struct {
+	Active string
+	Cards  []gatewayCard
+}
+
+// gatewaysPage shows the choice of gateway and each gateway's
+// credentials; secrets are shown masked and replaced only when a new
+// value is typed.
+func (s *server) gatewaysPage(w http.ResponseWriter, r *http.Request) {
+	d, err := s.gatewaysData(r)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "gateways", page{Title: "Gateways", Nav: "gateways", Data: d})
+}
+
+func (s *server) gatewaysData(r *http.Request) (gatewaysData, error) {
+	st, err := s.ops.Gateways(r.Context())
+	if err != nil {
+		return gatewaysData{}, err
+	}
+	rows, err := s.settingRows(r, func(key, group string) bool { return slices.Contains(st.Available, group) })
+	if err != nil {
+		return gatewaysData{}, err
+	}
+	d := gatewaysData{Active: st.Active}
+	for _, name := range st.Available {
+		c := gatewayCard{Name: name, Active: name == st.Active}
+		for _, p := range st.Paused {
+			if p.Gateway == name {
+				c.Paused = p.BlockedReason
+			}
+		}
+		for _, row := range rows {
+			if strings.HasPrefix(row.Key, name+".") {
+				c.Settings = append(c.Settings, row)
+			}
+		}
+		d.Cards = append(d.Cards, c)
+	}
+	return d, nil
+}
+
+func (s *server) gatewayUse(w http.ResponseWriter, r *http.Request) {
+	name := r.PostFormValue("gateway")
+	if err := s.ops.UseGateway(r.Context(), actor(r), name); err != nil {
+		s.fail(w, r, "/admin/gateways", err)
+		return
+	}
+	s.done(w, r, "/admin/gateways", "Messages now go out through %s.", name)
+}
+
+// gatewayCredentials saves one gateway's settings.
+func (s *server) gatewayCredentials(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	if !slices.Contains(s.ops.GatewayNames(), name) {
+		http.NotFound(w, r)
+		return
+	}
+	rows, err := s.settingRows(r, func(key, group string) bool { return group == name })
+	if err != nil {
+		s.fail(w, r, "/admin/gateways", err)
+		return
+	}
+	changed, failed := s.applySettings(r, rows)
+	if failed > 0 {
+		d, err := s.gatewaysData(r)
+		if err != nil {
+			s.fail(w, r, "/admin/gateways", err)
+			return
+		}
+		var errs []string
+		for _, row := range rows {
+			if row.Error != "" {
+				errs = append(errs, row.Error)
+			}
+		}
+		for i := range d.Cards {
+			if d.Cards[i].Name == name {
+				d.Cards[i].Settings = rows
+			}
+		}
+		if len(changed) > 0 {
+			errs = append(errs, "Saved: "+strings.Join(changed, ", ")+".")
+		}
+		s.render(w, r, http.StatusUnprocessableEntity, "gateways", page{Title: "Gateways", Nav: "gateways", Errors: errs, Data: d})
+		return
+	}
+	if len(changed) == 0 {
+		s.done(w, r, "/admin/gateways", "Nothing changed for %s.", name)
+		return
+	}
+	s.done(w, r, "/admin/gateways", "Saved %s for %s: %s.", plural(len(changed), "setting"), name, strings.Join(changed, ", "))
+}
+
+// gatewayTest queues a test message through one gateway.
+func (s *server) gatewayTest(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	it, err := s.ops.SendTest(r.Context(), actor(r), name, r.PostFormValue("phone"))
+	if err != nil {
+		s.fail(w, r, "/admin/gateways", err)
+		return
+	}
+	s.done(w, r, "/admin/gateways", "Test message #%d to %s is queued through %s; its result shows on the dashboard within seconds.", it.ID, it.Phone, name)
+}
