@@ -24,6 +24,7 @@ import (
 	"github.com/messagebridge/messagebridge/commands/ops"
 	"github.com/messagebridge/messagebridge/gateways/dryrun"
 	"github.com/messagebridge/messagebridge/gateways/library"
+	"github.com/messagebridge/messagebridge/gateways/session"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/queue/campaign"
 	"github.com/messagebridge/messagebridge/store"
@@ -31,6 +32,7 @@ import (
 	"github.com/messagebridge/messagebridge/store/secretbox"
 	"github.com/messagebridge/messagebridge/store/settings"
 	"github.com/messagebridge/messagebridge/webadmin"
+	"github.com/messagebridge/messagebridge/webadmin/metrics"
 )
 
 // keyFileName is the secret key file generated in the data dir when
@@ -64,8 +66,11 @@ type Main struct {
 	router   *commands.Router
 	// media keeps the files of images and videos; storage names it (local
 	// or s3).
-	media    media.Store
-	storage  string
+	media   media.Store
+	storage string
+	metrics *metrics.Metrics
+	// pairer pairs the WhatsApp session from the admin page.
+	pairer   *session.Pairer
 	services services
 }
 
@@ -129,14 +134,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 		m.gset.close()
 		return nil, err
 	}
+	m.metrics = metrics.New(metricsSource{m}, log)
 	tuning := queue.TuningFromSettings(m.settings, rates(m.settings))
 	m.loop = queue.New(queue.Config{
-		Version: version,
-		Tuning:  tuning,
-		Library: library.New(db, m.media, m.storage),
+		Version:  version,
+		Tuning:   tuning,
+		Library:  library.New(db, m.media, m.storage),
+		Observer: m.metrics,
 	}, db, m.gws, log)
 	m.ops = ops.New(db, m.settings, ops.Config{Gateways: m.gset.describe(), Notify: m.loop.Notify, Paces: m.loop.Paces,
-		Media: m.media, MediaStorage: m.storage}, log)
+		Media: m.media, MediaStorage: m.storage, Imported: m.metrics.ObserveImport}, log)
+	m.pairer = session.NewPairer(m.gset.session, log)
 	m.router = commands.New(m.ops, commands.Config{}, log)
 
 	m.services.add("delivery loop", m.loop.Run)
@@ -170,6 +178,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 // Close lets go of the gateways and the database. Call it after Run.
 func (m *Main) Close() error {
+	m.pairer.Close()
 	m.gset.close()
 	return m.db.Close()
 }
@@ -241,13 +250,24 @@ func (m *Main) mediaCleanup(ctx context.Context) error {
 // addHTTP serves health, webhooks, the local media links and the admin
 // page on ln, shutting down gracefully when the run ends.
 func (m *Main) addHTTP(ln net.Listener) {
-	deps := webadmin.Deps{DB: m.db, Logger: m.log, Webhooks: m.gset.webhooks}
+	hooks := make(map[string]http.Handler, len(m.gset.webhooks))
+	for name, h := range m.gset.webhooks {
+		hooks[name] = m.metrics.WrapWebhook(name, h)
+	}
+	deps := webadmin.Deps{DB: m.db, Logger: m.log, Webhooks: hooks, Ops: m.ops,
+		WhatsApp: whatsappAdmin{s: m.gset.session, p: m.pairer},
+		Metrics:  m.metrics.Handler(func() string { return m.settings.String(context.Background(), settingMetricsToken) }),
+	}
 	if l, ok := m.media.(*media.Local); ok {
 		deps.Media = l.Handler()
 	}
 	srv := &http.Server{
 		Handler:           webadmin.New(deps),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
 	m.services.add("http server", func(ctx context.Context) error {
@@ -335,7 +355,11 @@ func serve(ctx context.Context, cfg Config, logw io.Writer) error {
 		return err
 	}
 	log.Info("messagebridge started", "version", version, "http_addr", ln.Addr().String(),
-		"database", m.db.Where(), "gateway", m.gws.Active(ctx), "media", m.storage, "workers", m.settings.Int(ctx, queue.SettingWorkers), "telegram", cfg.TelegramToken != "")
+		"database", m.db.Where(), "gateway", m.gws.Active(ctx), "media", m.storage, "workers", m.settings.Int(ctx, queue.SettingWorkers), "telegram", cfg.TelegramToken != "",
+		"admin_page", adminURL(ctx, m.settings, ln)+"/admin/")
+	if err := announceSetup(ctx, m.ops, adminURL(ctx, m.settings, ln), log); err != nil {
+		log.Warn("could not make the admin setup link; run messagebridge admin create <user>", "err", err)
+	}
 	err = m.Run(ctx)
 	log.Info("stopped")
 	return err

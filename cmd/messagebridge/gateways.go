@@ -36,6 +36,7 @@ func newRegistry() (*settings.Registry, error) {
 		shiprocket.SettingDefs(),
 		whatsapp.SettingDefs(),
 		library.SettingDefs(),
+		httpSettingDefs(),
 	)
 }
 
