@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/messagebridge/messagebridge/commands/words"
+
 	"github.com/go-chi/chi/v5"
 )
 
@@ -108,7 +110,7 @@ func (s *server) gatewayCredentials(w http.ResponseWriter, r *http.Request) {
 		s.done(w, r, "/admin/gateways", "Nothing changed for %s.", name)
 		return
 	}
-	s.done(w, r, "/admin/gateways", "Saved %s for %s: %s.", plural(len(changed), "setting"), name, strings.Join(changed, ", "))
+	s.done(w, r, "/admin/gateways", "Saved %s for %s: %s.", words.Count(len(changed), "setting"), name, strings.Join(changed, ", "))
 }
 
 // gatewayTest queues a test message through one gateway.

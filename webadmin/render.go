@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/messagebridge/messagebridge/commands/ops"
+	"github.com/messagebridge/messagebridge/commands/words"
 )
 
 //go:embed templates/*.html static/*
@@ -27,7 +28,7 @@ type templates struct {
 
 func mustParseTemplates() *templates {
 	funcs := template.FuncMap{
-		"plural": plural,
+		"plural": words.Count,
 		"join":   strings.Join,
 		"dict":   dict,
 	}
@@ -186,18 +187,6 @@ func localPath(p string) string {
 		return "/admin/"
 	}
 	return u.RequestURI()
-}
-
-// plural words a count: plural(1, "message") is "1 message", plural(3,
-// "message") "3 messages".
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	if strings.HasSuffix(word, "s") || strings.HasSuffix(word, "x") {
-		return fmt.Sprintf("%d %ses", n, word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func isTLS(r *http.Request) bool {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/messagebridge/messagebridge/commands/words"
+
 	"github.com/messagebridge/messagebridge/commands/ops"
 )
 
@@ -159,5 +161,5 @@ func (s *server) settingsSave(w http.ResponseWriter, r *http.Request) {
 		s.done(w, r, "/admin/settings", "Nothing changed.")
 		return
 	}
-	s.done(w, r, "/admin/settings", "Saved %s; in effect within seconds, no restart needed (%s).", plural(len(changed), "setting"), strings.Join(changed, ", "))
+	s.done(w, r, "/admin/settings", "Saved %s; in effect within seconds, no restart needed (%s).", words.Count(len(changed), "setting"), strings.Join(changed, ", "))
 }
