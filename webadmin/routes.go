@@ -3,10 +3,30 @@ package webadmin
 import (
 	"io/fs"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 )
+
+// Webhook bounds: bodies read at once, requests waiting for a turn, how
+// long one waits, and the largest body.
+const (
+	webhookConcurrency = 32
+	webhookBacklog     = 256
+	webhookBacklogWait = 10 * time.Second
+	webhookMaxBody     = 1 << 20
+)
+
+// limitBody makes reading a request body beyond n bytes fail.
+func limitBody(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
 
 // routes is the whole route table.
 func (s *server) routes() http.Handler {
@@ -14,6 +34,11 @@ func (s *server) routes() http.Handler {
 	r.Use(middleware.Recoverer)
 	r.Get("/healthz", s.healthz)
 	r.Route("/webhooks", func(r chi.Router) {
+		// Receipts are small and come in bursts: bound how many bodies are
+		// read at once and how large each may be, so slow or huge posts
+		// cannot hold the server's memory.
+		r.Use(middleware.ThrottleBacklog(webhookConcurrency, webhookBacklog, webhookBacklogWait))
+		r.Use(limitBody(webhookMaxBody))
 		for name, h := range s.deps.Webhooks {
 			r.Handle("/"+name, h)
 		}

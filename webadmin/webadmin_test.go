@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/messagebridge/messagebridge/webadmin"
 )
@@ -94,4 +98,69 @@ func TestMediaLinksAreMounted(t *testing.T) {
 			t.Fatalf("GET /media/abc: %d %q, want %d %q", rec.Code, rec.Body, tc.code, tc.body)
 		}
 	}
+}
+
+// Webhook bodies are bounded in size and in how many are read at once.
+func TestWebhookBodiesAreBounded(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var inside atomic.Int64
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("block") != "" {
+			inside.Add(1)
+			<-release
+		}
+		if _, err := io.ReadAll(r.Body); err != nil {
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	h := webadmin.New(webadmin.Deps{DB: pingFunc(func(context.Context) error { return nil }), Webhooks: map[string]http.Handler{"meta": slow}})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	res, err := http.Post(srv.URL+"/webhooks/meta", "application/json", strings.NewReader(strings.Repeat("x", 2<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 2 MB webhook body: %d, want it cut off (413)", res.StatusCode)
+	}
+
+	// Hold every slot and the whole backlog, then one more is turned away
+	// at once instead of waiting in memory.
+	var wg sync.WaitGroup
+	for i := 0; i < 32+256; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := http.Post(srv.URL+"/webhooks/meta?block=1", "application/json", strings.NewReader("{}"))
+			if err == nil {
+				res.Body.Close()
+			}
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for inside.Load() < 32 {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d webhooks got in", inside.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // the rest queue up in the backlog
+	if n := inside.Load(); n != 32 {
+		t.Fatalf("%d webhook bodies read at once, want at most 32", n)
+	}
+	res, err = http.Post(srv.URL+"/webhooks/meta?block=1", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests && res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a webhook beyond the backlog: %d, want 429 or 503", res.StatusCode)
+	}
+	close(release)
+	wg.Wait()
 }

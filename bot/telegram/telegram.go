@@ -113,6 +113,18 @@ const (
 	cursorSaveTimeout = 10 * time.Second // saving the cursor after a cancel
 )
 
+// CheckToken says what is wrong with a bot token's shape, without
+// repeating it.
+func CheckToken(token string) error {
+	if token == "" {
+		return errors.New("the bot token is empty")
+	}
+	if strings.ContainsFunc(token, func(r rune) bool { return unicode.IsSpace(r) || r == '/' || r == '%' }) {
+		return errors.New("the bot token contains spaces, '/' or '%'; check how it was pasted")
+	}
+	return nil
+}
+
 // New checks cfg and returns a Transport. It does no I/O: Run checks the
 // token.
 func New(cfg Config, cursors CursorStore, h bot.Handler) (*Transport, error) {
@@ -122,11 +134,8 @@ func New(cfg Config, cursors CursorStore, h bot.Handler) (*Transport, error) {
 	if h == nil {
 		return nil, errors.New("telegram: no handler")
 	}
-	if cfg.Token == "" {
-		return nil, errors.New("telegram: the bot token is empty")
-	}
-	if strings.ContainsFunc(cfg.Token, func(r rune) bool { return unicode.IsSpace(r) || r == '/' || r == '%' }) {
-		return nil, errors.New("telegram: the bot token contains spaces, '/' or '%'; check how it was pasted")
+	if err := CheckToken(cfg.Token); err != nil {
+		return nil, fmt.Errorf("telegram: %w", err)
 	}
 	t := &Transport{
 		token:        cfg.Token,

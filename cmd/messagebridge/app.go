@@ -292,18 +292,7 @@ func (m *Main) addHTTP(ln net.Listener) {
 // account is linked (at start, or later by `messagebridge whatsapp pair`).
 // Of several instances sharing the database, one holds each transport.
 func (m *Main) addTransports() error {
-	if m.cfg.TelegramToken != "" {
-		tg, err := telegram.New(telegram.Config{Token: m.cfg.TelegramToken, APIEndpoint: m.cfg.TelegramAPIEndpoint, Logger: m.log,
-			// Handlers finish within the shutdown, before the database closes.
-			ShutdownGrace: m.cfg.ShutdownTimeout * 3 / 4}, m.db, m.router)
-		if err != nil {
-			return fmt.Errorf("telegram: %w", err)
-		}
-		m.services.add("telegram", func(ctx context.Context) error {
-			bot.RunWithLease(ctx, m.db, "telegram.poll", m.loop.ProcessorID(), leaseTTL, m.log, tg.Run)
-			return nil
-		})
-	}
+	m.services.add("telegram", m.runTelegram)
 	m.services.add("whatsapp session", func(ctx context.Context) error {
 		if err := m.gset.session.WaitLinked(ctx, 5*time.Second); err != nil {
 			if ctx.Err() != nil {
@@ -355,7 +344,7 @@ func serve(ctx context.Context, cfg Config, logw io.Writer) error {
 		return err
 	}
 	log.Info("messagebridge started", "version", version, "http_addr", ln.Addr().String(),
-		"database", m.db.Where(), "gateway", m.gws.Active(ctx), "media", m.storage, "workers", m.settings.Int(ctx, queue.SettingWorkers), "telegram", cfg.TelegramToken != "",
+		"database", m.db.Where(), "gateway", m.gws.Active(ctx), "media", m.storage, "workers", m.settings.Int(ctx, queue.SettingWorkers), "telegram", m.settings.String(ctx, telegram.SettingToken) != "",
 		"admin_page", adminURL(ctx, m.settings, ln)+"/admin/")
 	if err := announceSetup(ctx, m.ops, adminURL(ctx, m.settings, ln), log); err != nil {
 		log.Warn("could not make the admin setup link; run messagebridge admin create <user>", "err", err)

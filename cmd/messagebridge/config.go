@@ -41,8 +41,6 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// BootstrapAdmins are identities made admin at start.
 	BootstrapAdmins []string
-	// TelegramToken enables the Telegram transport (environment only).
-	TelegramToken string
 	// TelegramAPIEndpoint is a self-hosted Bot API server's base URL.
 	TelegramAPIEndpoint string
 	// ConsoleUser and ConsoleRole are who `messagebridge chat` speaks as.
@@ -138,9 +136,6 @@ func options() []option {
 				c.BootstrapAdmins = ids
 				return err
 			}},
-		{env: "MB_TELEGRAM_TOKEN", envOnly: true,
-			help: "Telegram bot token from @BotFather; enables the Telegram transport",
-			set:  func(c *Config, v string) error { c.TelegramToken = strings.TrimSpace(v); return nil }},
 		{flag: "telegram-api-endpoint", env: "MB_TELEGRAM_API_ENDPOINT", def: "",
 			help: "base URL of a self-hosted Telegram Bot API server, e.g. http://127.0.0.1:8081 (lifts the 20 MB file limit)",
 			set: func(c *Config, v string) error {

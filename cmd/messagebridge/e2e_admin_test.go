@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,6 +52,10 @@ func startAdminRig(t *testing.T, getenv func(string) string) *adminRig {
 		t.Fatal(err)
 	}
 	m.addHTTP(ln)
+	if err := m.addTransports(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
 	t.Cleanup(func() {
@@ -166,4 +171,80 @@ func TestMaxAttemptsFromThePageReachesTheRunningLoop(t *testing.T) {
 		t.Fatalf("a new message has %d attempts, want 2", it.MaxAttempts)
 	}
 	waitItem(t, r.m, res.Queued[0].ID, "failed", func(it ops.QueueItem) bool { return it.Status == ops.StatusFailed && it.Attempts == 2 })
+}
+
+// tokenBotAPI is a Telegram Bot API that answers any token and counts
+// the calls made with each.
+type tokenBotAPI struct {
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (f *tokenBotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/bot")
+	token, method, ok2 := strings.Cut(rest, "/")
+	if !ok || !ok2 {
+		http.NotFound(w, r)
+		return
+	}
+	f.mu.Lock()
+	f.calls[token]++
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	switch method {
+	case "getMe":
+		_, _ = io.WriteString(w, `{"ok":true,"result":{"id":7000001,"is_bot":true,"first_name":"Shop bot","username":"shop_bot"}}`)
+	case "getUpdates":
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-r.Context().Done():
+		}
+		_, _ = io.WriteString(w, `{"ok":true,"result":[]}`)
+	default:
+		_, _ = io.WriteString(w, `{"ok":true,"result":true}`)
+	}
+}
+
+func (f *tokenBotAPI) count(token string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[token]
+}
+
+// The Telegram token is a setting like the others: typed on the page, the
+// chat starts without a restart; changed, it reconnects with the new one.
+func TestTelegramTokenFromThePage(t *testing.T) {
+	t.Parallel()
+	api := &tokenBotAPI{calls: map[string]int{}}
+	fake := httptest.NewServer(api)
+	defer fake.Close()
+	r := startAdminRig(t, env(t, "MB_TELEGRAM_API_ENDPOINT", fake.URL))
+	c := r.browser(t)
+	const first, second = "111111:AAFirstTokenForTheAdminPage0000001", "222222:AASecondTokenForTheAdminPage000002"
+	waitCalls := func(token string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for api.count(token) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the Telegram chat never called the Bot API with the token set on the page\n%s", r.logs)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if code := r.post(t, c, "/admin/settings", url.Values{"s:telegram.token": {first}}); code != http.StatusSeeOther {
+		t.Fatalf("settings: %d", code)
+	}
+	waitCalls(first)
+	if code := r.post(t, c, "/admin/settings", url.Values{"s:telegram.token": {second}}); code != http.StatusSeeOther {
+		t.Fatalf("settings: %d", code)
+	}
+	waitCalls(second)
+	before := api.count(first)
+	time.Sleep(time.Second)
+	if api.count(first) != before {
+		t.Fatal("the old token is still polled after the change")
+	}
+	if strings.Contains(r.logs.String(), first) || strings.Contains(r.logs.String(), second) {
+		t.Fatal("a token reached the log")
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/messagebridge/messagebridge/bot/telegram"
 	"github.com/messagebridge/messagebridge/bot/whatsapp"
 	"github.com/messagebridge/messagebridge/commands/ops"
 	"github.com/messagebridge/messagebridge/gateways/dryrun"
@@ -35,6 +36,7 @@ func newRegistry() (*settings.Registry, error) {
 		whapi.SettingDefs(),
 		shiprocket.SettingDefs(),
 		whatsapp.SettingDefs(),
+		telegram.SettingDefs(),
 		library.SettingDefs(),
 		httpSettingDefs(),
 	)
