@@ -137,7 +137,7 @@ func options() []option {
 				return err
 			}},
 		{flag: "telegram-api-endpoint", env: "MB_TELEGRAM_API_ENDPOINT", def: "",
-			help: "base URL of a self-hosted Telegram Bot API server, e.g. http://127.0.0.1:8081 (lifts the 20 MB file limit)",
+			help: "base URL of a self-hosted Telegram Bot API server, e.g. http://127.0.0.1:8081 (lifts the 20 MB file limit); empty means the public https://api.telegram.org",
 			set: func(c *Config, v string) error {
 				if v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
 					return fmt.Errorf("telegram-api-endpoint %q: use an http:// or https:// URL", v)
@@ -218,13 +218,24 @@ var errUsage = errors.New("usage")
 
 // parseConfig reads the flags in args over the MB_* variables from getenv
 // over the defaults. Flag errors wrap errUsage.
+// flagHelp is an option's line in -h: its help, its variable and its
+// default when it has one. Back quotes are left out: the flag package
+// would take a back-quoted phrase for the value's name.
+func flagHelp(o option) string {
+	h := strings.ReplaceAll(o.help, "`", "")
+	if o.def == "" {
+		return fmt.Sprintf("%s (env %s)", h, o.env)
+	}
+	return fmt.Sprintf("%s (env %s, default %q)", h, o.env, o.def)
+}
+
 func parseConfig(name string, args []string, getenv func(string) string, out io.Writer) (Config, error) {
 	c := Config{}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	overrides := map[string]string{}
 	for _, o := range settingFlags() {
-		fs.Func(o.flag, fmt.Sprintf("%s (env %s)", o.help, o.env), func(v string) error {
+		fs.Func(o.flag, flagHelp(o), func(v string) error {
 			overrides[o.env] = v
 			return nil
 		})
@@ -247,7 +258,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 		if o.envOnly {
 			continue
 		}
-		fs.Func(o.flag, fmt.Sprintf("%s (env %s, default %q)", o.help, o.env, o.def), func(v string) error {
+		fs.Func(o.flag, flagHelp(o), func(v string) error {
 			return o.set(&c, v)
 		})
 	}

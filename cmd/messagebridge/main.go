@@ -78,9 +78,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "admin":
 		err = adminCommand(ctx, args, getenv, stdin, stdout, stderr)
 	case "settings":
+		if isHelp(args) {
+			_, err = fmt.Fprintln(stdout, "usage: messagebridge settings\n\nPrints every runtime setting as the README's Markdown table.")
+			break
+		}
 		err = settingsCommand(args, stdout)
 	case "version":
-		_, err = fmt.Fprintln(stdout, "messagebridge", versionString())
+		switch {
+		case isHelp(args):
+			_, err = fmt.Fprintln(stdout, "usage: messagebridge version\n\nPrints the version and the commit it was built from.")
+		case len(args) > 0:
+			err = fmt.Errorf("%w: version takes no arguments", errUsage)
+		default:
+			_, err = fmt.Fprintln(stdout, "messagebridge", versionString())
+		}
 	case "help", "-h", "--help":
 		_, err = fmt.Fprint(stdout, usage)
 	default:
@@ -94,6 +105,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return 2
 	}
 	return 1
+}
+
+// isHelp reports whether args ask for help: -h, -help or --help.
+func isHelp(args []string) bool {
+	return len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help")
 }
 
 const usage = `MessageBridge: WhatsApp notifications and campaigns from a chat bot.
