@@ -41,11 +41,11 @@ type site struct {
 
 func newSite(t *testing.T) *site {
 	t.Helper()
-	return newSiteWith(t, nil)
+	return newSiteWith(t, nil, nil)
 }
 
 // newSiteWith is newSite with the dependencies adjusted by with.
-func newSiteWith(t *testing.T, with func(*webadmin.Deps)) *site {
+func newSiteWith(t *testing.T, withOps func(*ops.Config), with func(*webadmin.Deps)) *site {
 	t.Helper()
 	db := storetest.OpenSQLite(t, storetest.Options{})
 	names := []string{"dryrun", meta.Name, whapi.Name}
@@ -55,7 +55,11 @@ func newSiteWith(t *testing.T, with func(*webadmin.Deps)) *site {
 	}
 	r := settings.NewReader(reg, db, time.Nanosecond, nil)
 	caps := queue.Capabilities{Text: true, Media: true, Templates: true}
-	svc := ops.New(db, r, ops.Config{Gateways: []ops.Gateway{{Name: "dryrun", Caps: caps}, {Name: meta.Name, Caps: caps}, {Name: whapi.Name, Caps: caps}}}, nil)
+	cfg := ops.Config{Gateways: []ops.Gateway{{Name: "dryrun", Caps: caps}, {Name: meta.Name, Caps: caps}, {Name: whapi.Name, Caps: caps}}}
+	if withOps != nil {
+		withOps(&cfg)
+	}
+	svc := ops.New(db, r, cfg, nil)
 	if _, err := svc.CreateAdmin(context.Background(), ops.Actor{Identity: "cli:test", Role: ops.RoleAdmin}, adminUser, adminPass); err != nil {
 		t.Fatal(err)
 	}

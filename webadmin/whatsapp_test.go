@@ -71,7 +71,7 @@ func (f *fakeWhatsApp) Logout(context.Context) error {
 func TestWhatsAppPairingPage(t *testing.T) {
 	t.Parallel()
 	wa := &fakeWhatsApp{}
-	s := newSiteWith(t, func(d *webadmin.Deps) { d.WhatsApp = wa })
+	s := newSiteWith(t, nil, func(d *webadmin.Deps) { d.WhatsApp = wa })
 	c := s.signedIn(t)
 	if _, body := s.get(t, c, "/admin/whatsapp"); !strings.Contains(body, "No account is linked") || !strings.Contains(body, "Start pairing") {
 		t.Fatalf("unlinked page:\n%s", body)
