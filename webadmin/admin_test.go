@@ -8,7 +8,9 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -450,5 +452,70 @@ func TestChangingOwnPasswordKeepsYouSignedIn(t *testing.T) {
 	}
 	if code := login(s.h, "192.0.2.1", adminUser, adminPass); code != http.StatusUnauthorized {
 		t.Fatalf("the old password still works: %d", code)
+	}
+}
+
+// Guesses sent all at once are counted before the password is checked:
+// no more than the limit get an answer other than 429.
+func TestParallelGuessesAreThrottledToo(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	codes := make(chan int, 40)
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes <- login(s.h, "203.0.113.50", adminUser, "guess number "+strconv.Itoa(i))
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	tried := 0
+	for c := range codes {
+		if c != http.StatusTooManyRequests {
+			tried++
+		}
+	}
+	if tried > 5 {
+		t.Fatalf("%d of 40 parallel guesses were checked, want at most 5", tried)
+	}
+}
+
+// Behind a trusted proxy the client's address comes from X-Forwarded-For:
+// one client's failures do not throttle another behind the same proxy.
+func TestTrustedProxyCountsClientsApart(t *testing.T) {
+	t.Parallel()
+	s := newSiteWith(t, nil, func(d *webadmin.Deps) { d.TrustProxy = true })
+	viaProxy := func(client, user, pass string) int {
+		req := httptest.NewRequest(http.MethodPost, "/admin/login", strings.NewReader(url.Values{"username": {user}, "password": {pass}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", "10.9.9.9, "+client)
+		req.RemoteAddr = "127.0.0.1:50000"
+		rec := httptest.NewRecorder()
+		s.h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for i := 0; i < 5; i++ {
+		viaProxy("198.51.100.1", "mallory", "wrong password")
+	}
+	if code := viaProxy("198.51.100.1", "mallory", "wrong password"); code != http.StatusTooManyRequests {
+		t.Fatalf("6th failure from one client behind the proxy: %d", code)
+	}
+	if code := viaProxy("198.51.100.2", adminUser, adminPass); code != http.StatusSeeOther {
+		t.Fatalf("another client behind the same proxy: %d, want to sign in", code)
+	}
+}
+
+func TestStaticFilesAreNotListed(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	for _, p := range []string{"/admin/static/", "/admin/static/../templates/login.html"} {
+		if code, _ := s.get(t, s.client(t), p); code == http.StatusOK {
+			t.Errorf("%s: 200", p)
+		}
+	}
+	if code, body := s.get(t, s.client(t), "/admin/static/style.css"); code != http.StatusOK || !strings.Contains(body, "font") {
+		t.Errorf("style.css: %d", code)
 	}
 }

@@ -2,6 +2,8 @@ package webadmin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"math"
 	"net"
 	"net/http"
@@ -105,32 +107,33 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		f.Password = ""
 		s.render(w, r, code, "login", page{Title: "Sign in", Errors: msg, Data: f})
 	}
-	keys := []string{"ip:" + s.clientIP(r), "user:" + f.Username}
-	for _, k := range keys {
-		if s.tooManyFailures(k) {
-			w.Header().Set("Retry-After", "60")
-			show(http.StatusTooManyRequests, "Too many failed sign-ins. Wait a minute and try again.")
-			return
-		}
-	}
 	if errs := f.Validate(); len(errs) > 0 {
 		show(http.StatusUnprocessableEntity, errs...)
+		return
+	}
+	// The attempt counts before the password is checked, so parallel
+	// guesses cannot all pass the check; a success gives it back.
+	att, ok := s.beginAttempt("ip:"+s.clientIP(r), "user:"+f.Username)
+	if !ok {
+		w.Header().Set("Retry-After", "60")
+		show(http.StatusTooManyRequests, "Too many failed sign-ins. Wait a minute and try again.")
 		return
 	}
 	sess, err := s.ops.Login(r.Context(), f.Username, f.Password, s.deps.SessionIdle)
 	if err != nil {
 		if ops.ErrorCode(err) == ops.EINTERNAL {
+			att.giveBack()
 			s.log.ErrorContext(r.Context(), "login", "err", err)
 			show(http.StatusServiceUnavailable, ops.ErrorMessage(err))
 			return
 		}
-		for _, k := range keys {
-			s.recordFailure(k)
-		}
-		s.log.WarnContext(r.Context(), "failed admin sign-in", "username", f.Username, "ip", s.clientIP(r))
+		// What was typed as the username may be a password typed in the
+		// wrong field: the log gets a fingerprint to match attempts by.
+		s.log.WarnContext(r.Context(), "failed admin sign-in", "username_sha256", fingerprint(f.Username), "ip", s.clientIP(r))
 		show(http.StatusUnauthorized, ops.ErrorMessage(err))
 		return
 	}
+	att.giveBack()
 	setSession(w, r, sess.Token)
 	http.Redirect(w, r, localPath(f.Next), http.StatusSeeOther)
 }
@@ -204,6 +207,12 @@ func (s *server) setup(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusUnprocessableEntity, errs...)
 		return
 	}
+	att, ok := s.beginAttempt("setup:" + s.clientIP(r))
+	if !ok {
+		w.Header().Set("Retry-After", "60")
+		show(http.StatusTooManyRequests, "Too many attempts. Wait a minute and try again.")
+		return
+	}
 	sess, err := s.ops.SetupAdmin(r.Context(), f.Token, f.Username, f.Password, s.deps.SessionIdle)
 	if err != nil {
 		if ops.ErrorCode(err) == ops.EINTERNAL {
@@ -212,6 +221,7 @@ func (s *server) setup(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusUnprocessableEntity, ops.ErrorMessage(err))
 		return
 	}
+	att.giveBack()
 	setSession(w, r, sess.Token)
 	s.done(w, r, "/admin/", "Welcome, %s. Your admin account is ready.", sess.Admin.Username)
 }
@@ -226,24 +236,53 @@ func (s *server) clientIP(r *http.Request) string {
 	return httprate.CanonicalizeIP(host)
 }
 
-// newFailureLimiter counts failures, not requests: a failure is recorded
-// with recordFailure, and tooManyFailures says whether the limit is
-// reached over the sliding window.
+// newFailureLimiter counts sign-in attempts over a sliding window (an
+// httprate counter aligned to the wall clock: one passed in gets no window
+// offset).
 func newFailureLimiter(limit int, window time.Duration) *httprate.RateLimiter {
 	return httprate.NewRateLimiter(limit, window, httprate.WithLimitCounter(httprate.NewLocalLimitCounter(window)))
 }
 
-func (s *server) tooManyFailures(key string) bool {
-	_, rate, err := s.failures.Status(key)
-	return err == nil && int(math.Round(rate)) >= s.deps.LoginFailures
+// attempt is a sign-in attempt counted against its keys until it succeeds.
+type attempt struct {
+	s      *server
+	keys   []string
+	window time.Time
 }
 
-func (s *server) recordFailure(key string) {
-	// The counter is wall-clock aligned (a counter passed in gets no
-	// window offset), so the current window is the minute now falls in.
-	if err := s.failures.Counter().IncrementBy(key, time.Now().UTC().Truncate(time.Minute), 1); err != nil {
-		s.log.Error("count failed login", "err", err)
+// beginAttempt counts an attempt against each key and reports whether all
+// of them are still within the limit. Counting first makes the check
+// atomic with respect to other attempts: of parallel guesses beyond the
+// limit, none gets through.
+func (s *server) beginAttempt(keys ...string) (attempt, bool) {
+	a := attempt{s: s, keys: keys, window: time.Now().UTC().Truncate(loginWindow)}
+	for _, k := range keys {
+		if err := s.failures.Counter().IncrementBy(k, a.window, 1); err != nil {
+			s.log.Error("count sign-in attempt", "err", err)
+		}
 	}
+	for _, k := range keys {
+		_, rate, err := s.failures.Status(k)
+		if err == nil && int(math.Round(rate)) > s.deps.LoginFailures {
+			return a, false
+		}
+	}
+	return a, true
+}
+
+// giveBack uncounts an attempt that did not fail.
+func (a attempt) giveBack() {
+	for _, k := range a.keys {
+		if err := a.s.failures.Counter().IncrementBy(k, a.window, -1); err != nil {
+			a.s.log.Error("uncount sign-in attempt", "err", err)
+		}
+	}
+}
+
+// fingerprint is a short hash of s for logs.
+func fingerprint(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:6])
 }
 
 // auditEntry is an audit line for a page action the operations layer

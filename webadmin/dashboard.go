@@ -20,7 +20,7 @@ type dashboardData struct {
 	PauseWhy  string
 	Rate      float64
 	Target    float64
-	Statuses  []ops.QueueStatus
+	Columns   []string // the queue table's columns, as ops.Tally counts
 	Windows   []windowRow
 	Warnings  []string
 	Recent    []ops.QueueItem
@@ -31,7 +31,9 @@ type dashboardData struct {
 // the five windows, warnings, recent messages and campaigns.
 func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	d := dashboardData{Active: s.ops.ActiveGateway(ctx), Statuses: ops.QueueStatuses()}
+	// The queue table counts as the chat does (ops.Tally): sent includes
+	// delivered and read.
+	d := dashboardData{Active: s.ops.ActiveGateway(ctx), Columns: []string{"queued", "sending", "sent", "delivered", "read", "failed", "cancelled"}}
 	h, err := s.ops.Health(ctx)
 	if err != nil {
 		s.failPage(w, r, err)
@@ -56,11 +58,8 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
 			s.failPage(w, r, err)
 			return
 		}
-		row := windowRow{Name: name}
-		for _, st := range d.Statuses {
-			row.Counts = append(row.Counts, win.Counts[st])
-		}
-		d.Windows = append(d.Windows, row)
+		t := ops.TallyOf(win.Counts)
+		d.Windows = append(d.Windows, windowRow{Name: name, Counts: []int64{t.Queued, t.Sending, t.Sent, t.Delivered, t.Read, t.Failed, t.Cancelled}})
 	}
 	if d.Recent, err = s.ops.Recent(ctx, ops.RecentFilter{Limit: 25}); err != nil {
 		s.failPage(w, r, err)

@@ -82,7 +82,11 @@ func (s *server) gatewayCredentials(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "/admin/gateways", err)
 		return
 	}
-	changed, failed := s.applySettings(r, rows)
+	changed, failed, err := s.applySettings(r, rows)
+	if err != nil {
+		s.fail(w, r, "/admin/gateways", err)
+		return
+	}
 	if failed > 0 {
 		d, err := s.gatewaysData(r)
 		if err != nil {

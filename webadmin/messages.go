@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -33,6 +34,16 @@ func (s *server) renderMessages(w http.ResponseWriter, r *http.Request, code int
 	}
 	lim := s.ops.MediaLimits(r.Context())
 	d.Messages, d.Direct = list, s.ops.DirectUploads()
+	if d.Direct {
+		// The page's script PUTs files to the bucket: allow that origin,
+		// and only that one.
+		if v, err := s.ops.Setting(r.Context(), "s3.endpoint"); err == nil && v.Value != "" {
+			if u, err := url.Parse(v.Value); err == nil && u.Scheme != "" && u.Host != "" {
+				// Virtual-hosted buckets live at <bucket>.<endpoint host>.
+				w.Header().Set("Content-Security-Policy", cspWith(u.Scheme+"://"+u.Host+" "+u.Scheme+"://*."+u.Host))
+			}
+		}
+	}
 	d.ImageLimit, d.VideoLimit = strconv.FormatInt(lim.Image>>20, 10)+" MB", strconv.FormatInt(lim.Video>>20, 10)+" MB"
 	s.render(w, r, code, "messages", page{Title: "Saved messages", Nav: "messages", Errors: errs, Data: d})
 }
@@ -49,6 +60,9 @@ func (s *server) readUpload(w http.ResponseWriter, r *http.Request) (*ops.Upload
 		}
 		if errors.Is(err, http.ErrNotMultipart) {
 			return nil, func() {}, nil
+		}
+		if errors.Is(err, multipart.ErrMessageTooLarge) || strings.Contains(err.Error(), "too many") {
+			return nil, nil, ops.Errorf(ops.EINVALID, "The form had more parts than a saved message needs (a name, a text and one file); nothing was saved.")
 		}
 		return nil, nil, ops.Errorf(ops.EINVALID, "The upload did not arrive whole; please try again.")
 	}

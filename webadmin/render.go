@@ -193,6 +193,18 @@ func isTLS(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
+// cspWith is the admin pages' Content-Security-Policy, letting scripts
+// also connect to origin when it is not empty (the S3 endpoint that takes
+// direct uploads).
+func cspWith(origin string) string {
+	connect := "'self'"
+	if origin != "" {
+		connect += " " + origin
+	}
+	return "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; script-src 'self'; " +
+		"connect-src " + connect + "; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
+
 // secureHeaders keeps the admin pages out of frames and caches and limits
 // what they may load.
 func secureHeaders(next http.Handler) http.Handler {
@@ -201,8 +213,7 @@ func secureHeaders(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "+
-			"style-src 'self'; script-src 'self'; connect-src 'self' https: http:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", cspWith(""))
 		if !strings.HasPrefix(r.URL.Path, "/admin/static/") {
 			h.Set("Cache-Control", "no-store")
 		}
@@ -214,6 +225,11 @@ func secureHeaders(next http.Handler) http.Handler {
 func staticFiles(fsys fs.FS) http.Handler {
 	fileServer := http.FileServerFS(fsys)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fileServer.ServeHTTP(w, r)
 	})

@@ -1,8 +1,11 @@
 package webadmin
 
 import (
+	"context"
 	"io/fs"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -28,10 +31,41 @@ func limitBody(n int64) func(http.Handler) http.Handler {
 	}
 }
 
+// forwardedFor takes the client's address from the last hop of
+// X-Forwarded-For, the one the proxy in front added.
+func forwardedFor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			hops := strings.Split(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(hops[len(hops)-1])); ip != nil {
+				r.RemoteAddr = net.JoinHostPort(ip.String(), "0")
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// pageTimeout gives each admin request a deadline: PageTimeout, ten times
+// that for uploads.
+func (s *server) pageTimeout(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := s.deps.PageTimeout
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+			d *= 10
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
 // routes is the whole route table.
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
+	if s.deps.TrustProxy {
+		r.Use(forwardedFor)
+	}
 	r.Get("/healthz", s.healthz)
 	r.Route("/webhooks", func(r chi.Router) {
 		// Receipts are small and come in bursts: bound how many bodies are
@@ -55,7 +89,6 @@ func (s *server) routes() http.Handler {
 
 	static, _ := fs.Sub(assets, "static")
 	r.Handle("/admin/static/*", http.StripPrefix("/admin/static/", staticFiles(static)))
-	r.Get("/admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently).ServeHTTP)
 
 	// Every state change under /admin/ must come from the page itself:
 	// a cross-origin form or fetch is refused with 403 (Go's
@@ -64,6 +97,7 @@ func (s *server) routes() http.Handler {
 	r.Route("/admin", func(r chi.Router) {
 		r.Use(http.NewCrossOriginProtection().Handler)
 		r.Use(secureHeaders)
+		r.Use(s.pageTimeout)
 
 		r.Get("/login", s.loginPage)
 		r.Post("/login", s.login)

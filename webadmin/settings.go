@@ -61,8 +61,10 @@ func (s *server) settingRows(r *http.Request, keep func(key, group string) bool)
 // plain field when its value differs, a secret only when a new value is
 // typed or its "clear" box is ticked. It returns the keys changed and
 // the rows with the problems of those refused.
-func (s *server) applySettings(r *http.Request, rows []settingRow) (changed []string, failed int) {
-	_ = r.ParseForm()
+func (s *server) applySettings(r *http.Request, rows []settingRow) (changed []string, failed int, err error) {
+	if err := r.ParseForm(); err != nil {
+		return nil, 0, ops.Errorf(ops.EINVALID, "The form could not be read (%v); nothing was changed.", err)
+	}
 	for i := range rows {
 		row := &rows[i]
 		field := "s:" + row.Key
@@ -96,7 +98,7 @@ func (s *server) applySettings(r *http.Request, rows []settingRow) (changed []st
 		row.Value = nv.Value
 		changed = append(changed, row.Key)
 	}
-	return changed, failed
+	return changed, failed, nil
 }
 
 type settingsData struct {
@@ -144,7 +146,11 @@ func (s *server) settingsSave(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "/admin/settings", err)
 		return
 	}
-	changed, failed := s.applySettings(r, rows)
+	changed, failed, err := s.applySettings(r, rows)
+	if err != nil {
+		s.fail(w, r, "/admin/settings", err)
+		return
+	}
 	if failed > 0 {
 		msg := "1 setting was not saved; see below."
 		if failed > 1 {

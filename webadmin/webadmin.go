@@ -47,7 +47,17 @@ type Deps struct {
 	// LoginFailures is how many failed logins per minute an address or a
 	// username may make before the next attempt gets 429 (default 5).
 	LoginFailures int
+	// TrustProxy takes the client's address from the last hop of
+	// X-Forwarded-For, for a reverse proxy in front that sets it. Without
+	// it every proxied request comes from the proxy's address.
+	TrustProxy bool
+	// PageTimeout bounds an admin page's request (default 30s; uploads
+	// get ten times as long), so a hung database cannot hold requests.
+	PageTimeout time.Duration
 }
+
+// loginWindow is the sliding window failed sign-ins are counted over.
+const loginWindow = time.Minute
 
 type server struct {
 	deps Deps
@@ -70,6 +80,9 @@ func New(deps Deps) http.Handler {
 	if deps.SessionIdle <= 0 {
 		deps.SessionIdle = 30 * time.Minute
 	}
+	if deps.PageTimeout <= 0 {
+		deps.PageTimeout = 30 * time.Second
+	}
 	if deps.LoginFailures <= 0 {
 		deps.LoginFailures = 5
 	}
@@ -78,7 +91,7 @@ func New(deps Deps) http.Handler {
 		ops:      deps.Ops,
 		log:      deps.Logger.With("component", "webadmin"),
 		tmpl:     mustParseTemplates(),
-		failures: newFailureLimiter(deps.LoginFailures, time.Minute),
+		failures: newFailureLimiter(deps.LoginFailures, loginWindow),
 	}
 	return s.routes()
 }

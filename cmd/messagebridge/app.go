@@ -254,7 +254,7 @@ func (m *Main) addHTTP(ln net.Listener) {
 	for name, h := range m.gset.webhooks {
 		hooks[name] = m.metrics.WrapWebhook(name, h)
 	}
-	deps := webadmin.Deps{DB: m.db, Logger: m.log, Webhooks: hooks, Ops: m.ops,
+	deps := webadmin.Deps{DB: m.db, Logger: m.log, Webhooks: hooks, Ops: m.ops, TrustProxy: m.cfg.TrustProxy,
 		WhatsApp: whatsappAdmin{s: m.gset.session, p: m.pairer},
 		Metrics:  m.metrics.Handler(func() string { return m.settings.String(context.Background(), settingMetricsToken) }),
 	}

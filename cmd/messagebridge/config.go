@@ -24,6 +24,9 @@ type Config struct {
 	DatabaseURL string
 	// HTTPAddr is where /healthz, webhooks and the admin page listen.
 	HTTPAddr string
+	// TrustProxy takes clients' addresses from X-Forwarded-For (set it
+	// only behind a reverse proxy that sets that header).
+	TrustProxy bool
 	// SecretKey seals secret settings (32 bytes, hex or base64). Empty means
 	// the key file in DataDir, generated on first start. Environment only:
 	// a flag would show it in the process list.
@@ -92,6 +95,16 @@ func options() []option {
 		{flag: "http-addr", env: "MB_HTTP_ADDR", def: "127.0.0.1:8080",
 			help: "listen address for health, webhooks and the admin page",
 			set:  func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
+		{flag: "trust-proxy", env: "MB_TRUST_PROXY", def: "false",
+			help: "behind a reverse proxy: take clients' addresses from X-Forwarded-For (sign-in throttling, /metrics' loopback check)",
+			set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return fmt.Errorf("trust-proxy %q: use true or false", v)
+				}
+				c.TrustProxy = b
+				return nil
+			}},
 		{env: "MB_SECRET_KEY", envOnly: true,
 			help: "32-byte key (64 hex digits or base64) sealing secret settings; default: data-dir/secret.key, generated on first start",
 			set:  func(c *Config, v string) error { c.SecretKey = v; return nil }},

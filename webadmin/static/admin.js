@@ -36,3 +36,10 @@
   }
   document.querySelectorAll("form[data-direct]").forEach(function (f) { direct(f, f.classList.contains("replace")); });
 })();
+
+// Forms that delete or unlink ask first.
+document.querySelectorAll("form[data-confirm]").forEach(function (f) {
+  f.addEventListener("submit", function (ev) {
+    if (!window.confirm(f.getAttribute("data-confirm"))) ev.preventDefault();
+  });
+});
