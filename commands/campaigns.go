@@ -12,6 +12,7 @@ import (
 	"github.com/messagebridge/messagebridge/bot"
 	"github.com/messagebridge/messagebridge/commands/ops"
 	"github.com/messagebridge/messagebridge/commands/phone"
+	"github.com/messagebridge/messagebridge/commands/words"
 )
 
 // campaignID reads the campaign id in args[0].
@@ -98,7 +99,7 @@ func parseInterval(v string) (time.Duration, error) {
 	if err != nil {
 		if durationShape.MatchString(v) {
 			// Well formed but beyond what a duration holds.
-			return 0, userErrorf("interval=%s is too long: at most 24h between two messages.", clip(v, 20))
+			return 0, userErrorf("interval=%s is too long: the longest allowed is %s between two messages.", clip(v, 20), ops.DurationText(ops.MaxCampaignInterval))
 		}
 		return 0, userErrorf("interval=%s is not a duration such as 5s, 2m or 1h.", clip(v, 20))
 	}
@@ -155,11 +156,11 @@ func (r *Router) campaignShow(ctx context.Context, c call) ([]bot.Reply, error) 
 	lines := []string{
 		fmt.Sprintf("Campaign #%d %q — %s", camp.ID, camp.Name, status),
 		"Sends: " + content,
-		fmt.Sprintf("Gateway: %s · Interval: %s", gw, camp.Interval),
-		fmt.Sprintf("Contacts: %d · Sent %d · Failed %d · Pending %d", s.Total, s.Sent, s.Failed, s.Pending),
+		fmt.Sprintf("Gateway: %s · Interval: %s", gw, ops.DurationText(camp.Interval)),
+		fmt.Sprintf("Contacts: %s · Pending %s · Sent %s · Failed %s · Cancelled %s", words.Number(int(s.Total)), words.Number(int(s.Pending)), words.Number(int(s.Sent)), words.Number(int(s.Failed)), words.Number(int(s.Cancelled))),
 	}
 	if !camp.ScheduledAt.IsZero() && camp.Status == ops.CampaignScheduled {
-		lines = append(lines, "Starts: "+camp.ScheduledAt.In(r.ops.Location(ctx)).Format("2006-01-02 15:04 MST"))
+		lines = append(lines, "Starts: "+r.ops.TimeText(ctx, camp.ScheduledAt))
 	}
 	return text(strings.Join(lines, "\n")), nil
 }
@@ -202,7 +203,7 @@ func (r *Router) campaignSchedule(ctx context.Context, c call) ([]bot.Reply, err
 	if _, err := r.ops.ScheduleCampaign(ctx, c.who, id, at); err != nil {
 		return nil, err
 	}
-	return text(fmt.Sprintf("Campaign #%d starts %s.", id, at.Format("Mon 2 Jan 2006 15:04 MST"))), nil
+	return text(fmt.Sprintf("Campaign #%d starts %s.", id, r.ops.TimeText(ctx, at))), nil
 }
 
 func (r *Router) campaignCopy(ctx context.Context, c call) ([]bot.Reply, error) {
@@ -222,7 +223,7 @@ func (r *Router) campaignCopy(ctx context.Context, c call) ([]bot.Reply, error) 
 	if err != nil {
 		return nil, err
 	}
-	return text(fmt.Sprintf("Copied %d contacts from #%d to #%d (%d already there, %d opted out).", res.Added, from, to, res.Duplicates, res.Suppressed)), nil
+	return text(fmt.Sprintf("Copied %s from #%d to #%d (%s already there, %s opted out).", words.Count(res.Added, "contact"), from, to, words.Number(res.Duplicates), words.Number(res.Suppressed))), nil
 }
 
 func (r *Router) campaignStats(ctx context.Context, c call) ([]bot.Reply, error) {
@@ -245,8 +246,8 @@ func (r *Router) campaignStats(ctx context.Context, c call) ([]bot.Reply, error)
 	}
 	lines := []string{
 		fmt.Sprintf("Campaign #%d %q — %s, %.0f%% done", camp.ID, camp.Name, camp.Status, progress),
-		fmt.Sprintf("Total %d · Pending %d · Queued %d · Sending %d", s.Total, s.Pending, s.Queued, s.Processing),
-		fmt.Sprintf("Sent %d (delivered %d · read %d) · Failed %d · Cancelled %d", s.Sent, s.Delivered, s.Read, s.Failed, s.Cancelled),
+		fmt.Sprintf("Contacts %s · Pending %s (not queued yet)", words.Number(int(s.Total)), words.Number(int(s.Pending))),
+		tallyText(ops.CampaignTally(s)),
 	}
 	if camp.Status == ops.CampaignRunning && camp.Interval > 0 {
 		eta := time.Duration(s.Pending+s.Queued) * camp.Interval
@@ -269,13 +270,14 @@ func (r *Router) campaignResults(ctx context.Context, c call) ([]bot.Reply, erro
 		return nil, err
 	}
 	return []bot.Reply{{
-		Text: fmt.Sprintf("Results of campaign #%d (%d contacts).", id, len(rows)),
+		Text: fmt.Sprintf("Results of campaign #%d (%s).", id, words.Count(len(rows), "contact")),
 		File: &bot.File{Name: fmt.Sprintf("campaign-%d-results.xlsx", id), MIME: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: data},
 	}}, nil
 }
 
-// durationShape is a number with a unit: a duration in form.
-var durationShape = regexp.MustCompile(`^\d+(\.\d+)?(ns|us|µs|ms|s|m|h)$`)
+// durationShape is a duration in form: numbers with units, such as 90m or
+// 1h30m, maybe signed.
+var durationShape = regexp.MustCompile(`^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$`)
 
 // campaignInReply finds "campaign #12" in the text of the message replied to.
 var campaignInReply = regexp.MustCompile(`(?i)campaign #(\d+)`)

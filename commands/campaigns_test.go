@@ -86,7 +86,7 @@ func TestCampaignFromChat(t *testing.T) {
 	if n, err := campaign.NewDispatcher(f.db, campaign.DispatcherConfig{Tick: time.Nanosecond, Now: f.clock.Now}, nil).Once(ctx); err != nil || n != 1 {
 		t.Fatalf("dispatch: %d, %v", n, err)
 	}
-	if reply := f.say(t, "telegram:2", "/campaign stats 1"); !strings.Contains(reply, "Total 2 · Pending 1 · Queued 1") || !strings.Contains(reply, "ETA") {
+	if reply := f.say(t, "telegram:2", "/campaign stats 1"); !strings.Contains(reply, "Contacts 2 · Pending 1") || !strings.Contains(reply, "Queued 1 · Sending 0") || !strings.Contains(reply, "ETA") {
 		t.Fatalf("stats: %q", reply)
 	}
 	if reply := f.say(t, "telegram:2", "/campaign pause 1"); !strings.Contains(reply, "paused") {
@@ -165,7 +165,7 @@ func TestMalformedImports(t *testing.T) {
 			t.Fatalf("%s imported something: %+v %v", tc.name, s, err)
 		}
 	}
-	if reply := f.say(t, "telegram:2", "/campaign stats 1"); !strings.Contains(reply, "Total 0") {
+	if reply := f.say(t, "telegram:2", "/campaign stats 1"); !strings.Contains(reply, "Contacts 0") {
 		t.Fatalf("the bot stopped answering: %q", reply)
 	}
 }

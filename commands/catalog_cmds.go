@@ -7,6 +7,7 @@ import (
 
 	"github.com/messagebridge/messagebridge/bot"
 	"github.com/messagebridge/messagebridge/commands/ops"
+	"github.com/messagebridge/messagebridge/commands/words"
 )
 
 // catalogList lists the saved flows or templates: each name with what it
@@ -14,7 +15,7 @@ import (
 // page.
 func catalogList(kind ops.CatalogKind) func(r *Router, ctx context.Context, c call) ([]bot.Reply, error) {
 	return func(r *Router, ctx context.Context, c call) ([]bot.Reply, error) {
-		plural := string(kind) + "s"
+		plural := words.Plural(string(kind))
 		if len(c.cmd.Args) > 0 {
 			return nil, userErrorf("Usage: /%s", plural)
 		}
@@ -48,12 +49,8 @@ func catalogList(kind ops.CatalogKind) func(r *Router, ctx context.Context, c ca
 
 // paramCount is "no params", "1 param", "3 params".
 func paramCount(n int) string {
-	switch n {
-	case 0:
+	if n == 0 {
 		return "no params"
-	case 1:
-		return "1 param"
-	default:
-		return fmt.Sprintf("%d params", n)
 	}
+	return words.Count(n, "param")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/messagebridge/messagebridge/bot"
 	"github.com/messagebridge/messagebridge/commands/ops"
+	"github.com/messagebridge/messagebridge/commands/words"
 )
 
 // The saved-message library from the chat: /save, /messages, /message and
@@ -145,7 +146,7 @@ func (r *Router) messagePreview(ctx context.Context, c call) ([]bot.Reply, error
 	if p.Media != nil {
 		head += " · " + ops.SizeText(p.Media.Size)
 	}
-	head += fmt.Sprintf(" · by %s, %s", m.UpdatedBy, m.UpdatedAt.In(r.ops.Location(ctx)).Format("2 Jan 2006 15:04"))
+	head += fmt.Sprintf(" · by %s, %s", m.UpdatedBy, r.ops.TimeText(ctx, m.UpdatedAt))
 	if m.State == ops.SavedArchived {
 		head += fmt.Sprintf("\nArchived: /message restore %s offers it again.", quoted(m.Name))
 	}
@@ -236,12 +237,12 @@ func (r *Router) mediaCleanup(ctx context.Context, c call) ([]bot.Reply, error) 
 	if res.Candidates == 0 {
 		return text("Nothing to clean up: every media file is in use, or was used too recently (setting media.cleanup_grace)."), nil
 	}
-	lines := []string{fmt.Sprintf("Media cleanup: deleted %d unused files (%s).", res.Deleted, ops.SizeText(res.Bytes))}
+	lines := []string{fmt.Sprintf("Media cleanup: deleted %s (%s).", words.Count(res.Deleted, "unused file"), ops.SizeText(res.Bytes))}
 	if res.Kept > 0 {
-		lines = append(lines, fmt.Sprintf("%d came into use meanwhile and were kept.", res.Kept))
+		lines = append(lines, fmt.Sprintf("%s came into use meanwhile and %s kept.", words.Number(res.Kept), words.Noun(res.Kept, "was")))
 	}
 	if res.Skipped > 0 {
-		lines = append(lines, fmt.Sprintf("%d are kept in another media store than the one in use, and were left alone.", res.Skipped))
+		lines = append(lines, fmt.Sprintf("%s %s kept in another media store than the one in use, and %s left alone.", words.Number(res.Skipped), words.Noun(res.Skipped, "is"), words.Noun(res.Skipped, "was")))
 	}
 	if res.Failed > 0 {
 		lines = append(lines, fmt.Sprintf("%d could not be removed from the media store; see the log.", res.Failed))

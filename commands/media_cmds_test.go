@@ -303,7 +303,7 @@ func TestSavedMessagesChatFlow(t *testing.T) {
 		t.Fatalf("cleanup within the grace: %q", reply)
 	}
 	f.clock.Advance(25 * time.Hour)
-	if reply := f.say(t, "telegram:3", "/media cleanup"); !strings.Contains(reply, "deleted 1 unused files") {
+	if reply := f.say(t, "telegram:3", "/media cleanup"); !strings.Contains(reply, "deleted 1 unused file (") {
 		t.Fatalf("cleanup: %q", reply)
 	}
 	if reply := f.say(t, op, "/media cleanup"); !strings.Contains(reply, "needs the admin role") {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/messagebridge/messagebridge/bot"
 	"github.com/messagebridge/messagebridge/commands/ops"
+	"github.com/messagebridge/messagebridge/commands/words"
 	"github.com/messagebridge/messagebridge/queue"
 )
 
@@ -19,9 +20,7 @@ func (r *Router) status(ctx context.Context, c call) ([]bot.Reply, error) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Gateway: %s\n", r.ops.ActiveGateway(ctx))
-	fmt.Fprintf(&b, "Queued %d · Processing %d · Failed %d\n", h.Counts[ops.StatusQueued], h.Counts[ops.StatusProcessing], h.Counts[ops.StatusFailed])
-	sent := h.Counts[ops.StatusSent] + h.Counts[ops.StatusDelivered] + h.Counts[ops.StatusRead]
-	fmt.Fprintf(&b, "Sent %d (delivered %d · read %d) · Cancelled %d\n", sent, h.Counts[ops.StatusDelivered]+h.Counts[ops.StatusRead], h.Counts[ops.StatusRead], h.Counts[ops.StatusCancelled])
+	fmt.Fprintf(&b, "%s\n", tallyText(ops.TallyOf(h.Counts)))
 	if !h.OldestDue.IsZero() {
 		fmt.Fprintf(&b, "Oldest waiting: %s\n", humanDuration(h.OldestDueAge))
 	}
@@ -63,17 +62,12 @@ func (r *Router) queueWindow(ctx context.Context, c call) ([]bot.Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	var parts []string
-	var total int64
-	for _, s := range ops.QueueStatuses() {
-		total += w.Counts[s]
-		parts = append(parts, fmt.Sprintf("%s %d", s, w.Counts[s]))
-	}
+	t := ops.TallyOf(w.Counts)
 	title := "Last " + name
 	if name == "all" {
 		title = "All time"
 	}
-	return text(fmt.Sprintf("%s: %d messages\n%s", title, total, strings.Join(parts, " · "))), nil
+	return text(fmt.Sprintf("%s: %s\n%s", title, words.Count(int(t.Total), "message"), tallyText(t))), nil
 }
 
 func (r *Router) recent(ctx context.Context, c call) ([]bot.Reply, error) {
@@ -109,7 +103,7 @@ func (r *Router) failed(ctx context.Context, c call) ([]bot.Reply, error) {
 	}
 	lines := []string{fmt.Sprintf("Latest %d failed (/retry <id> to send again, /edit <id> <phone> to fix a number):", len(items))}
 	for _, it := range items {
-		lines = append(lines, fmt.Sprintf("#%d %s · %d attempt(s) · %s", it.ID, it.Phone, it.Attempts, oneLineError(it.LastError)))
+		lines = append(lines, fmt.Sprintf("#%d %s · %s · %s", it.ID, it.Phone, words.Count(it.Attempts, "attempt"), oneLineError(it.LastError)))
 	}
 	return text(strings.Join(lines, "\n")), nil
 }
@@ -164,7 +158,7 @@ func (r *Router) gateway(ctx context.Context, c call) ([]bot.Reply, error) {
 	}
 	lines := []string{"Active gateway: " + st.Active, "Available: " + strings.Join(st.Available, ", ")}
 	for _, s := range st.Paused {
-		lines = append(lines, fmt.Sprintf("⚠ %s is paused since %s: %s", s.Gateway, s.BlockedAt.In(r.ops.Location(ctx)).Format("02 Jan 15:04 MST"), s.BlockedReason))
+		lines = append(lines, fmt.Sprintf("⚠ %s is paused since %s: %s", s.Gateway, r.ops.TimeText(ctx, s.BlockedAt), s.BlockedReason))
 	}
 	if Allowed(c.who.Role, "gateway use") {
 		lines = append(lines, "Switch with /gateway use <name>.")
@@ -187,7 +181,7 @@ func (r *Router) operators(ctx context.Context, c call) ([]bot.Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	lines := []string{fmt.Sprintf("%d people may use the bot:", len(list))}
+	lines := []string{fmt.Sprintf("%s may use the bot:", words.Count(len(list), "person"))}
 	for _, o := range list {
 		line := fmt.Sprintf("%s — %s", o.Identity, o.Role)
 		if o.DisplayName != "" {
@@ -262,7 +256,7 @@ func itemLine(it ops.QueueItem, now time.Time) string {
 			line += fmt.Sprintf(" · attempt %d/%d, next in %s", it.Attempts, it.MaxAttempts, humanDuration(it.NextAttemptAt.Sub(now)))
 		}
 	case ops.StatusFailed:
-		line += fmt.Sprintf(" · %d attempt(s) · %s", it.Attempts, oneLineError(it.LastError))
+		line += fmt.Sprintf(" · %s · %s", words.Count(it.Attempts, "attempt"), oneLineError(it.LastError))
 	}
 	if it.LastError != "" && it.Status == ops.StatusQueued {
 		line += " · last error: " + oneLineError(it.LastError)

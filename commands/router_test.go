@@ -195,7 +195,7 @@ func TestQueueCommands(t *testing.T) {
 			t.Errorf("%s: reply %q, want %q", text, reply, want)
 		}
 	}
-	if reply := f.say(t, "telegram:2", "/queue all"); !strings.Contains(reply, "All time: 1 messages") || !strings.Contains(reply, "cancelled 1") {
+	if reply := f.say(t, "telegram:2", "/queue all"); !strings.Contains(reply, "All time: 1 message\n") || !strings.Contains(reply, "Cancelled 1") {
 		t.Fatalf("/queue all: %q", reply)
 	}
 	if reply := f.say(t, "telegram:2", "/recent"); !strings.Contains(reply, fmt.Sprintf("#%d +919123456789 · cancelled", id)) {
@@ -208,7 +208,7 @@ func TestStatusAndGateway(t *testing.T) {
 	f := newFixture(t)
 	f.say(t, "telegram:1", "9876543210")
 	reply := f.say(t, "telegram:1", "/status")
-	for _, want := range []string{"Gateway: dryrun", "Queued 1 · Processing 0 · Failed 0", "no delivery processor is running"} {
+	for _, want := range []string{"Gateway: dryrun", "Queued 1 · Sending 0 · Sent 0", "no delivery processor is running"} {
 		if !strings.Contains(reply, want) {
 			t.Errorf("/status lacks %q:\n%s", want, reply)
 		}

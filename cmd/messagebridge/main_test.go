@@ -374,7 +374,7 @@ func TestChatOnEmbeddedDefault(t *testing.T) {
 		fmt.Fprintln(inW, "/status")
 		time.Sleep(300 * time.Millisecond)
 	}
-	if !strings.Contains(out.String(), "bot: Queued 0 · Processing 0 · Failed 0") {
+	if !strings.Contains(out.String(), "bot: Queued 0 · Sending 0 · Sent 1 (delivered 0 · read 0) · Failed 0 · Cancelled 0") {
 		t.Errorf("status after the send:\n%s", out.String())
 	}
 	fmt.Fprintln(inW, "/quit")

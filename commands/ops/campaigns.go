@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -26,6 +27,10 @@ const (
 
 // maxCampaignInterval bounds a campaign's interval.
 const maxCampaignInterval = 24 * time.Hour
+
+// MaxCampaignInterval is the longest interval a campaign may have between
+// two messages.
+const MaxCampaignInterval = maxCampaignInterval
 
 // campaignError maps the campaign rules' errors to *Error.
 func campaignError(err error, id int64) error {
@@ -95,8 +100,10 @@ func (s *Service) Campaigns(ctx context.Context, limit int) ([]CampaignSummary, 
 }
 
 // CampaignStats counts a campaign's contacts by the state of their
-// message. Once a campaign is cancelled, contacts never queued count as
-// cancelled, not pending.
+// message, the way Tally counts messages: Sent includes delivered and
+// read, Delivered includes read; Pending counts contacts not queued yet.
+// Once a campaign is cancelled or deleted, contacts never queued will never
+// be, so they count as cancelled, not pending.
 func (s *Service) CampaignStats(ctx context.Context, id int64) (CampaignStats, error) {
 	c, err := s.st.Campaign(ctx, id)
 	if err != nil {
@@ -106,21 +113,39 @@ func (s *Service) CampaignStats(ctx context.Context, id int64) (CampaignStats, e
 	if err != nil {
 		return CampaignStats{}, err
 	}
-	if c.Status == store.CampaignCancelled {
+	if campaignOver(c) {
 		st.Cancelled += st.Pending
 		st.Pending = 0
 	}
 	return st, nil
 }
 
+// campaignOver reports whether a campaign will queue no more of its
+// contacts: it was cancelled or deleted.
+func campaignOver(c Campaign) bool {
+	return c.Status == store.CampaignCancelled || !c.DeletedAt.IsZero()
+}
+
 // CampaignResults returns one row per contact, for deleted campaigns too.
+// A contact never queued has no status while the campaign may still send
+// to it (pending), and "cancelled" once it is over, as in CampaignStats.
 func (s *Service) CampaignResults(ctx context.Context, id int64) (Campaign, []CampaignResult, error) {
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
 		return Campaign{}, nil, err
 	}
 	rows, err := s.st.CampaignResults(ctx, id)
-	return c, rows, err
+	if err != nil {
+		return Campaign{}, nil, err
+	}
+	if campaignOver(c) {
+		for i := range rows {
+			if !rows[i].Status.Valid {
+				rows[i].Status = sql.NullString{String: string(StatusCancelled), Valid: true}
+			}
+		}
+	}
+	return c, rows, nil
 }
 
 // Template names a provider template with its parameters ("{name}",
@@ -213,9 +238,9 @@ func (s *Service) SetCampaign(ctx context.Context, a Actor, id int64, ch Campaig
 		case d < 0:
 			return Campaign{}, Errorf(EINVALID, "The interval cannot be negative.")
 		case d > maxCampaignInterval:
-			return Campaign{}, Errorf(EINVALID, "interval=%s is too long: at most %s between two messages.", d, maxCampaignInterval)
+			return Campaign{}, Errorf(EINVALID, "interval=%s is too long: the longest allowed is %s between two messages.", DurationText(d), DurationText(maxCampaignInterval))
 		case d < gw.MinInterval:
-			return Campaign{}, Errorf(EINVALID, "interval=%s is faster than %s's own pacing of %s; use %s or more.", d, gwName, gw.MinInterval, gw.MinInterval)
+			return Campaign{}, Errorf(EINVALID, "interval=%s is faster than %s's own pacing of %s; use %s or more.", DurationText(d), gwName, DurationText(gw.MinInterval), DurationText(gw.MinInterval))
 		}
 		u.Interval = &d
 	} else if u.Gateway != nil && c.Interval < gw.MinInterval {
@@ -315,7 +340,7 @@ func (s *Service) ChangeCampaign(ctx context.Context, a Actor, id int64, action 
 // ScheduleCampaign makes a campaign start at a time.
 func (s *Service) ScheduleCampaign(ctx context.Context, a Actor, id int64, at time.Time) (Campaign, error) {
 	if !at.After(s.cfg.Now()) {
-		return Campaign{}, Errorf(EINVALID, "%s is in the past; use /campaign start %d to start now.", at.In(s.Location(ctx)).Format("2006-01-02 15:04 MST"), id)
+		return Campaign{}, Errorf(EINVALID, "%s is in the past; use /campaign start %d to start now.", s.TimeText(ctx, at), id)
 	}
 	return s.changeCampaign(ctx, a, id, campaign.Schedule, at)
 }
@@ -338,7 +363,7 @@ func (s *Service) changeCampaign(ctx context.Context, a Actor, id int64, action 
 		}
 		if gw, ok := s.gateway(gwName); ok && c.Interval < gw.MinInterval {
 			return Campaign{}, Errorf(ECONFLICT, "Campaign #%d sends every %s, faster than %s's own pacing of %s; set interval=%s or more first.",
-				id, c.Interval, gwName, gw.MinInterval, gw.MinInterval)
+				id, DurationText(c.Interval), gwName, DurationText(gw.MinInterval), DurationText(gw.MinInterval))
 		}
 	}
 	updated, err := s.st.WithCampaign(ctx, id, func(tx *store.CampaignTx) error { return campaign.Apply(tx, action, at) })

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/messagebridge/messagebridge/commands/words"
 	"github.com/messagebridge/messagebridge/store"
 )
 
@@ -58,7 +59,7 @@ func catalogEntry(e store.CatalogEntry) CatalogEntry {
 }
 
 // plural is the kind's list as people say it: "flows", "templates".
-func (k CatalogKind) plural() string { return string(k) + "s" }
+func (k CatalogKind) plural() string { return words.Plural(string(k)) }
 
 func checkKind(k CatalogKind) error {
 	if k != CatalogFlow && k != CatalogTemplate {
@@ -164,7 +165,7 @@ func describeEntry(e CatalogEntry) string {
 		d += " " + e.Language
 	}
 	if e.Kind == CatalogTemplate || e.Params > 0 {
-		d += " (" + count(e.Params, "param") + ")"
+		d += " (" + words.Count(e.Params, "param") + ")"
 	}
 	return d
 }
@@ -327,7 +328,7 @@ func (s *Service) resolveTemplate(ctx context.Context, t Template) (Template, er
 			return Template{}, Errorf(EINVALID, "The saved template %q (%s) takes no parameters; leave params= out.", e.Name, e.ExternalID)
 		case len(t.Params) != e.Params:
 			return Template{}, Errorf(EINVALID, "The saved template %q (%s) takes %s; %s. Give them with params=, e.g. params=%s.",
-				e.Name, e.ExternalID, count(e.Params, "parameter"), givenParams(len(t.Params)), exampleParams(e.Params))
+				e.Name, e.ExternalID, words.Count(e.Params, "parameter"), givenParams(len(t.Params)), exampleParams(e.Params))
 		}
 		if lang == "" {
 			lang = e.Language
@@ -359,19 +360,9 @@ func (s *Service) unknownName(ctx context.Context, kind CatalogKind, name, howRa
 	}
 	saved := strings.Join(names, ", ")
 	if more := len(list) - maxListedNames; more > 0 {
-		saved += fmt.Sprintf(" and %d more (/%s lists them all)", more, kind.plural())
+		saved += fmt.Sprintf(" and %s more (/%s lists them all)", words.Number(more), kind.plural())
 	}
 	return Errorf(ENOTFOUND, "There is no saved %s called %q. Saved %s: %s. %s", kind, name, kind.plural(), saved, howRaw)
-}
-
-// count is "1 parameter", "3 parameters".
-func count(n int, noun string) string {
-	switch n {
-	case 1:
-		return "1 " + noun
-	default:
-		return fmt.Sprintf("%d %ss", n, noun)
-	}
 }
 
 // givenParams says how many parameters came.
@@ -379,10 +370,7 @@ func givenParams(n int) string {
 	if n == 0 {
 		return "none were given"
 	}
-	if n == 1 {
-		return "1 was given"
-	}
-	return fmt.Sprintf("%d were given", n)
+	return words.Number(n) + " " + words.Noun(n, "was") + " given"
 }
 
 // exampleParams is a params= value with n parameters.

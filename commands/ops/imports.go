@@ -103,20 +103,31 @@ func (s *Service) ImportContacts(ctx context.Context, a Actor, id int64, name st
 }
 
 // RejectsCSV is the file of rejected rows an import hands back: row,
-// value as written, reason.
+// value as written, reason. Every cell goes through SheetCell, so a
+// rejected value a spreadsheet would run as a formula is shown as text.
 func RejectsCSV(rejects []importer.Reject) []byte {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"row", "value", "reason"})
+	row := func(cells ...string) {
+		for i, c := range cells {
+			cells[i] = SheetCell(c)
+		}
+		_ = w.Write(cells)
+	}
+	row("row", "value", "reason")
 	for _, rj := range rejects {
-		_ = w.Write([]string{strconv.Itoa(rj.Row), rj.Value, rj.Reason})
+		row(strconv.Itoa(rj.Row), rj.Value, rj.Reason)
 	}
 	w.Flush()
 	return buf.Bytes()
 }
 
 // ResultsXLSX writes one row per contact: phone, name, status, attempts,
-// last error, sent at, delivered at (times in loc).
+// last error, sent at, delivered at (times in loc, whose zone the column
+// headers name). A contact with no message is "pending" (rows from
+// CampaignResults say "cancelled" once the campaign is over). Text goes in
+// as text cells, never formulas, so a name or an error that starts with
+// "=" is shown as written and nothing in the file runs.
 func ResultsXLSX(rows []CampaignResult, loc *time.Location) ([]byte, error) {
 	f := excelize.NewFile()
 	defer f.Close()
@@ -124,7 +135,8 @@ func ResultsXLSX(rows []CampaignResult, loc *time.Location) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("results: %w", err)
 	}
-	header := []any{"Phone", "Name", "Status", "Attempts", "Last error", "Sent at", "Delivered at"}
+	zone := ZoneLabel(loc)
+	header := []any{"Phone", "Name", "Status", "Attempts", "Last error", "Sent at (" + zone + ")", "Delivered at (" + zone + ")"}
 	if err := sw.SetRow("A1", header); err != nil {
 		return nil, fmt.Errorf("results: %w", err)
 	}
@@ -140,6 +152,9 @@ func ResultsXLSX(rows []CampaignResult, loc *time.Location) ([]byte, error) {
 			status = "pending"
 		}
 		cell, _ := excelize.CoordinatesToCellName(1, i+2)
+		// Strings only (and one number): excelize writes a string as an
+		// inline text cell; only an excelize.Cell with Formula set would
+		// become a formula.
 		if err := sw.SetRow(cell, []any{r.Phone, r.Name, status, r.Attempts.Int64, r.LastError.String, when(r.SentAt), when(r.DeliveredAt)}); err != nil {
 			return nil, fmt.Errorf("results: %w", err)
 		}

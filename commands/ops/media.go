@@ -17,6 +17,7 @@ import (
 
 	"github.com/gabriel-vasile/mimetype"
 
+	"github.com/messagebridge/messagebridge/commands/words"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/media"
@@ -307,7 +308,7 @@ func megabytes(n int64) string {
 	case n >= 1<<10:
 		return fmt.Sprintf("%d KB", (n+1<<9)>>10)
 	}
-	return fmt.Sprintf("%d bytes", n)
+	return words.Count(int(n), "byte")
 }
 
 func clip(s string, n int) string {
@@ -683,8 +684,8 @@ func (s *Service) CleanupMedia(ctx context.Context, a Actor, grace time.Duration
 	if err := s.sweepStaging(ctx, &res); err != nil {
 		return res, err
 	}
-	s.audit(ctx, a, "media cleanup", fmt.Sprintf("grace %s: %d deleted (%s), %d kept, %d skipped, %d failed, %d staged uploads removed",
-		grace, res.Deleted, megabytes(res.Bytes), res.Kept, res.Skipped, res.Failed, res.Staged), "ok")
+	s.audit(ctx, a, "media cleanup", fmt.Sprintf("grace %s: %d deleted (%s), %d kept, %d skipped, %d failed, %s removed",
+		DurationText(grace), res.Deleted, megabytes(res.Bytes), res.Kept, res.Skipped, res.Failed, words.Count(res.Staged, "staged upload")), "ok")
 	return res, nil
 }
 

@@ -52,7 +52,7 @@ func (s *Service) SendTest(ctx context.Context, a Actor, gateway, raw string) (Q
 		}
 	}
 	content := store.QueueContent{Kind: store.ContentText,
-		Body: fmt.Sprintf("MessageBridge test message from %s (%s)", g.Name, s.cfg.Now().In(s.Location(ctx)).Format("2006-01-02 15:04 MST"))}
+		Body: fmt.Sprintf("MessageBridge test message from %s (%s)", g.Name, s.TimeText(ctx, s.cfg.Now()))}
 	if !g.Caps.Text {
 		c, ok := s.staffFlow(ctx, g)
 		if !ok {

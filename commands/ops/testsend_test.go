@@ -73,7 +73,7 @@ func TestSendTest(t *testing.T) {
 		t.Fatalf("test item %+v", it)
 	}
 	// 09:00 UTC is 14:30 in the default campaign time zone, Asia/Kolkata.
-	if want := "MessageBridge test message from cloud (2026-10-20 14:30 IST)"; it.Content.Kind != ops.ContentText || it.Content.Body != want {
+	if want := "MessageBridge test message from cloud (20 Oct 2026 14:30 IST)"; it.Content.Kind != ops.ContentText || it.Content.Body != want {
 		t.Fatalf("test content %+v, want text %q", it.Content, want)
 	}
 	if stored, err := db.QueueItem(ctx, it.ID); err != nil || stored.Gateway != "cloud" || stored.MaxAttempts != 1 {

@@ -56,27 +56,51 @@ func (e *StateError) Error() string {
 	if e.Deleted {
 		return id + " was deleted; its results are still there (/campaign results " + fmt.Sprint(e.ID) + ")."
 	}
-	switch {
-	case e.Action == Pause && e.Status == store.CampaignPaused:
-		return id + " is already paused."
-	case e.Action == Resume && e.Status == store.CampaignRunning:
-		return id + " is already running."
-	case (e.Action == Start || e.Action == Schedule) && e.Status == store.CampaignRunning:
-		return id + " is already running."
-	case e.Action == Cancel && e.Status == store.CampaignCancelled:
-		return id + " is already cancelled."
-	case e.Action == Resume && (e.Status == store.CampaignDraft || e.Status == store.CampaignScheduled):
-		return id + " has not started yet; start it with /campaign start."
-	case e.Action == Pause && (e.Status == store.CampaignDraft || e.Status == store.CampaignScheduled):
-		return id + " has not started yet, so there is nothing to pause."
-	case e.Action == Delete && e.Status == store.CampaignRunning:
-		return id + " is running; pause or cancel it before deleting it."
-	case e.Status == store.CampaignCompleted || e.Status == store.CampaignCancelled:
-		return fmt.Sprintf("%s is %s and cannot %s again; create a new campaign (/campaign new) and copy its contacts (/campaign copy %d <new id>).", id, e.Status, e.Action, e.ID)
-	case e.Action == Start && e.Status == store.CampaignPaused:
-		return id + " is paused; continue it with /campaign resume."
+	again := fmt.Sprintf("To send it again, create a new campaign (/campaign new) and copy its contacts (/campaign copy %d <new id>).", e.ID)
+	switch e.Status {
+	case store.CampaignDraft, store.CampaignScheduled:
+		switch e.Action {
+		case Pause:
+			return id + " has not started yet, so there is nothing to pause."
+		case Resume:
+			return fmt.Sprintf("%s has not started yet; start it with /campaign start %d.", id, e.ID)
+		}
+	case store.CampaignRunning:
+		switch e.Action {
+		case Start, Schedule, Resume:
+			return id + " is already running."
+		case Delete:
+			return fmt.Sprintf("%s is running; pause or cancel it before deleting it (/campaign pause %d or /campaign cancel %d).", id, e.ID, e.ID)
+		}
+	case store.CampaignPaused:
+		switch e.Action {
+		case Pause:
+			return id + " is already paused."
+		case Start:
+			return fmt.Sprintf("%s has already started and is paused; continue it with /campaign resume %d.", id, e.ID)
+		case Schedule:
+			return fmt.Sprintf("%s has already started and is paused; continue it with /campaign resume %d.", id, e.ID)
+		}
+	case store.CampaignCompleted:
+		switch e.Action {
+		case Start, Schedule, Resume:
+			return id + " is completed: every contact has had its message. " + again
+		case Pause:
+			return id + " is completed, so there is nothing to pause. " + again
+		case Cancel:
+			return id + " is completed, so there is nothing left to cancel."
+		}
+	case store.CampaignCancelled:
+		switch e.Action {
+		case Cancel:
+			return id + " is already cancelled."
+		case Start, Schedule, Resume:
+			return id + " was cancelled. " + again
+		case Pause:
+			return id + " was cancelled, so there is nothing to pause."
+		}
 	}
-	return fmt.Sprintf("%s is %s, so it cannot %s.", id, e.Status, e.Action)
+	return fmt.Sprintf("%s is %s; /campaign %s does not apply to it now.", id, e.Status, e.Action)
 }
 
 // NotReadyError means a campaign cannot start yet; Reason says what is

@@ -78,7 +78,9 @@ func TestStateErrorMessages(t *testing.T) {
 		{store.CampaignPaused, campaign.Start, []string{"/campaign resume"}, nil},
 		{store.CampaignCompleted, campaign.Start, []string{"completed", "new campaign", "/campaign copy 7"}, []string{"pause", "resume"}},
 		{store.CampaignCompleted, campaign.Resume, []string{"new campaign"}, []string{"pause"}},
-		{store.CampaignCompleted, campaign.Cancel, []string{"new campaign"}, nil},
+		{store.CampaignCompleted, campaign.Cancel, []string{"nothing left to cancel"}, nil},
+		{store.CampaignPaused, campaign.Schedule, []string{"/campaign resume 7"}, []string{"cannot schedule"}},
+		{store.CampaignCancelled, campaign.Pause, []string{"cancelled", "nothing to pause"}, []string{"again"}},
 		{store.CampaignCancelled, campaign.Resume, []string{"cancelled", "new campaign"}, nil},
 		{store.CampaignCompleted, campaign.Pause, []string{"new campaign"}, nil},
 	} {
@@ -95,6 +97,20 @@ func TestStateErrorMessages(t *testing.T) {
 		}
 		if !strings.HasPrefix(msg, "Campaign #7") {
 			t.Errorf("%q does not name the campaign", msg)
+		}
+	}
+	// Every refusal is worded for the operator: no "is paused, so it
+	// cannot pause", no "cannot cancel again", always a full stop.
+	for _, a := range allActions {
+		for _, st := range allStates {
+			if campaign.Check(store.Campaign{ID: 7, Status: st}, a) == nil {
+				continue
+			}
+			msg := (&campaign.StateError{ID: 7, Status: st, Action: a}).Error()
+			if strings.Contains(msg, "does not apply") || strings.Contains(msg, "so it cannot") || strings.Contains(msg, "cannot "+string(a)+" again") ||
+				strings.Contains(msg, "cannot "+string(a)+".") || !strings.HasSuffix(msg, ".") {
+				t.Errorf("%s on %s: %q is not worded for the operator", a, st, msg)
+			}
 		}
 	}
 	msg := (&campaign.StateError{ID: 7, Status: store.CampaignCompleted, Action: campaign.Start, Deleted: true}).Error()
