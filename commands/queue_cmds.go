@@ -243,7 +243,7 @@ func itemArg(args []string, usage string) (int64, error) {
 	}
 	id, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, userErrorf("%q is not a message id. Usage: %s", args[0], usage)
+		return 0, userErrorf("%q is not a message id. Usage: %s", clip(args[0], 40), usage)
 	}
 	return id, nil
 }
@@ -265,10 +265,7 @@ func itemLine(it ops.QueueItem, now time.Time) string {
 }
 
 func oneLineError(s string) string {
-	s = queue.SanitizeError(s)
-	if len(s) > 120 {
-		s = s[:117] + "…"
-	}
+	s = clip(queue.SanitizeError(s), 120)
 	if s == "" {
 		return "no error recorded"
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/messagebridge/messagebridge/bot"
@@ -26,13 +27,28 @@ type Config struct {
 	MaxList int
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// UnknownQuiet is how long an identity that is not an operator goes
+	// unanswered after it was told so (1h): it is refused once, then the
+	// bot stays quiet until the period has passed. Every message is still
+	// audited as refused.
+	UnknownQuiet time.Duration
 }
+
+// maxToldUnknown bounds the identities remembered as told they are not set
+// up, so a flood of strangers cannot grow memory without end.
+const maxToldUnknown = 10000
 
 // Router is the bot's command handler.
 type Router struct {
 	ops *ops.Service
 	cfg Config
 	log *slog.Logger
+
+	// toldMu guards told: when each unknown identity was last told it is
+	// not set up. It is in memory: one instance polls a chat transport at
+	// a time, and a restart at worst repeats one refusal.
+	toldMu sync.Mutex
+	told   map[string]time.Time
 }
 
 // New returns a router over the operations.
@@ -43,10 +59,48 @@ func New(svc *ops.Service, cfg Config, log *slog.Logger) *Router {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.UnknownQuiet <= 0 {
+		cfg.UnknownQuiet = time.Hour
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Router{ops: svc, cfg: cfg, log: log.With("component", "commands")}
+	return &Router{ops: svc, cfg: cfg, log: log.With("component", "commands"), told: map[string]time.Time{}}
+}
+
+// tellUnknown reports whether an identity that is not an operator should
+// be told so now: the first time, and again once UnknownQuiet has passed
+// since it was last told.
+func (r *Router) tellUnknown(identity string) bool {
+	now := r.cfg.Now()
+	r.toldMu.Lock()
+	defer r.toldMu.Unlock()
+	if at, ok := r.told[identity]; ok && now.Sub(at) < r.cfg.UnknownQuiet {
+		return false
+	}
+	if len(r.told) >= maxToldUnknown {
+		for id, at := range r.told {
+			if now.Sub(at) >= r.cfg.UnknownQuiet {
+				delete(r.told, id)
+			}
+		}
+		for id := range r.told { // still full: forget any half
+			if len(r.told) <= maxToldUnknown/2 {
+				break
+			}
+			delete(r.told, id)
+		}
+	}
+	r.told[identity] = now
+	return true
+}
+
+// forgetUnknown forgets that an identity, now an operator, was told it is
+// not set up, so that it is told again at once if it is removed.
+func (r *Router) forgetUnknown(identity string) {
+	r.toldMu.Lock()
+	defer r.toldMu.Unlock()
+	delete(r.told, identity)
 }
 
 // call is one command being run: who asked, with what role.
@@ -69,13 +123,20 @@ func (r *Router) Handle(ctx context.Context, m bot.Message) []bot.Reply {
 	identity := m.From.String()
 	op, err := r.ops.Operator(ctx, identity)
 	if ops.ErrorCode(err) == ops.ENOTFOUND {
-		r.ops.Audit(ctx, ops.AuditEntry{Actor: identity, Transport: m.Transport, Action: "unknown_identity", Detail: firstLine(m.Text), Outcome: "refused"})
+		e := ops.AuditEntry{Actor: identity, Transport: m.Transport, Action: "unknown_identity", Detail: firstLine(m.Text), Outcome: "refused"}
+		if !r.tellUnknown(identity) {
+			e.Detail = strings.TrimSpace(e.Detail + " (no reply: already told lately)")
+			r.ops.Audit(ctx, e)
+			return nil
+		}
+		r.ops.Audit(ctx, e)
 		return text(fmt.Sprintf("Sorry, you are not set up to use this bot yet.\nYour id is %s — ask an admin to add you with:\n/operator add %s staff", identity, identity))
 	}
 	if err != nil {
 		r.log.Error("look up operator", "identity", identity, "err", err)
 		return text("Sorry, something went wrong on our side. Please try again in a minute.")
 	}
+	r.forgetUnknown(identity)
 	who := ops.Actor{Identity: identity, Role: op.Role, Transport: m.Transport}
 
 	cmd, err := Parse(m.Text)

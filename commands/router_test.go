@@ -25,9 +25,16 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureOn(t, store.SQLite)
+}
+
+// newFixtureOn is newFixture over a fresh database of dialect d (a MySQL
+// one is skipped unless MB_TEST_MYSQL_DSN is set).
+func newFixtureOn(t *testing.T, d store.Dialect) *fixture {
+	t.Helper()
 	clock := storetest.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	f := &fixture{clock: clock}
-	f.db = storetest.OpenSQLite(t, storetest.Options{Now: clock.Now})
+	f.db = storetest.OpenDialect(t, d, storetest.Options{Now: clock.Now})
 	f.ops = newOps(t, f.db, []string{"dryrun", "meta"}, clock.Now, func() { f.woken++ })
 	f.router = commands.New(f.ops, commands.Config{Now: clock.Now}, nil)
 	ctx := context.Background()

@@ -19,11 +19,29 @@ type AuditEntry struct {
 	Outcome   string    `db:"outcome"` // ok, refused, error
 }
 
-// Audit appends to the audit log.
+// The audit log's column sizes in characters (audit_log in the migrations;
+// detail is TEXT, which holds 2,000 characters of any script).
+const (
+	auditActorChars     = 190
+	auditRoleChars      = 16
+	auditTransportChars = 16
+	auditActionChars    = 64
+	auditOutcomeChars   = 16
+	// auditDetailChars is the most characters of an entry's detail that
+	// the log keeps; a longer one is cut and ends in "…".
+	auditDetailChars = 2000
+)
+
+// Audit appends to the audit log. Each field is made to fit its column
+// (cut between characters, ending in "…"), so no text, however long or in
+// whatever script, loses the row.
 func (db *DB) Audit(ctx context.Context, e AuditEntry) error {
-	if len(e.Detail) > 2000 {
-		e.Detail = e.Detail[:2000]
-	}
+	e.Actor = fitText(e.Actor, auditActorChars)
+	e.Role = fitText(e.Role, auditRoleChars)
+	e.Transport = fitText(e.Transport, auditTransportChars)
+	e.Action = fitText(e.Action, auditActionChars)
+	e.Detail = fitText(e.Detail, auditDetailChars)
+	e.Outcome = fitText(e.Outcome, auditOutcomeChars)
 	_, err := db.x.ExecContext(ctx, `INSERT INTO audit_log (created_at, actor, role, transport, action, detail, outcome)
 VALUES (?, ?, ?, ?, ?, ?, ?)`, db.timestamp(), e.Actor, e.Role, e.Transport, e.Action, e.Detail, e.Outcome)
 	if err != nil {

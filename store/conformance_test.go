@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -40,6 +41,8 @@ func TestConformance(t *testing.T) {
 		{"TimestampsRoundTripInUTC", testTimestampsRoundTripInUTC},
 		{"MySQLSessionsReadCommitted", testMySQLSessionsReadCommitted},
 		{"OperatorsAuditCursors", testOperatorsAuditCursors},
+		{"AuditFitsEveryColumn", testAuditFitsEveryColumn},
+		{"QueueEventDetailFits", testQueueEventDetailFits},
 		{"Catalog", testCatalog},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -519,4 +522,100 @@ func rawMySQL(t *testing.T, u string) *sql.DB {
 	}
 	t.Cleanup(func() { _ = raw.Close() })
 	return raw
+}
+
+// Every audit field is cut to its column by characters, never inside a
+// UTF-8 sequence, with "…" where cut; text at the limit is kept whole. On
+// MariaDB in strict mode a byte cut inside a character or an overlong
+// value fails the insert (1366, 1406), which loses the row.
+func testAuditFitsEveryColumn(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	const emoji, deva = "😀", "न" // 4 and 3 bytes
+	rep := strings.Repeat
+	cases := []struct {
+		name     string
+		in, want store.AuditEntry
+	}{
+		{name: "at every limit, kept whole",
+			in: store.AuditEntry{Actor: rep(emoji, 190), Role: rep(deva, 16), Transport: rep(emoji, 16),
+				Action: "/" + rep(deva, 63), Detail: rep(emoji, 2000), Outcome: "ok"},
+			want: store.AuditEntry{Actor: rep(emoji, 190), Role: rep(deva, 16), Transport: rep(emoji, 16),
+				Action: "/" + rep(deva, 63), Detail: rep(emoji, 2000), Outcome: "ok"}},
+		{name: "one character over every limit",
+			in: store.AuditEntry{Actor: rep(emoji, 191), Role: rep(deva, 17), Transport: rep(emoji, 17),
+				Action: "/" + rep("a", 64), Detail: rep(deva, 2001), Outcome: "refused"},
+			want: store.AuditEntry{Actor: rep(emoji, 189) + "…", Role: rep(deva, 15) + "…", Transport: rep(emoji, 15) + "…",
+				Action: "/" + rep("a", 62) + "…", Detail: rep(deva, 1999) + "…", Outcome: "refused"}},
+		{name: "a 2,000-byte cut would fall inside an emoji",
+			in:   store.AuditEntry{Actor: "telegram:1", Action: "unknown_identity", Detail: rep("a", 1999) + emoji + "tail", Outcome: "refused"},
+			want: store.AuditEntry{Actor: "telegram:1", Action: "unknown_identity", Detail: rep("a", 1999) + "…", Outcome: "refused"}},
+		{name: "a 2,000-byte detail of Devanagari, kept whole",
+			in:   store.AuditEntry{Actor: "telegram:1", Action: "/send", Detail: rep("a", 1997) + deva + deva + deva, Outcome: "error"},
+			want: store.AuditEntry{Actor: "telegram:1", Action: "/send", Detail: rep("a", 1997) + deva + deva + deva, Outcome: "error"}},
+		{name: "a command name of 100 characters",
+			in:   store.AuditEntry{Actor: "telegram:1", Action: "/" + rep("a", 99), Detail: "unknown command", Outcome: "error"},
+			want: store.AuditEntry{Actor: "telegram:1", Action: "/" + rep("a", 62) + "…", Detail: "unknown command", Outcome: "error"}},
+		{name: "bytes that are not UTF-8",
+			in:   store.AuditEntry{Actor: "web:\xffadmin", Action: "/x\xc3", Detail: "bad \xf0\x9f byte", Outcome: "ok"},
+			want: store.AuditEntry{Actor: "web:\uFFFDadmin", Action: "/x\uFFFD", Detail: "bad \uFFFD byte", Outcome: "ok"}},
+	}
+	for _, tc := range cases {
+		if err := db.Audit(ctx, tc.in); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		log, err := db.AuditLog(ctx, 1)
+		if err != nil || len(log) != 1 {
+			t.Fatalf("%s: audit log %v, %v", tc.name, log, err)
+		}
+		got := log[0]
+		for _, f := range []struct{ field, got, want string }{
+			{"actor", got.Actor, tc.want.Actor}, {"role", got.Role, tc.want.Role}, {"transport", got.Transport, tc.want.Transport},
+			{"action", got.Action, tc.want.Action}, {"detail", got.Detail, tc.want.Detail}, {"outcome", got.Outcome, tc.want.Outcome},
+		} {
+			if f.got != f.want {
+				t.Errorf("%s: %s stored as %d characters (%.40q…), want %d (%.40q…)", tc.name, f.field,
+					utf8.RuneCountInString(f.got), f.got, utf8.RuneCountInString(f.want), f.want)
+			}
+		}
+	}
+}
+
+// An item's history keeps a long last error in any script: the reset's
+// detail ("attempts 1 reset; last error: …") is cut between characters to
+// its column, where a byte cut inside a Devanagari letter failed the whole
+// reset on MariaDB.
+func testQueueEventDetailFits(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	ids, err := db.EnqueueQueueItems(ctx, []store.NewQueueItem{{Phone: "+919876543210", MaxAttempts: 1,
+		Content: store.QueueContent{Kind: store.ContentText, Body: "hi"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ClaimQueueItems(ctx, store.ClaimParams{Limit: 1, Owner: "p1", Token: "tok"})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("claim: %v, %v", got, err)
+	}
+	lastError := strings.Repeat("न", 1000) // 3,000 bytes, within last_error's 1,024 characters
+	if _, err := db.CompleteQueueItems(ctx, []store.Outcome{{ID: ids[0], Token: "tok", Status: store.StatusFailed,
+		Error: lastError, ErrorClass: "permanent", Event: "failed", Actor: "p1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ResetQueueItem(ctx, ids[0], strings.Repeat("😀", 200)); err != nil {
+		t.Fatalf("reset after a long Devanagari error: %v", err)
+	}
+	evs, err := db.QueueItemEvents(ctx, ids[0])
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("events %+v, %v", evs, err)
+	}
+	reset := evs[1]
+	wantDetail := "attempts 1 reset; last error: " + lastError
+	wantDetail = string([]rune(wantDetail)[:1023]) + "…"
+	if reset.Detail != wantDetail || reset.Actor != strings.Repeat("😀", 189)+"…" {
+		t.Fatalf("reset event: detail of %d characters, actor of %d; want 1024 and 190 ending in …",
+			utf8.RuneCountInString(reset.Detail), utf8.RuneCountInString(reset.Actor))
+	}
+	if evs[0].Detail != lastError {
+		t.Fatalf("failed event detail of %d characters, want the whole error", utf8.RuneCountInString(evs[0].Detail))
+	}
 }

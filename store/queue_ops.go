@@ -196,11 +196,10 @@ WHERE id = ? AND lock_token = ? AND status = 'processing'`,
 }
 
 // addEvent records a change in an item's history. The attempt number is the
-// item's own, read in the same statement.
+// item's own, read in the same statement. Actor and detail are made to fit
+// their columns (VARCHAR(190) and VARCHAR(1024)), cut between characters.
 func addEvent(ctx context.Context, tx *sqlx.Tx, now time.Time, id int64, actor, event string, from, to QueueStatus, detail string) error {
-	if len(detail) > 1000 {
-		detail = detail[:1000]
-	}
+	actor, detail = fitText(actor, 190), fitText(detail, 1024)
 	_, err := tx.ExecContext(ctx, `INSERT INTO queue_events (queue_item_id, created_at, actor, event, from_status, to_status, attempt, detail)
 SELECT id, ?, ?, ?, ?, ?, attempts, ? FROM queue_items WHERE id = ?`,
 		now, actor, event, nullString(string(from)), nullString(string(to)), detail, id)

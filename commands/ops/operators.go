@@ -174,10 +174,29 @@ func (s *Service) AuditPage(ctx context.Context, a Actor, f AuditFilter) ([]Audi
 	return s.st.AuditPage(ctx, f)
 }
 
+// auditFallbackDetail is the detail of the row written when an entry could
+// not be stored as it was.
+const auditFallbackDetail = "audit detail could not be stored"
+
 // Audit records one request a face handled (a chat command, a page
-// action) with its outcome.
+// action) with its outcome. An action is never left unrecorded silently:
+// when the write fails, the entry is logged at Error with all its fields
+// (they hold no secrets) and a minimal row (actor, action, outcome) is
+// tried once more.
 func (s *Service) Audit(ctx context.Context, e AuditEntry) {
-	if err := s.st.Audit(context.WithoutCancel(ctx), e); err != nil {
-		s.log.Error("audit log write failed", "action", e.Action, "actor", e.Actor, "err", err)
+	ctx = context.WithoutCancel(ctx)
+	err := s.st.Audit(ctx, e)
+	if err == nil {
+		return
+	}
+	s.log.Error("audit log write failed", "actor", e.Actor, "role", e.Role, "transport", e.Transport,
+		"action", e.Action, "outcome", e.Outcome, "detail", e.Detail, "err", err)
+	minimal := AuditEntry{Actor: e.Actor, Action: e.Action, Outcome: e.Outcome, Detail: auditFallbackDetail}
+	if minimal.Outcome != "ok" && minimal.Outcome != "refused" {
+		minimal.Outcome = "error" // the only others the log accepts
+	}
+	if err := s.st.Audit(ctx, minimal); err != nil {
+		s.log.Error("audit log fallback write failed: the action above is recorded only in this log",
+			"actor", e.Actor, "action", e.Action, "outcome", e.Outcome, "err", err)
 	}
 }
