@@ -116,6 +116,12 @@ type Config struct {
 	// Observer, when set, is told of each send attempt that called a
 	// gateway (optional).
 	Observer Observer
+	// Secrets, when set, returns the current values of every secret
+	// setting; they are redacted from errors before they are stored,
+	// logged or become a gateway's blocked reason (admins change them
+	// while the loop runs, so it is called for each failure and must be
+	// cheap: settings.Reader caches).
+	Secrets func(ctx context.Context) []string
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -480,14 +486,15 @@ func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem, pace bo
 	}
 	name, sender, err := l.gateways.Resolve(ctx, it.Gateway)
 	if err != nil {
-		msg := SanitizeError(err.Error())
+		msg := SanitizeError(err.Error(), l.secrets(drainCtx)...)
 		l.log.Warn("no gateway for item", "item", it.ID, "gateway", it.Gateway, "err", msg)
-		return l.decide(it, name, "", Classify(Retry, "", errors.New(msg)))
+		return l.decide(drainCtx, it, name, "", Classify(Retry, "", errors.New(msg)))
 	}
 	if reason, ok := l.isBlocked(name); ok {
 		return store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusQueued, RefundAttempt: true,
 			NextAttemptAt: l.cfg.Now().Add(l.cfg.BlockedRecheck), Gateway: name,
-			Error: SanitizeError(fmt.Sprintf("held: gateway %s is paused: %s", name, reason)), ErrorClass: SenderBlocked.String()}
+			Error:      SanitizeError(fmt.Sprintf("held: gateway %s is paused: %s", name, reason), l.secrets(drainCtx)...),
+			ErrorClass: SenderBlocked.String()}
 	}
 	if wait, ok := l.reserveRecipient(it.Phone); !ok {
 		return store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusQueued, RefundAttempt: true,
@@ -503,7 +510,7 @@ func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem, pace bo
 	d, err := l.delivery(sctx, it)
 	if err != nil {
 		cancel()
-		return l.decide(it, name, "", err)
+		return l.decide(drainCtx, it, name, "", err)
 	}
 	obs := l.cfg.Observer
 	var start time.Time
@@ -512,7 +519,7 @@ func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem, pace bo
 	}
 	id, err := sender.Send(sctx, d)
 	cancel()
-	out := l.decide(it, name, id, err)
+	out := l.decide(drainCtx, it, name, id, err)
 	if obs != nil {
 		obs.ObserveSend(name, sendOutcome(out), time.Since(start))
 	}
@@ -544,8 +551,12 @@ func (l *Loop) release(it store.QueueItem) store.Outcome {
 }
 
 // decide turns a send result into the item's outcome, and pauses the
-// gateway when the sender is blocked.
-func (l *Loop) decide(it store.QueueItem, gateway, providerID string, err error) store.Outcome {
+// gateway when the sender is blocked. The error's text is redacted of the
+// current secrets first, before anything cuts it.
+func (l *Loop) decide(ctx context.Context, it store.QueueItem, gateway, providerID string, err error) store.Outcome {
+	if err != nil {
+		err = &redactedError{msg: Redact(err.Error(), l.secrets(ctx)...), err: err}
+	}
 	it.MaxAttempts = capAttempts(it.MaxAttempts, l.currentTuning().MaxAttempts)
 	out := Decide(it, gateway, providerID, err, l.cfg.Now(), l.retryPolicy(), l.cfg.BlockedRecheck)
 	out.Actor = l.cfg.ProcessorID
@@ -607,6 +618,25 @@ func Decide(it store.QueueItem, gateway, providerID string, err error, now time.
 	}
 	return out
 }
+
+// secrets returns the current secret values to redact, if the loop was
+// given them.
+func (l *Loop) secrets(ctx context.Context) []string {
+	if l.cfg.Secrets == nil {
+		return nil
+	}
+	return l.cfg.Secrets(ctx)
+}
+
+// redactedError shows a redacted text in place of err's and keeps err for
+// errors.Is and ClassOf.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 func (l *Loop) isBlocked(gateway string) (string, bool) {
 	l.mu.Lock()

@@ -141,6 +141,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 		Tuning:   tuning,
 		Library:  library.New(db, m.media, m.storage),
 		Observer: m.metrics,
+		Secrets:  m.settings.Secrets,
 	}, db, m.gws, log)
 	m.ops = ops.New(db, m.settings, ops.Config{Gateways: m.gset.describe(), Notify: m.loop.Notify, Paces: m.loop.Paces,
 		Media: m.media, MediaStorage: m.storage, Imported: m.metrics.ObserveImport}, log)

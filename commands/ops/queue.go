@@ -27,7 +27,11 @@ func itemError(err error, id int64, verb string) error {
 // QueueItem returns one item.
 func (s *Service) QueueItem(ctx context.Context, id int64) (QueueItem, error) {
 	it, err := s.st.QueueItem(ctx, id)
-	return it, itemError(err, id, "read")
+	if err != nil {
+		return it, itemError(err, id, "read")
+	}
+	it.LastError = shown(it.LastError, s.secrets(ctx))
+	return it, nil
 }
 
 // Retry puts a failed item back in the queue with its attempts reset.
@@ -75,13 +79,26 @@ type RecentFilter = store.RecentFilter
 
 // Recent returns the newest items (or the latest failures) first.
 func (s *Service) Recent(ctx context.Context, f RecentFilter) ([]QueueItem, error) {
-	return s.st.RecentQueueItems(ctx, f)
+	items, err := s.st.RecentQueueItems(ctx, f)
+	s.shownItems(ctx, items)
+	return items, err
 }
 
 // Health is the queue at a glance: counts, oldest waiting item,
 // processors and warnings.
 func (s *Service) Health(ctx context.Context) (Health, error) {
-	return s.rep.Health(ctx)
+	h, err := s.rep.Health(ctx)
+	if err != nil || len(h.BlockedGateways) == 0 {
+		return h, err
+	}
+	secrets := s.secrets(ctx)
+	for i := range h.BlockedGateways {
+		h.BlockedGateways[i].BlockedReason = shown(h.BlockedGateways[i].BlockedReason, secrets)
+	}
+	for i := range h.Warnings {
+		h.Warnings[i].Message = shown(h.Warnings[i].Message, secrets)
+	}
+	return h, nil
 }
 
 // Paces reports each gateway's send rate now and its configured rate:

@@ -48,7 +48,7 @@ func (s *Service) SendTest(ctx context.Context, a Actor, gateway, raw string) (Q
 	for _, st := range states {
 		if st.Gateway == g.Name && st.Blocked {
 			return refuse("No test message was queued: %s is paused (%s), and nothing goes out through it until the pause is lifted by choosing it as the active gateway.",
-				g.Name, st.BlockedReason)
+				g.Name, shown(st.BlockedReason, s.secrets(ctx)))
 		}
 	}
 	content := store.QueueContent{Kind: store.ContentText,

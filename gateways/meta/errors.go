@@ -135,14 +135,16 @@ func apiError(op string, resp *http.Response, body []byte, secrets []string) err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "meta %s: ", op)
-	if t := bound(e.ErrorUserTitle); t != "" {
+	// Each field is redacted before it is bounded: a secret cut by the
+	// bound would no longer match.
+	if t := bound(clean(e.ErrorUserTitle, secrets)); t != "" {
 		b.WriteString(t)
 		b.WriteString(": ")
 	}
-	if m := bound(e.Message); m != "" {
+	if m := bound(clean(e.Message, secrets)); m != "" {
 		b.WriteString(m)
 	} else {
-		b.WriteString(bound(e.Type))
+		b.WriteString(bound(clean(e.Type, secrets)))
 	}
 	fmt.Fprintf(&b, " (code %d", e.Code)
 	if e.ErrorSubcode != 0 {
@@ -224,20 +226,21 @@ func (e *safeError) Unwrap() error { return e.cause }
 // urlQueryRE matches the query string of a URL in provider text.
 var urlQueryRE = regexp.MustCompile(`(?i)(\bhttps?://[^\s?#"']+)\?[^\s"']*`)
 
-// redact removes the given secrets verbatim and the query strings of URLs
-// (where tokens and proofs travel), then applies the queue's credential
-// patterns and length bound.
-func redact(msg string, secrets []string) string {
-	for _, s := range secrets {
-		if len(s) >= 4 {
-			msg = strings.ReplaceAll(msg, s, "[redacted]")
-		}
-	}
-	msg = urlQueryRE.ReplaceAllString(msg, "$1?[redacted]")
-	return queue.SanitizeError(msg)
+// clean removes the given secrets (whole or in pieces), the query strings
+// of URLs (where tokens and proofs travel) and the queue's credential
+// shapes, without shortening msg: bound only what clean returned.
+func clean(msg string, secrets []string) string {
+	msg = queue.Redact(msg, secrets...)
+	return urlQueryRE.ReplaceAllString(msg, "$1?[redacted]")
 }
 
-// bound trims a provider text field and caps its length.
+// redact is clean followed by the queue's length bound.
+func redact(msg string, secrets []string) string {
+	return queue.SanitizeError(clean(msg, secrets))
+}
+
+// bound trims a provider text field and caps its length. Clean the field
+// first.
 func bound(s string) string {
 	s = strings.TrimSpace(s)
 	if len(s) > maxFieldLen {

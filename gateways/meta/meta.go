@@ -69,12 +69,15 @@ type Credentials struct {
 	// MediaByLink sends images and videos by Media.PublicURL instead of
 	// uploading them, when PublicURL is set.
 	MediaByLink bool
+	// Secrets are the values of every other secret setting (CredentialsFrom
+	// fills them in), redacted from provider text like the three above.
+	Secrets []string
 }
 
 // secrets lists the credential values that must never appear in errors or
 // logs.
 func (c Credentials) secrets() []string {
-	return []string{c.AccessToken, c.AppSecret, c.VerifyToken}
+	return append([]string{c.AccessToken, c.AppSecret, c.VerifyToken}, c.Secrets...)
 }
 
 var versionRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+$`)

@@ -47,6 +47,7 @@ func CredentialsFrom(r *settings.Reader) func(ctx context.Context) (Credentials,
 			AccessToken: get(SettingAccessToken), PhoneNumberID: get(SettingPhoneNumberID),
 			GraphVersion: get(SettingGraphVersion), BaseURL: get(SettingBaseURL),
 			AppSecret: get(SettingAppSecret), VerifyToken: get(SettingVerifyToken), MediaByLink: byLink,
+			Secrets: r.Secrets(ctx),
 		}, nil
 	}
 }

@@ -189,7 +189,7 @@ func (h *webhook) notify(w http.ResponseWriter, r *http.Request) {
 	for _, e := range p.Entry {
 		for _, ch := range e.Changes {
 			for _, se := range ch.Value.Errors {
-				h.c.log.WarnContext(ctx, "meta reported an error", "code", se.Code, "title", redact(bound(se.Title), cr.secrets()))
+				h.c.log.WarnContext(ctx, "meta reported an error", "code", se.Code, "title", redact(bound(clean(se.Title, cr.secrets())), cr.secrets()))
 			}
 			for _, st := range ch.Value.Statuses {
 				if err := h.apply(ctx, st, cr); err != nil {
@@ -219,7 +219,7 @@ func (h *webhook) apply(ctx context.Context, st statusUpdate, cr Credentials) er
 	case "sent":
 		return nil
 	default:
-		h.c.log.DebugContext(ctx, "webhook: unknown status ignored", "status", bound(st.Status))
+		h.c.log.DebugContext(ctx, "webhook: unknown status ignored", "status", bound(clean(st.Status, cr.secrets())))
 		return nil
 	}
 	if st.ID == "" {
@@ -270,9 +270,9 @@ func failureReason(errs []webhookError, secrets []string) string {
 		return "meta: the message failed (no reason given)"
 	}
 	e := errs[0]
-	title := bound(e.Title)
+	title := bound(clean(e.Title, secrets))
 	if title == "" {
-		title = bound(e.Message)
+		title = bound(clean(e.Message, secrets))
 	}
 	if title == "" {
 		title = "the message failed"

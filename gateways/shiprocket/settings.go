@@ -45,7 +45,7 @@ func CredentialsFrom(r *settings.Reader) func(ctx context.Context) (Credentials,
 		}
 		return Credentials{Email: get(SettingEmail), Password: get(SettingPassword), APIKey: get(SettingAPIKey),
 			BaseURL: get(SettingBaseURL), FlowURL: get(SettingFlowURL), FlowBody: get(SettingFlowBody),
-			SuccessWhen: get(SettingSuccessWhen)}, nil
+			SuccessWhen: get(SettingSuccessWhen), Secrets: r.Secrets(ctx)}, nil
 	}
 }
 

@@ -128,6 +128,9 @@ type Credentials struct {
 	// SuccessWhen is an optional success predicate on the 2xx answer:
 	// "field" or "field=value", field a dot path.
 	SuccessWhen string
+	// Secrets are the values of every other secret setting (CredentialsFrom
+	// fills them in), redacted from provider text like the two above.
+	Secrets []string
 }
 
 // Options configure the client.
@@ -455,9 +458,9 @@ func (c *Client) result(cr Credentials, d queue.Delivery, res response, tokens .
 			return "", queue.Classify(queue.Permanent, code, fmt.Errorf("%s: HTTP %d but the answer is not JSON, so %q cannot be checked", what, res.status, cr.SuccessWhen))
 		}
 		if ok, got := successful(doc, cr.SuccessWhen); !ok {
-			err := fmt.Errorf("%s: HTTP %d but the answer fails %q (got %s)", what, res.status, cr.SuccessWhen, bound(scrub(got, cr, tokens...), 60))
+			err := fmt.Errorf("%s: HTTP %d but the answer fails %q (got %s)", what, res.status, cr.SuccessWhen, bound(clean(got, cr, tokens...), 60))
 			if m := message(res.body); m != "" {
-				err = fmt.Errorf("%w: %s", err, bound(scrub(m, cr, tokens...), 200))
+				err = fmt.Errorf("%w: %s", err, bound(clean(m, cr, tokens...), 200))
 			}
 			return "", queue.Classify(queue.Permanent, code, errors.New(scrub(err.Error(), cr, tokens...)))
 		}
@@ -489,7 +492,7 @@ func (c *Client) rateLimited(what string, cr Credentials, res response, tokens .
 func (c *Client) statusErr(what string, cr Credentials, res response, tokens ...string) error {
 	msg := fmt.Sprintf("%s: HTTP %d (%s)", what, res.status, strings.ToLower(http.StatusText(res.status)))
 	if m := message(res.body); m != "" {
-		msg += ": " + bound(m, 200)
+		msg += ": " + bound(clean(m, cr, tokens...), 200)
 	}
 	return errors.New(scrub(msg, cr, tokens...))
 }
@@ -511,14 +514,17 @@ func message(body []byte) string {
 	return ""
 }
 
-// scrub removes the known secrets from s, then the usual credential shapes.
+// clean removes the known secrets (whole or in pieces) and the usual
+// credential shapes from s without shortening it: bound only what clean
+// returned.
+func clean(s string, cr Credentials, extra ...string) string {
+	secrets := append([]string{cr.Password, cr.APIKey}, cr.Secrets...)
+	return queue.Redact(s, append(secrets, extra...)...)
+}
+
+// scrub is clean followed by the queue's length bound.
 func scrub(s string, cr Credentials, extra ...string) string {
-	for _, secret := range append([]string{cr.Password, cr.APIKey}, extra...) {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "[redacted]")
-		}
-	}
-	return queue.SanitizeError(s)
+	return queue.SanitizeError(clean(s, cr, extra...))
 }
 
 func bound(s string, n int) string {

@@ -36,7 +36,7 @@ func CredentialsFrom(r *settings.Reader) func(ctx context.Context) (Credentials,
 		}
 		byLink, _ := strconv.ParseBool(get(SettingMediaByLink))
 		return Credentials{Token: get(SettingToken), BaseURL: get(SettingBaseURL),
-			WebhookSecret: get(SettingWebhookSecret), MediaByLink: byLink}, nil
+			WebhookSecret: get(SettingWebhookSecret), MediaByLink: byLink, Secrets: r.Secrets(ctx)}, nil
 	}
 }
 

@@ -182,7 +182,10 @@ func failureText(st webhookStatus, cr Credentials) string {
 	if e.Details != "" {
 		msg += ": " + e.Details
 	}
-	code := strings.Trim(string(e.Code), `"`)
+	// Redacted before it is bounded: a secret cut by the bound would no
+	// longer match.
+	msg = clean(msg, cr)
+	code := clean(strings.Trim(string(e.Code), `"`), cr)
 	if code == "" || code == "null" {
 		return scrub("whapi reported the message failed: "+bound(msg, 300), cr)
 	}

@@ -66,6 +66,9 @@ type Credentials struct {
 	// MediaByLink sends images and videos by their public URL when they
 	// have one, instead of inline.
 	MediaByLink bool
+	// Secrets are the values of every other secret setting (CredentialsFrom
+	// fills them in), redacted from provider text like the two above.
+	Secrets []string
 }
 
 // Options configure the client.
@@ -386,7 +389,7 @@ func statusError(path string, status int, h http.Header, raw []byte, cr Credenti
 		if re.Error.Details != "" {
 			detail += ": " + re.Error.Details
 		}
-		msg += ": " + bound(scrub(detail, cr), 200)
+		msg += ": " + bound(clean(detail, cr), 200)
 	}
 	err := errors.New(queue.SanitizeError(scrub(msg, cr)))
 	code := strconv.Itoa(status)
@@ -397,15 +400,15 @@ func statusError(path string, status int, h http.Header, raw []byte, cr Credenti
 	return queue.Classify(class, code, err)
 }
 
-// scrub removes this client's secrets from s, then the usual credential
-// shapes.
+// clean removes the secrets (whole or in pieces) and the usual credential
+// shapes from s without shortening it: bound only what clean returned.
+func clean(s string, cr Credentials) string {
+	return queue.Redact(s, append([]string{cr.Token, cr.WebhookSecret}, cr.Secrets...)...)
+}
+
+// scrub is clean followed by the queue's length bound.
 func scrub(s string, cr Credentials) string {
-	for _, secret := range []string{cr.Token, cr.WebhookSecret} {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "[redacted]")
-		}
-	}
-	return queue.SanitizeError(s)
+	return queue.SanitizeError(clean(s, cr))
 }
 
 func bound(s string, n int) string {
