@@ -20,6 +20,7 @@ test:
 	$(GO) test -race -count=1 -v $(CONFORMANCE) | grep -v -E '^=== (RUN|PAUSE|CONT)'
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -E '/(store|queue)(/|$$)')
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./commands/
+	$(GO) test -run '^$$' -fuzz '^FuzzDetect$$' -fuzztime 10s ./commands/importer/
 
 # Micro-benchmarks, then the end-to-end queue benchmark on the configured
 # database (MB_DATABASE_URL pointing at an empty scratch database, or a

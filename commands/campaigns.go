@@ -283,7 +283,7 @@ var durationShape = regexp.MustCompile(`^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs
 var campaignInReply = regexp.MustCompile(`(?i)campaign #(\d+)`)
 
 func (r *Router) importContacts(ctx context.Context, c call) ([]bot.Reply, error) {
-	const usage = "attach a .xlsx, .csv or .txt contact list with the caption /import <campaign id> [sheet=<name>]"
+	const usage = `attach a .xlsx, .csv, .tsv or .txt contact list with the caption /import <campaign id> [sheet="<sheet name>"]`
 	args := c.cmd.Args
 	if len(args) == 0 {
 		if m := campaignInReply.FindStringSubmatch(c.msg.ReplyToText); m != nil {
@@ -294,18 +294,16 @@ func (r *Router) importContacts(ctx context.Context, c call) ([]bot.Reply, error
 	if err != nil {
 		return nil, err
 	}
+	sheet, err := importSheet(args[1:], id)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := r.ops.Campaign(ctx, id); err != nil {
 		return nil, err
 	}
 	a := c.msg.Attachment
 	if a == nil {
 		return nil, userErrorf("No file came with the command: %s.", usage)
-	}
-	sheet := ""
-	for _, kv := range args[1:] {
-		if v, ok := strings.CutPrefix(kv, "sheet="); ok {
-			sheet = v
-		}
 	}
 	rc, err := a.Open(ctx)
 	if err != nil {
@@ -320,13 +318,72 @@ func (r *Router) importContacts(ctx context.Context, c call) ([]bot.Reply, error
 	if err != nil {
 		return nil, err
 	}
-	reply := fmt.Sprintf("Imported %s into campaign #%d: %d accepted, %d duplicates, %d rejected, %d suppressed (opted out).",
-		a.Name, id, res.Added, res.Duplicates, len(res.Rejects), res.Suppressed)
+	in := a.Name
+	if res.Sheet != "" {
+		in = fmt.Sprintf("%s (sheet %q)", a.Name, res.Sheet)
+	}
+	if res.NoNumbers() {
+		return text(noContactsText(in, res, r.ops.PhoneExample(ctx))), nil
+	}
+	reply := fmt.Sprintf("Imported %s into campaign #%d: %s accepted, %s, %s rejected, %s suppressed (opted out).",
+		in, id, words.Number(res.Added), words.Count(res.Duplicates, "duplicate"), words.Number(len(res.Rejects)), words.Number(res.Suppressed))
 	if len(res.Rejects) == 0 {
 		return text(reply), nil
 	}
 	return []bot.Reply{{Text: reply + " The rejected rows are in the attached file.",
 		File: &bot.File{Name: fmt.Sprintf("campaign-%d-rejects.csv", id), MIME: "text/csv", Data: ops.RejectsCSV(res.Rejects)}}}, nil
+}
+
+// importSheet reads /import's words after the campaign id: at most a
+// sheet="<name>" (the quotes are needed when the name has spaces).
+func importSheet(args []string, id int64) (string, error) {
+	sheet, afterSheet := "", false
+	for i, w := range args {
+		key, v, ok := strings.Cut(w, "=")
+		if !ok || !strings.EqualFold(key, "sheet") {
+			if afterSheet && !strings.Contains(sheet, " ") {
+				// sheet=Mumbai Store: a name with spaces, without quotes.
+				name := sheet + " " + strings.Join(args[i:], " ")
+				return "", userErrorf("Put a sheet name with spaces in quotes: send /import %d sheet=\"%s\" with the file.", id, clip(name, 60))
+			}
+			return "", userErrorf("%q is not understood here: the caption is /import %d, with sheet=\"<sheet name>\" after it to pick a sheet of a workbook.", clip(w, 40), id)
+		}
+		if isQuote(v) {
+			// The closing quote is missing: Parse left the words as typed.
+			name := strings.TrimSpace(strings.Trim(strings.Join(append([]string{v}, args[i+1:]...), " "), openQuotes))
+			if name == "" {
+				name = "Mumbai Store"
+			}
+			return "", userErrorf("The quote after sheet= is not closed: send /import %d sheet=\"%s\" with the file.", id, clip(name, 60))
+		}
+		if strings.TrimSpace(v) == "" {
+			return "", userErrorf("sheet= needs the name of a sheet of the workbook: send /import %d sheet=\"Mumbai Store\" with the file, with the sheet's name in the quotes.", id)
+		}
+		sheet, afterSheet = v, true
+	}
+	return sheet, nil
+}
+
+// noContactsText is the reply to a list that held no phone number at all,
+// with what a contact list looks like.
+func noContactsText(in string, res ops.ImportResult, example string) string {
+	number, _, _ := strings.Cut(example, " or ")
+	if number == "" {
+		number = "98765 43210"
+	}
+	var what string
+	switch {
+	case res.Rows == 0 && res.Header:
+		what = fmt.Sprintf("No contacts found in %s: it has a header row but no rows under it.", in)
+	case res.Rows == 0:
+		what = fmt.Sprintf("No phone numbers found in %s.", in)
+	default:
+		what = fmt.Sprintf("No phone numbers found in %s: none of its %s holds one.", in, words.Count(res.Rows, "row"))
+	}
+	return what + " Nothing was imported.\n" +
+		"A contact list has one customer per row, with the phone number in a column headed Phone (a Name column and others are optional), e.g.\n" +
+		"Name,Phone\nRavi Kumar," + number + "\n" +
+		"It can be an .xlsx, .csv or .tsv file, or a .txt file with one number per line."
 }
 
 func (r *Router) optOut(ctx context.Context, c call) ([]bot.Reply, error) {

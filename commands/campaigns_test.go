@@ -43,7 +43,7 @@ func TestCampaignFromChat(t *testing.T) {
 	}
 	csv := "Name;Mobile\n\"Sharma, Ravi\";98765 43210\nAsha;+91 91234 56789\nAsha again;9123456789\nBad;12345\n"
 	replies := f.sayWith(t, "telegram:2", "/import 1", "list.csv", []byte(csv))
-	if len(replies) != 1 || !strings.Contains(replies[0].Text, "2 accepted, 1 duplicates, 1 rejected, 0 suppressed") || replies[0].File == nil {
+	if len(replies) != 1 || !strings.Contains(replies[0].Text, "2 accepted, 1 duplicate, 1 rejected, 0 suppressed") || replies[0].File == nil {
 		t.Fatalf("import: %+v", replies)
 	}
 	if !strings.Contains(string(replies[0].File.Data), "12345") {
@@ -151,7 +151,7 @@ func TestMalformedImports(t *testing.T) {
 		want string
 	}{
 		{"bomb.xlsx", fixture("zipbomb.xlsx"), ""},
-		{"photo.xlsx", fixture("notazip.xlsx"), "not a valid .xlsx"},
+		{"photo.xlsx", fixture("notazip.xlsx"), "this file is a PNG image, not a contact list"},
 		{"empty.csv", nil, "empty"},
 		{"huge.txt", big, "limit is 20 MB"},
 		{"wide.csv", millionColumns, ""},

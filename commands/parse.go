@@ -98,13 +98,26 @@ func Parse(text string) (Command, error) {
 			}
 		}
 	}
+	if namedArgs(cmd.Key()) {
+		// key="a value with spaces": re-read the words after the command
+		// from the text as typed, so that a quoted value is one argument
+		// and keeps its inner spaces.
+		skip := 1
+		if cmd.Sub != "" {
+			skip = 2
+		}
+		cmd.Args = SplitArgs(afterWords(text, skip))
+	}
 	if cmd.Name == "send" {
 		// "/send 98765 43210 order_ready": the numbers may hold spaces, and
 		// a saved message name may follow.
 		cmd.Args = splitSendArgs(cmd.Args)
 	}
-	if cmd.Key() == "campaign set" {
-		cmd.Args = joinQuotedValues(cmd.Args)
+	if cmd.Key() == "campaign new" {
+		// /campaign new "Diwali offer": the quotes are not part of the name.
+		if name, tail, ok := CutName(strings.Join(cmd.Args, " ")); ok && tail == "" && name != "" && len(cmd.Args) > 0 && isQuote(cmd.Args[0]) {
+			cmd.Args = []string{name}
+		}
 	}
 	if takesName(cmd.Name) {
 		skip := 1
@@ -122,40 +135,71 @@ func Parse(text string) (Command, error) {
 	return cmd, nil
 }
 
-// joinQuotedValues regroups key="a value with spaces" (message="Diwali
-// offer") into one word, key=a value with spaces, without the quotes.
-func joinQuotedValues(words []string) []string {
-	var out []string
-	for i := 0; i < len(words); i++ {
-		key, val, ok := strings.Cut(words[i], "=")
-		open := ""
-		switch {
-		case !ok:
-		case strings.HasPrefix(val, `"`):
-			open = `"`
-		case strings.HasPrefix(val, "“"):
-			open = "“"
-		}
-		if open == "" {
-			out = append(out, words[i])
-			continue
-		}
-		val = strings.TrimPrefix(val, open)
-		parts := []string{val}
-		closed := strings.HasSuffix(val, `"`) || strings.HasSuffix(val, "”")
-		for !closed && i+1 < len(words) {
-			i++
-			parts = append(parts, words[i])
-			closed = strings.HasSuffix(words[i], `"`) || strings.HasSuffix(words[i], "”")
-		}
-		joined := strings.TrimSuffix(strings.TrimSuffix(strings.Join(parts, " "), `"`), "”")
-		if !closed || strings.TrimSpace(joined) == "" {
-			out = append(out, words[i-len(parts)+1:i+1]...) // leave it for the command to refuse
-			continue
-		}
-		out = append(out, key+"="+strings.TrimSpace(joined))
+// namedArgs reports whether a command takes key=value arguments, whose
+// values may be quoted to hold spaces: sheet="Mumbai Store",
+// message=“Diwali offer”.
+func namedArgs(key string) bool {
+	switch key {
+	case "campaign set", "import", "send":
+		return true
 	}
-	return out
+	return false
+}
+
+// openQuotes and closeQuotes are the quotes a value may be put in: straight
+// ones, and the curly ones phones type (“…”, and „…“ on some keyboards).
+const (
+	openQuotes  = "\"“”„"
+	closeQuotes = "\"”“"
+)
+
+// isQuote reports whether s starts with an opening quote.
+func isQuote(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return strings.ContainsRune(openQuotes, r)
+}
+
+// SplitArgs cuts s into words at spaces, except that a value in quotes
+// right after a key's = (key="a value", key=“a value”) stays in one word,
+// without its quotes and with the spaces inside as typed: sheet="Mumbai
+// Store" is the one word sheet=Mumbai Store. Text right after the closing
+// quote stays in the word (template="Order update":en). When the closing
+// quote is missing, the words from that key on are left as typed, for the
+// command to refuse. No word is empty.
+func SplitArgs(s string) []string {
+	var out []string
+	for {
+		s = strings.TrimLeftFunc(s, unicode.IsSpace)
+		if s == "" {
+			return out
+		}
+		end := strings.IndexFunc(s, unicode.IsSpace)
+		if end < 0 {
+			end = len(s)
+		}
+		word := s[:end]
+		eq := strings.IndexByte(word, '=')
+		if eq <= 0 || !isQuote(word[eq+1:]) {
+			out = append(out, word)
+			s = s[end:]
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(word[eq+1:])
+		rest := s[eq+1+size:]
+		closing := strings.IndexAny(rest, closeQuotes)
+		if closing < 0 {
+			return append(out, strings.Fields(s)...)
+		}
+		_, csize := utf8.DecodeRuneInString(rest[closing:])
+		value := strings.TrimSpace(rest[:closing])
+		after := rest[closing+csize:]
+		tail := strings.IndexFunc(after, unicode.IsSpace)
+		if tail < 0 {
+			tail = len(after)
+		}
+		out = append(out, word[:eq+1]+value+after[:tail])
+		s = after[tail:]
+	}
 }
 
 // afterWords returns s without its first n words and the spaces around
@@ -211,7 +255,7 @@ func splitSendArgs(words []string) []string {
 	var numberWords []string
 	rest := len(words)
 	for i, w := range words {
-		if !strings.ContainsAny(w, "0123456789") {
+		if !strings.ContainsAny(w, "0123456789") || hasKey(w, "message") {
 			rest = i
 			break
 		}
@@ -222,7 +266,18 @@ func splitSendArgs(words []string) []string {
 		out = numberWords // let validation say what is wrong with them
 	}
 	if rest < len(words) {
-		out = append(out, "message="+strings.Join(words[rest:], " "))
+		name := strings.Join(words[rest:], " ")
+		if hasKey(words[rest], "message") {
+			name = strings.TrimSpace(name[len("message="):]) // /send 98765 message="Diwali offer"
+		}
+		if name != "" {
+			out = append(out, "message="+name)
+		}
 	}
 	return out
+}
+
+// hasKey reports whether word is key=… (the key in any case).
+func hasKey(word, key string) bool {
+	return len(word) > len(key) && word[len(key)] == '=' && strings.EqualFold(word[:len(key)], key)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/messagebridge/messagebridge/bot"
+	"github.com/messagebridge/messagebridge/commands/ops"
 )
 
 // settingsList shows every setting with its value, secrets masked; with a
@@ -68,7 +69,14 @@ func (r *Router) settingSet(ctx context.Context, c call) ([]bot.Reply, error) {
 		}
 		return nil, userErrorf("Usage: /set %s <value> — %s (now %s).", v.Key, v.Help, orNotSet(v.Value))
 	}
-	v, err := r.ops.SetSetting(ctx, c.who, key, strings.Join(c.cmd.Args[1:], " "), false)
+	value := strings.Join(c.cmd.Args[1:], " ")
+	if strings.EqualFold(key, ops.SettingIntakeMessage) {
+		// A saved message's name: /set intake.message "Diwali offer".
+		if name, tail, ok := CutName(value); ok && tail == "" && name != "" {
+			value = name
+		}
+	}
+	v, err := r.ops.SetSetting(ctx, c.who, key, value, false)
 	if err != nil {
 		return nil, err
 	}

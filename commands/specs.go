@@ -42,7 +42,7 @@ func specs() map[string]spec {
 		"campaign":          {ops.RoleOperator, "/campaign <id>", "one campaign's settings and progress", (*Router).campaignShow},
 		"campaign new":      {ops.RoleOperator, "/campaign new <name>", "create a campaign", (*Router).campaignNew},
 		"campaign set":      {ops.RoleOperator, "/campaign set <id> message=<name>|template=<saved name or name:lang>|flow=<saved name or id>|interval=<5s>|gateway=<name>", "what and how a campaign sends", (*Router).campaignSet},
-		"import":            {ops.RoleOperator, "/import <id> [sheet=<name>]", "caption of an attached .xlsx/.csv/.txt contact list", (*Router).importContacts},
+		"import":            {ops.RoleOperator, "/import <id> [sheet=\"<name>\"]", "caption of an attached .xlsx/.csv/.tsv/.txt contact list", (*Router).importContacts},
 		"campaign copy":     {ops.RoleOperator, "/campaign copy <from-id> <to-id>", "reuse another campaign's contacts", (*Router).campaignCopy},
 		"campaign start":    {ops.RoleOperator, "/campaign start <id>", "start sending", campaignAction(ops.ActionStart)},
 		"campaign schedule": {ops.RoleOperator, "/campaign schedule <id> <YYYY-MM-DD HH:MM>", "start at a time", (*Router).campaignSchedule},

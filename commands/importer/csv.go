@@ -6,47 +6,33 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
-	"unicode/utf16"
-	"unicode/utf8"
 
-	"golang.org/x/text/encoding/charmap"
+	"github.com/messagebridge/messagebridge/commands/words"
 )
 
 // delimiters the sniffer chooses from, in order of preference on a tie.
 var delimiters = []byte{',', ';', '\t', '|'}
 
-func importCSV(ctx context.Context, data []byte, opts Options) (Result, error) {
-	data = decodeText(data)
-	if len(bytes.TrimSpace(data)) == 0 {
+// importCSV reads a .csv file's text (UTF-8, as detect returns it) with the
+// delimiter it uses.
+func importCSV(ctx context.Context, text []byte, opts Options) (Result, error) {
+	if len(bytes.TrimSpace(text)) == 0 {
 		return Result{}, limitErr("the file is empty")
 	}
-	return readDelimited(ctx, data, sniffDelimiter(data), opts)
+	return readDelimited(ctx, text, sniffDelimiter(text), opts)
 }
 
-// decodeText returns data as UTF-8: a UTF-8 BOM is stripped, UTF-16 (with a
-// BOM, or recognisable by its NUL bytes, as Excel's "Unicode Text" writes)
-// is decoded, and bytes that are not UTF-8 are read as Windows-1252, the
-// encoding of Excel's plain "CSV (Comma delimited)" on Windows.
-func decodeText(data []byte) []byte {
-	switch {
-	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
-		data = data[3:]
-	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
-		return utf16ToUTF8(data[2:], false)
-	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
-		return utf16ToUTF8(data[2:], true)
-	default:
-		if le, ok := looksUTF16(data); ok {
-			return utf16ToUTF8(data, !le)
-		}
+// importTSV reads a .tsv file's text: tab-separated, or, when it holds no
+// tab at all, with the delimiter it uses.
+func importTSV(ctx context.Context, text []byte, opts Options) (Result, error) {
+	if len(bytes.TrimSpace(text)) == 0 {
+		return Result{}, limitErr("the file is empty")
 	}
-	if !utf8.Valid(data) {
-		if out, err := charmap.Windows1252.NewDecoder().Bytes(data); err == nil {
-			return out
-		}
-		return bytes.ToValidUTF8(data, []byte("\uFFFD"))
+	delim := byte('\t')
+	if bytes.IndexByte(text, '\t') < 0 {
+		delim = sniffDelimiter(text)
 	}
-	return data
+	return readDelimited(ctx, text, delim, opts)
 }
 
 // looksUTF16 spots BOM-less UTF-16 text: mostly ASCII, so every other byte of
@@ -73,25 +59,6 @@ func looksUTF16(data []byte) (littleEndian, ok bool) {
 		return false, true
 	}
 	return false, false
-}
-
-func utf16ToUTF8(b []byte, bigEndian bool) []byte {
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		if bigEndian {
-			u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
-		} else {
-			u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
-		}
-	}
-	if len(u) > 0 && u[0] == 0xFEFF {
-		u = u[1:]
-	}
-	out := make([]byte, 0, len(u)+len(u)/2)
-	for _, r := range utf16.Decode(u) {
-		out = utf8.AppendRune(out, r)
-	}
-	return out
 }
 
 // sniffDelimiter picks the delimiter among , ; \t | from the first 20
@@ -155,55 +122,123 @@ func sniffDelimiter(data []byte) byte {
 
 // errLineTooLong is returned by lineGuard.
 type errLineTooLong struct {
-	line   int
-	fields bool // too many delimiters rather than too many bytes
+	line    int
+	columns int // set when the record has too many columns rather than too many bytes
 }
 
 func (e *errLineTooLong) Error() string { return "line too long" }
 
 // lineGuard sits between the file and encoding/csv and fails the read as soon
-// as one physical line is longer than maxBytes, or one record has more than
-// maxDelims delimiters outside double quotes. encoding/csv parses whatever
-// part of a line it has read before an error, so the guard must stop early:
-// a row with a million columns is refused after a few KB instead of being
-// split into a million fields.
+// as one physical line is longer than maxBytes, or one record has a
+// non-empty cell past column maxCols (empty cells at the end of a row, as
+// Excel pads rows to the sheet's width, do not count). encoding/csv parses
+// whatever part of a line it has read before an error, so the guard must
+// stop early: a row with a million columns is refused after a few KB instead
+// of being split into a million fields. The refusal then counts the
+// record's columns, so that the operator is told the real number.
 type lineGuard struct {
-	r         io.Reader
-	delim     byte
-	maxBytes  int
-	maxDelims int
+	data     []byte
+	off      int // bytes of data handed out
+	delim    byte
+	maxBytes int
+	maxCols  int
 
+	cols    colCounter
 	bytes   int // bytes of the current physical line
-	delims  int // delimiters of the current record outside quotes
-	inQuote bool
 	line    int // 1-based number of the current physical line, minus one
+	recLine int // physical line (minus one) where the current record starts
+}
+
+// colCounter follows the cells of one record.
+type colCounter struct {
+	delim      byte
+	inQuote    bool
+	col        int  // 0-based column of the current cell
+	filled     bool // the current cell has something other than spaces and quotes
+	lastFilled int  // 1-based column of the last non-empty cell, 0 for none
+}
+
+// feed takes one byte; it reports whether the record ended (a line break
+// outside quotes).
+func (c *colCounter) feed(b byte) (end bool) {
+	switch b {
+	case '"':
+		c.inQuote = !c.inQuote
+		return false
+	case '\n':
+		if !c.inQuote {
+			c.close()
+			return true
+		}
+		return false
+	case c.delim:
+		if !c.inQuote {
+			c.close()
+			c.col++
+			return false
+		}
+	}
+	if b != ' ' && b != '\r' && b != '\t' && !c.filled {
+		c.filled = true
+	}
+	return false
+}
+
+// close ends the current cell.
+func (c *colCounter) close() {
+	if c.filled {
+		c.lastFilled = c.col + 1
+	}
+	c.filled = false
+}
+
+// columns is the number of columns up to the last non-empty cell so far,
+// the current one included.
+func (c *colCounter) columns() int {
+	if c.filled {
+		return c.col + 1
+	}
+	return c.lastFilled
 }
 
 func (g *lineGuard) Read(p []byte) (int, error) {
-	n, err := g.r.Read(p)
+	n := copy(p, g.data[g.off:])
+	start := g.off
+	g.off += n
 	for i := 0; i < n; i++ {
-		switch c := p[i]; c {
-		case '\n':
+		b := p[i]
+		if g.cols.feed(b) {
+			g.cols = colCounter{delim: g.delim}
+			g.recLine = g.line + 1
+		}
+		if b == '\n' {
 			g.line++
 			g.bytes = 0
-			if !g.inQuote {
-				g.delims = 0
-			}
 			continue
-		case '"':
-			g.inQuote = !g.inQuote
-		case g.delim:
-			if !g.inQuote {
-				if g.delims++; g.delims > g.maxDelims {
-					return 0, &errLineTooLong{line: g.line + 1, fields: true}
-				}
-			}
+		}
+		if g.cols.columns() > g.maxCols {
+			return 0, &errLineTooLong{line: g.recLine + 1, columns: g.countRest(start + i + 1)}
 		}
 		if g.bytes++; g.bytes > g.maxBytes {
 			return 0, &errLineTooLong{line: g.line + 1}
 		}
 	}
-	return n, err
+	if g.off == len(g.data) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// countRest follows the current record from data[from:] to its end and
+// returns its number of columns (up to the last non-empty cell).
+func (g *lineGuard) countRest(from int) int {
+	for _, b := range g.data[from:] {
+		if g.cols.feed(b) {
+			break
+		}
+	}
+	g.cols.close()
+	return g.cols.lastFilled
 }
 
 // readDelimited reads delimited text (CSV, or tab-separated .txt).
@@ -212,11 +247,10 @@ func readDelimited(ctx context.Context, data []byte, delim byte, opts Options) (
 	// A sane line holds at most MaxColumns cells of MaxCellLen characters;
 	// allow twice that in bytes for non-ASCII text and quoting.
 	maxLine := 2 * lim.MaxColumns * (lim.MaxCellLen + 3)
-	// Rows are checked against MaxColumns after trailing empty cells are
-	// dropped (Excel pads rows to the sheet's width); the guard only stops
-	// absurd records early.
-	maxDelims := 4*lim.MaxColumns + 1000
-	cr := csv.NewReader(&lineGuard{r: bytes.NewReader(data), delim: delim, maxBytes: maxLine, maxDelims: maxDelims})
+	// Rows are checked against MaxColumns after their cells are trimmed;
+	// the guard only stops absurd records early.
+	maxCols := 4*lim.MaxColumns + 1000
+	cr := csv.NewReader(&lineGuard{data: data, delim: delim, maxBytes: maxLine, maxCols: maxCols, cols: colCounter{delim: delim}})
 	cr.Comma = rune(delim)
 	cr.LazyQuotes = true
 	cr.FieldsPerRecord = -1
@@ -229,11 +263,11 @@ func readDelimited(ctx context.Context, data []byte, delim byte, opts Options) (
 		}
 		if err != nil {
 			var tl *errLineTooLong
-			if errors.As(err, &tl) && tl.fields {
-				return Result{}, limitErr("line %d has more than %s columns; the limit is %s", tl.line, fmtCount(maxDelims+1), fmtCount(lim.MaxColumns))
+			if errors.As(err, &tl) && tl.columns > 0 {
+				return Result{}, limitErr("line %s has %s; a row may have at most %s", words.Number(tl.line), words.Count(tl.columns, "column"), words.Count(lim.MaxColumns, "column"))
 			}
 			if errors.As(err, &tl) {
-				return Result{}, limitErr("line %d is too long (over %s characters); a row may have at most %s columns of up to %s characters", tl.line, fmtCount(maxLine), fmtCount(lim.MaxColumns), fmtCount(lim.MaxCellLen))
+				return Result{}, limitErr("line %s is too long (over %s characters); a row may have at most %s of up to %s characters", words.Number(tl.line), words.Number(maxLine), words.Count(lim.MaxColumns, "column"), words.Number(lim.MaxCellLen))
 			}
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {

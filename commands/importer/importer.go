@@ -1,15 +1,18 @@
 // Package importer reads the contact lists that operators attach in chat
-// (.xlsx, .csv, .txt) and turns them into campaign contacts.
+// (.xlsx, .csv, .tsv, .txt) and turns them into campaign contacts.
 //
 // The package is self-contained: phone-number normalization is passed in
 // through Options.Normalize, so it does not depend on the commands package.
 //
 // Everything an operator can send is treated as hostile: the input is read up
-// to a byte limit, .xlsx archives are checked for zip bombs before they are
-// opened, rows, columns and cell lengths are bounded while reading, and every
-// refusal is a *LimitError whose Message can be shown to the operator as is.
+// to a byte limit, its content must be what its name says (Detect: text for
+// .csv, .tsv and .txt, an Excel workbook for .xlsx), .xlsx archives are
+// checked for zip bombs and for parts that do not unpack to their declared
+// size and checksum before they are opened, rows, columns and cell lengths
+// are bounded while reading, and every refusal is a *LimitError whose
+// Message can be shown to the operator as is.
 //
-// Layout of a sheet (.xlsx, .csv, tab-separated .txt):
+// Layout of a sheet (.xlsx, .csv, .tsv, tab-separated .txt):
 //
 //   - A header row is recognised by a phone-ish cell ("Phone", "Mobile No.",
 //     "WhatsApp Number", "Contact", "Ph", ...). It may be preceded by up to
@@ -38,6 +41,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/messagebridge/messagebridge/commands/words"
 )
 
 // Contact is one accepted row.
@@ -155,9 +160,12 @@ const (
 )
 
 // Import reads a contact list. The format is chosen by name's extension
-// (.xlsx, .csv or .txt, any case). At most Limits.MaxBytes+1 bytes are read
-// from r. On error the Result is empty; errors meant for the operator are
-// *LimitError, a cancelled ctx gives ctx.Err().
+// (.xlsx, .csv, .tsv or .txt, any case), and the content must be what the
+// name says: a .csv, .tsv or .txt file must be text, an .xlsx file an Excel
+// workbook (Detect); a file that is something else (a photo renamed .csv)
+// is refused with a message naming what it is. At most Limits.MaxBytes+1
+// bytes are read from r. On error the Result is empty; errors meant for the
+// operator are *LimitError, a cancelled ctx gives ctx.Err().
 func Import(ctx context.Context, name string, r io.Reader, opts Options) (Result, error) {
 	if opts.Normalize == nil {
 		return Result{}, errors.New("importer: Options.Normalize is nil")
@@ -167,13 +175,13 @@ func Import(ctx context.Context, name string, r io.Reader, opts Options) (Result
 
 	ext := strings.ToLower(filepath.Ext(strings.TrimSpace(name)))
 	switch ext {
-	case ".xlsx", ".csv", ".txt":
+	case ".xlsx", ".csv", ".tsv", ".txt":
 	case ".xls":
 		return Result{}, limitErr("old Excel .xls files cannot be read; open %q in Excel, save it as .xlsx (Excel Workbook) or .csv and send it again", filepath.Base(name))
 	case "":
-		return Result{}, limitErr("%q has no file extension; send the contact list as an .xlsx, .csv or .txt file", filepath.Base(name))
+		return Result{}, limitErr("%q has no file extension; %s", filepath.Base(name), sendAs)
 	default:
-		return Result{}, limitErr("%s files cannot be read; send the contact list as an .xlsx, .csv or .txt file", ext)
+		return Result{}, limitErr("%s files cannot be read; %s", ext, sendAs)
 	}
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
@@ -186,20 +194,69 @@ func Import(ctx context.Context, name string, r io.Reader, opts Options) (Result
 	if len(data) == 0 {
 		return Result{}, limitErr("the file is empty")
 	}
+	content, text := detect(data)
+	if err := contentMismatch(ext, content); err != nil {
+		return Result{}, err
+	}
 
 	var res Result
 	switch ext {
 	case ".xlsx":
 		res, err = importXLSX(ctx, data, opts)
 	case ".csv":
-		res, err = importCSV(ctx, data, opts)
+		res, err = importCSV(ctx, text, opts)
+	case ".tsv":
+		res, err = importTSV(ctx, text, opts)
 	case ".txt":
-		res, err = importTXT(ctx, data, opts)
+		res, err = importTXT(ctx, text, opts)
 	}
 	if err != nil {
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// sendAs says which files are read.
+const sendAs = "send the contact list as an .xlsx, .csv, .tsv or .txt file"
+
+// contentMismatch refuses content that is not what the extension says,
+// naming what it is.
+func contentMismatch(ext string, c Content) error {
+	if ext == ".xlsx" {
+		switch {
+		case c.Kind == KindXLSX:
+			return nil
+		case c.Kind == KindText:
+			return limitErr("this file is plain text, not an Excel workbook, although its name ends in .xlsx; if it is a CSV list, send it again with a name ending in .csv")
+		case c.OLE && (c.What == "an old Excel workbook (.xls)" || strings.Contains(c.What, "password-protected")):
+			return limitErr("this .xlsx file is password-protected or is an old .xls workbook; remove the password or save it as .xlsx (Excel Workbook) and send it again")
+		case c.What == "a damaged zip archive":
+			return limitErr("this .xlsx file is damaged (its zip archive cannot be opened); open it in Excel, save it again and send it again")
+		}
+		return limitErr("this file is %s, not a contact list, although its name ends in .xlsx; %s", c.What, sendAs)
+	}
+	switch {
+	case c.Kind == KindText:
+		return nil
+	case c.Kind == KindXLSX:
+		return limitErr("this file is an Excel workbook, not %s, although its name ends in %s; send it again with a name ending in .xlsx", textName(ext), ext)
+	case c.Line > 0:
+		return limitErr("this file is not plain text: line %s holds a control character that a contact list never has; save the list again as CSV or plain text and send it again", words.Number(c.Line))
+	case c.What == "binary data":
+		return limitErr("this file holds binary data, not text, so it is not a contact list, although its name ends in %s; %s", ext, sendAs)
+	}
+	return limitErr("this file is %s, not a contact list, although its name ends in %s; %s", c.What, ext, sendAs)
+}
+
+// textName names the text format of an extension.
+func textName(ext string) string {
+	switch ext {
+	case ".csv":
+		return "a CSV file"
+	case ".tsv":
+		return "a tab-separated file"
+	}
+	return "a text file"
 }
 
 // readLimited reads at most max+1 bytes of r. When r knows its size (Size()
@@ -297,25 +354,6 @@ func fmtMB(n int64) string {
 	return strings.TrimSuffix(s, ".0") + " MB"
 }
 
-func fmtCount(n int) string {
-	s := strconv.Itoa(n)
-	if len(s) <= 3 {
-		return s
-	}
-	var b strings.Builder
-	pre := len(s) % 3
-	if pre > 0 {
-		b.WriteString(s[:pre])
-	}
-	for i := pre; i < len(s); i += 3 {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(s[i : i+3])
-	}
-	return b.String()
-}
-
 // cleanCell trims spaces (Unicode ones too) and invisible format characters
 // (zero-width space, BOM, bidi marks) from both ends.
 func cleanCell(s string) string {
@@ -397,6 +435,7 @@ type table struct {
 	keys     []string // Vars key per column; beyond it "colN"
 	seen     map[string]struct{}
 	calls    int
+	accepted int // contacts accepted so far, handed on or not
 
 	// batch holds decided rows until normalizeBatch rows are there; their
 	// phone cells are normalized in parallel (phone parsing dominates an
@@ -436,7 +475,7 @@ func (t *table) add(num int, cells []string) error {
 	}
 	cells = cells[:n]
 	if n > t.lim.MaxColumns {
-		return limitErr("row %d has %s columns; the limit is %s", num, fmtCount(n), fmtCount(t.lim.MaxColumns))
+		return limitErr("row %s has %s; a row may have at most %s", words.Number(num), words.Count(n, "column"), words.Count(t.lim.MaxColumns, "column"))
 	}
 	if !t.decided {
 		t.pending = append(t.pending, pendingRow{num, cells})
@@ -665,7 +704,7 @@ func (t *table) sniffPhoneColumn(rows []pendingRow) (col int, found bool) {
 func (t *table) process(num int, cells []string) error {
 	t.res.Rows++
 	if t.res.Rows > t.lim.MaxRows {
-		return limitErr("the file has more than %s rows; the limit is %s. Split it into smaller files and send them one by one", fmtCount(t.lim.MaxRows), fmtCount(t.lim.MaxRows))
+		return limitErr("the file has more than %s; the limit is %s. Split it into smaller files and send them one by one", words.Count(t.lim.MaxRows, "row"), words.Number(t.lim.MaxRows))
 	}
 	phone := ""
 	if t.phoneCol < len(cells) {
@@ -705,6 +744,7 @@ func (t *table) process(num int, cells []string) error {
 		}
 	}
 	t.res.Contacts = append(t.res.Contacts, c)
+	t.accepted++
 	return nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/messagebridge/messagebridge/commands/words"
 )
 
 // importTXT reads a .txt file: one number per line, numbers inside free text
@@ -18,8 +20,8 @@ import (
 // 5 digits ("12345", "98765 4321") is one candidate as a whole, so that a
 // mistyped number in a one-number-per-line list is reported instead of lost.
 // Result.Rows counts candidates; Contact.Row and Reject.Row are line numbers.
+// data is the file's text as UTF-8, as detect returns it.
 func importTXT(ctx context.Context, data []byte, opts Options) (Result, error) {
-	data = decodeText(data)
 	if len(bytes.TrimSpace(data)) == 0 {
 		return Result{}, limitErr("the file is empty")
 	}
@@ -59,7 +61,7 @@ func importTXT(ctx context.Context, data []byte, opts Options) (Result, error) {
 		for _, c := range cands {
 			res.Rows++
 			if res.Rows > lim.MaxRows {
-				return Result{}, limitErr("the file has more than %s phone numbers; the limit is %s. Split it into smaller files and send them one by one", fmtCount(lim.MaxRows), fmtCount(lim.MaxRows))
+				return Result{}, limitErr("the file has more than %s; the limit is %s. Split it into smaller files and send them one by one", words.Count(lim.MaxRows, "phone number"), words.Number(lim.MaxRows))
 			}
 			if tooLong(c, lim.MaxCellLen) {
 				res.Rejects = append(res.Rejects, Reject{Row: lineNum, Value: shorten(c, 40), Reason: ReasonCellTooLong})

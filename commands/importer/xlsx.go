@@ -6,11 +6,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/messagebridge/messagebridge/commands/words"
 )
 
 const (
@@ -33,10 +37,14 @@ var oleMagic = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}
 
 const notXLSX = "this is not a valid .xlsx file; open it in Excel, save it as .xlsx (Excel Workbook) and send it again"
 
-// checkZip inspects the central directory of an .xlsx archive before anything
-// is unpacked: declared sizes are enforced by archive/zip while reading, so
-// refusing large declared totals and extreme ratios here stops zip bombs.
-func checkZip(data []byte, lim Limits) error {
+// checkZip inspects an .xlsx archive before excelize opens it: the central
+// directory first (declared sizes are enforced by archive/zip while
+// reading, so refusing large declared totals and extreme ratios stops zip
+// bombs), then every part is read through once, which must give exactly
+// its declared size and checksum. excelize does not report a part that
+// does not unpack cleanly (it would read what it can of a damaged sheet),
+// so a corrupt archive is refused here, whole.
+func checkZip(ctx context.Context, data []byte, lim Limits) error {
 	if bytes.HasPrefix(data, oleMagic) {
 		return limitErr("this .xlsx file is password-protected or is an old .xls workbook; remove the password or save it as .xlsx (Excel Workbook) and send it again")
 	}
@@ -45,7 +53,7 @@ func checkZip(data []byte, lim Limits) error {
 		return limitErr(notXLSX)
 	}
 	if len(zr.File) > maxZipEntries {
-		return limitErr("the .xlsx file has %s parts; a workbook has far fewer, so it was not opened", fmtCount(len(zr.File)))
+		return limitErr("the .xlsx file has %s parts; a workbook has far fewer, so it was not opened", words.Number(len(zr.File)))
 	}
 	var total uint64
 	contentTypes := false
@@ -69,12 +77,50 @@ func checkZip(data []byte, lim Limits) error {
 	if !contentTypes {
 		return limitErr(notXLSX)
 	}
+	// The declared sizes add up to at most MaxUnzippedBytes, and no part
+	// is read past its declared size: this unpacks at most that much.
+	for _, f := range zr.File {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if strings.HasSuffix(f.Name, "/") && f.UncompressedSize64 == 0 {
+			continue // a folder: nothing to unpack
+		}
+		if err := checkPart(ctx, f); err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return ctxErr
+			}
+			return limitErr("this .xlsx file is damaged: its part %q does not unpack to the size and checksum the archive gives for it, so it was not read; open the file in Excel, save it again and send it again", shorten(f.Name, 60))
+		}
+	}
+	return nil
+}
+
+// checkPart reads one zip entry through: it must unpack without error to
+// exactly its declared size, with its declared CRC-32.
+func checkPart(ctx context.Context, f *zip.File) error {
+	rc, err := f.Open()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rc.Close() }()
+	h := crc32.NewIEEE()
+	n, err := io.Copy(h, &ctxReader{ctx: ctx, r: io.LimitReader(rc, int64(f.UncompressedSize64)+1)})
+	if err != nil {
+		return err
+	}
+	if uint64(n) != f.UncompressedSize64 {
+		return fmt.Errorf("part %s: %d bytes, %d declared", f.Name, n, f.UncompressedSize64)
+	}
+	if h.Sum32() != f.CRC32 {
+		return fmt.Errorf("part %s: checksum %08x, %08x declared", f.Name, h.Sum32(), f.CRC32)
+	}
 	return nil
 }
 
 func importXLSX(ctx context.Context, data []byte, opts Options) (res Result, err error) {
 	lim := opts.Limits
-	if err := checkZip(data, lim); err != nil {
+	if err := checkZip(ctx, data, lim); err != nil {
 		return Result{}, err
 	}
 	// excelize is not written for hostile input; a panic in it must not take
@@ -152,7 +198,58 @@ func importXLSX(ctx context.Context, data []byte, opts Options) (res Result, err
 		}
 		return Result{}, limitErr("sheet %q could not be read; open the file in Excel, save it again and send it again", sheet)
 	}
+	if opts.Sheet == "" && len(sheets) > 1 {
+		// The first sheet was read because none was named: when it holds
+		// no phone number, the list is likely on another sheet.
+		empty := !t.decided && len(t.pending) == 0
+		var res Result
+		if !empty {
+			if res, err = t.finish(""); err != nil {
+				return Result{}, err
+			}
+		}
+		if empty || t.accepted == 0 && res.Duplicates == 0 && !rejectsHaveNumbers(res.Rejects) {
+			return Result{}, otherSheetsErr(sheet, sheets[1:], empty)
+		}
+		return res, nil
+	}
 	return t.finish(fmt.Sprintf("sheet %q is empty", sheet))
+}
+
+// rejectsHaveNumbers reports whether a rejected row held something like a
+// phone number (at least 5 digits), rather than no number at all.
+func rejectsHaveNumbers(rejects []Reject) bool {
+	for _, r := range rejects {
+		if countDigits(r.Value) >= 5 {
+			return true
+		}
+	}
+	return false
+}
+
+// otherSheetsErr says that the first sheet has no phone numbers and names
+// the others, with how to pick one.
+func otherSheetsErr(first string, others []string, empty bool) error {
+	state := "has no phone numbers"
+	if empty {
+		state = "is empty"
+	}
+	return limitErr("the first sheet, %s, %s. The workbook also has the %s %s; to import one, name it in quotes after the command, as in sheet=\"%s\", and send the file again",
+		strconv.Quote(first), state, words.Noun(len(others), "sheet"), quotedList(others), others[0])
+}
+
+// quotedList lists sheet names in quotes: "a", "b" and "c" (at most 10).
+func quotedList(names []string) string {
+	const most = 10
+	quoted := make([]string, 0, min(len(names), most+1))
+	for i, s := range names {
+		if i == most {
+			quoted = append(quoted, words.Count(len(names)-most, "other"))
+			break
+		}
+		quoted = append(quoted, strconv.Quote(s))
+	}
+	return words.List(quoted)
 }
 
 // pickSheet resolves Options.Sheet: "" is the first sheet; a name matches
@@ -171,9 +268,5 @@ func pickSheet(sheets []string, want string) (string, error) {
 			return s, nil
 		}
 	}
-	quoted := make([]string, len(sheets))
-	for i, s := range sheets {
-		quoted[i] = strconv.Quote(s)
-	}
-	return "", limitErr("there is no sheet named %q; the workbook has %s", want, strings.Join(quoted, ", "))
+	return "", limitErr("there is no sheet named %q; the workbook has the %s %s", want, words.Noun(len(sheets), "sheet"), quotedList(sheets))
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -24,10 +25,36 @@ type ImportResult struct {
 	Duplicates int // in the file, or already in the campaign
 	Suppressed int // opted out
 	Rejects    []importer.Reject
+	Rows       int    // data rows read (.txt: phone numbers found), under the header
+	Header     bool   // the list has a header row
+	Sheet      string // .xlsx: the sheet read
 }
 
-// ImportContacts reads a contact list (.xlsx, .csv or .txt; sheet picks an
-// xlsx sheet by name) into a campaign that still accepts contacts.
+// NoNumbers reports whether the list held no phone number at all: no row
+// was accepted, a duplicate or opted out, and no rejected row held
+// something like a number (so a rejects file would tell nothing).
+func (r ImportResult) NoNumbers() bool {
+	if r.Added+r.Duplicates+r.Suppressed > 0 {
+		return false
+	}
+	for _, rj := range r.Rejects {
+		digits := 0
+		for _, c := range rj.Value {
+			if c >= '0' && c <= '9' {
+				digits++
+			}
+		}
+		if digits >= 5 {
+			return false
+		}
+	}
+	return true
+}
+
+// ImportContacts reads a contact list (.xlsx, .csv, .tsv or .txt; sheet
+// picks an xlsx sheet by name) into a campaign that still accepts contacts.
+// A file whose content is not what its name says (a photo named .csv) is
+// refused with a message naming what it is.
 // Contacts are stored batch by batch while the file is read; a file that
 // turns out to break a limit halfway is undone, so nothing of it stays.
 func (s *Service) ImportContacts(ctx context.Context, a Actor, id int64, name string, r io.Reader, size int64, sheet string) (ImportResult, error) {
@@ -90,16 +117,27 @@ func (s *Service) ImportContacts(ctx context.Context, a Actor, id int64, name st
 		}
 		var le *importer.LimitError
 		if errors.As(err, &le) {
-			return ImportResult{}, Errorf(EINVALID, "%s: %s Nothing was imported.", name, le.Message)
+			return ImportResult{}, Errorf(EINVALID, "%s: %s Nothing was imported.", name, endSentence(le.Message))
 		}
 		return ImportResult{}, err
 	}
 	out.Duplicates += res.Duplicates
 	out.Rejects = res.Rejects
+	out.Rows, out.Header, out.Sheet = res.Rows, res.HeaderFound, res.Sheet
 	if s.cfg.Imported != nil {
 		s.cfg.Imported(out.Added)
 	}
 	return out, nil
+}
+
+// endSentence ends s with a full stop unless it ends with one already (or with
+// ? or !).
+func endSentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.HasSuffix(s, ".") || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "!") {
+		return s
+	}
+	return s + "."
 }
 
 // RejectsCSV is the file of rejected rows an import hands back: row,
