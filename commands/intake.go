@@ -49,14 +49,50 @@ func (r *Router) send(ctx context.Context, c call) ([]bot.Reply, error) {
 		if len(res.Invalid) > 0 {
 			lines = append(lines, "Nothing queued. Accepted formats: "+r.ops.PhoneExample(ctx))
 		}
+		if res.Paused != nil {
+			waiting := 0
+			for _, d := range res.Duplicates {
+				if d.Status == ops.StatusQueued {
+					waiting++
+				}
+			}
+			lines = append(lines, r.pauseNote(ctx, res.Paused, waiting, true))
+		}
 		return text(strings.Join(lines, "\n")), nil
 	}
 	if len(res.Queued) == 1 && len(lines) == 0 {
+		if res.Paused != nil {
+			return text(fmt.Sprintf("Queued #%d for %s%s.\n%s", res.Queued[0].ID, res.Queued[0].Phone, with,
+				r.pauseNote(ctx, res.Paused, 1, false))), nil
+		}
 		return text(fmt.Sprintf("Queued #%d for %s via %s%s.", res.Queued[0].ID, res.Queued[0].Phone, res.Gateway, with)), nil
 	}
 	queued := make([]string, len(res.Queued))
 	for i, q := range res.Queued {
 		queued[i] = fmt.Sprintf("✓ #%d → %s", q.ID, q.Phone)
 	}
+	if res.Paused != nil {
+		lines = append(lines, r.pauseNote(ctx, res.Paused, len(res.Queued), false))
+		return text(fmt.Sprintf("Queued %d%s:\n%s", len(res.Queued), with, strings.Join(append(queued, lines...), "\n"))), nil
+	}
 	return text(fmt.Sprintf("Queued %d via %s%s:\n%s", len(res.Queued), res.Gateway, with, strings.Join(append(queued, lines...), "\n"))), nil
+}
+
+// pauseNote tells staff that n messages (queued now, or already before)
+// cannot go out yet because the gateway is paused, why, and what ends the
+// wait: "⚠ Not sent yet: sending via meta is paused since … because the
+// provider refused our account (…). It waits in the queue; it goes out
+// once an admin fixes meta or switches to another gateway."
+func (r *Router) pauseNote(ctx context.Context, p *ops.GatewayState, n int, already bool) string {
+	wait, goes := "It waits", "it goes"
+	switch {
+	case already && n == 1:
+		wait = "The message already queued waits"
+	case already:
+		wait, goes = "The messages already queued wait", "they go"
+	case n > 1:
+		wait, goes = "They wait", "they go"
+	}
+	return fmt.Sprintf("⚠ Not sent yet: sending via %s is paused since %s because the provider refused our account (%s). %s in the queue; %s out once an admin fixes %s or switches to another gateway.",
+		p.Gateway, r.ops.TimeText(ctx, p.BlockedAt), ops.PauseReason(*p), wait, goes, p.Gateway)
 }

@@ -81,8 +81,12 @@ func (r *Router) save(ctx context.Context, c call) ([]bot.Reply, error) {
 	} else {
 		word := strings.Fields(tail + " ")
 		if len(word) == 0 || !strings.EqualFold(word[0], "text") {
+			shown := quoted(name)
+			if ops.Echo(name) != name {
+				shown = "<name>" // a reply never repeats long input
+			}
 			return nil, userErrorf("No image or video came with /save. Attach one with the caption /save %s [caption], or save a text with /save %s text <message>.",
-				quoted(name), quoted(name))
+				shown, shown)
 		}
 		req.Text = afterWords(tail, 1)
 	}

@@ -58,17 +58,53 @@ FROM operators ORDER BY identity`)
 	return os, nil
 }
 
-// PutOperator creates an operator or changes its role.
+// PutOperator creates an operator or changes its role. An identity
+// removed before is no longer remembered as removed.
 func (db *DB) PutOperator(ctx context.Context, identity, role, displayName, actor string) (Operator, error) {
 	transport, _, ok := strings.Cut(identity, ":")
 	if !ok {
 		return Operator{}, fmt.Errorf("put operator: identity %q is not transport:id", identity)
 	}
 	now := db.timestamp()
-	if _, err := db.x.ExecContext(ctx, db.sql.upsertOperator, identity, transport, role, displayName, now, actor, now); err != nil {
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.sql.upsertOperator, identity, transport, role, displayName, now, actor, now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM removed_operators WHERE identity = ?`, identity)
+		return err
+	})
+	if err != nil {
 		return Operator{}, fmt.Errorf("put operator %s: %w", identity, err)
 	}
 	return db.Operator(ctx, identity)
+}
+
+// OperatorRemoval records that an admin removed an identity: it stays
+// removed (nothing sets it up again on its own) until an admin adds it.
+type OperatorRemoval struct {
+	Identity  string    `db:"identity"`
+	RemovedAt time.Time `db:"removed_at"`
+	RemovedBy string    `db:"removed_by"`
+}
+
+// OperatorRemoval returns the removal of an identity that is not an
+// operator now, or ErrNotFound when it was never removed (or was added
+// again since).
+func (db *DB) OperatorRemoval(ctx context.Context, identity string) (OperatorRemoval, error) {
+	return operatorRemoval(ctx, db.x, identity)
+}
+
+func operatorRemoval(ctx context.Context, q sqlx.QueryerContext, identity string) (OperatorRemoval, error) {
+	var r OperatorRemoval
+	err := sqlx.GetContext(ctx, q, &r, `SELECT identity, removed_at, removed_by FROM removed_operators WHERE identity = ?`, identity)
+	if errors.Is(err, sql.ErrNoRows) {
+		return OperatorRemoval{}, fmt.Errorf("removal of operator %s: %w", identity, ErrNotFound)
+	}
+	if err != nil {
+		return OperatorRemoval{}, fmt.Errorf("removal of operator %s: %w", identity, err)
+	}
+	r.RemovedAt = r.RemovedAt.UTC()
+	return r, nil
 }
 
 // OperatorTx changes operators inside one transaction in which every admin
@@ -129,6 +165,9 @@ func (t *OperatorTx) Put(identity, role, displayName, actor string) error {
 	if _, err := t.tx.ExecContext(t.ctx, t.db.sql.upsertOperator, identity, transport, role, displayName, now, actor, now); err != nil {
 		return fmt.Errorf("put operator %s: %w", identity, err)
 	}
+	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM removed_operators WHERE identity = ?`, identity); err != nil {
+		return fmt.Errorf("put operator %s: %w", identity, err)
+	}
 	if prev.Role == RoleAdmin {
 		t.admins--
 	}
@@ -138,8 +177,13 @@ func (t *OperatorTx) Put(identity, role, displayName, actor string) error {
 	return nil
 }
 
-// Remove deletes an operator; ErrNotFound when there was none.
-func (t *OperatorTx) Remove(identity string) error {
+// Remove deletes an operator; ErrNotFound when there was none. See
+// RemoveBy.
+func (t *OperatorTx) Remove(identity string) error { return t.RemoveBy(identity, "") }
+
+// RemoveBy deletes an operator, remembering that actor removed it (see
+// OperatorRemoval); ErrNotFound when there was none.
+func (t *OperatorTx) RemoveBy(identity, actor string) error {
 	prev, err := t.Get(identity)
 	if err != nil {
 		return err
@@ -147,8 +191,21 @@ func (t *OperatorTx) Remove(identity string) error {
 	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM operators WHERE identity = ?`, identity); err != nil {
 		return fmt.Errorf("remove operator %s: %w", identity, err)
 	}
+	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM removed_operators WHERE identity = ?`, identity); err != nil {
+		return fmt.Errorf("remove operator %s: %w", identity, err)
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO removed_operators (identity, removed_at, removed_by) VALUES (?, ?, ?)`,
+		identity, t.db.timestamp(), actor); err != nil {
+		return fmt.Errorf("remove operator %s: %w", identity, err)
+	}
 	if prev.Role == RoleAdmin {
 		t.admins--
 	}
 	return nil
+}
+
+// Removal returns the removal of an identity that is not an operator now,
+// or ErrNotFound when it was never removed (or was added again since).
+func (t *OperatorTx) Removal(identity string) (OperatorRemoval, error) {
+	return operatorRemoval(t.ctx, t.tx, identity)
 }

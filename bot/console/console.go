@@ -107,8 +107,10 @@ func splitAttachment(line string) (string, *bot.Attachment) {
 }
 
 func printReply(cfg Config, r bot.Reply) {
-	if r.Text != "" {
-		for _, l := range strings.Split(r.Text, "\n") {
+	// The console shows a reply as Telegram would: within its length, and
+	// cut short the same way when far too long.
+	for _, msg := range bot.SplitText(r.Text, bot.TextLimit{Max: 4096, Messages: bot.MaxReplyMessages}) {
+		for _, l := range strings.Split(msg, "\n") {
 			fmt.Fprintln(cfg.Out, "bot: "+l)
 		}
 	}

@@ -59,3 +59,21 @@ func TestConsoleChat(t *testing.T) {
 		t.Errorf("reply file: %q, %v", b, err)
 	}
 }
+
+// A reply far too long for a chat is cut short on the console as on
+// Telegram, saying how many lines were left out.
+func TestConsoleBoundsLongReplies(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("✓ #123456 → +919876543210\n", 9300)
+	h := bot.HandlerFunc(func(context.Context, bot.Message) []bot.Reply { return []bot.Reply{{Text: long}} })
+	var out bytes.Buffer
+	if err := console.Run(context.Background(), console.Config{User: "local", In: strings.NewReader("/recent\n"), Out: &out}, h); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() > bot.MaxReplyMessages*4096*4 {
+		t.Errorf("printed %d bytes for one reply", out.Len())
+	}
+	if !strings.Contains(out.String(), " more lines not shown: the reply is too long for a chat.") {
+		t.Errorf("output does not say lines were left out: …%s", out.String()[max(0, out.Len()-200):])
+	}
+}

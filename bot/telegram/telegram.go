@@ -23,7 +23,6 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -641,84 +640,13 @@ func (t *Transport) sendDocument(ctx context.Context, chatID int64, replyTo *int
 }
 
 // splitText cuts text into messages of at most limit UTF-16 code units
-// (Telegram's unit), at line boundaries where it can, else at a space, else
-// anywhere between characters. Blank text gives no messages.
+// (Telegram's unit), at most bot.MaxReplyMessages of them: bot.SplitText,
+// the one splitter of every transport.
 func splitText(text string, limit int) []string {
-	if strings.TrimSpace(text) == "" {
-		return nil
-	}
-	if utf16Len(text) <= limit {
-		return []string{text}
-	}
-	var chunks []string
-	add := func(s string) {
-		if strings.TrimSpace(s) != "" {
-			chunks = append(chunks, s)
-		}
-	}
-	var cur strings.Builder
-	curLen := 0 // UTF-16 length of cur, including its trailing newline
-	for _, line := range strings.SplitAfter(text, "\n") {
-		bare := strings.TrimSuffix(line, "\n")
-		if curLen+utf16Len(bare) <= limit {
-			cur.WriteString(line)
-			curLen += utf16Len(line)
-			continue
-		}
-		add(strings.TrimSuffix(cur.String(), "\n"))
-		cur.Reset()
-		for utf16Len(bare) > limit {
-			head, tail := cutLine(bare, limit)
-			add(head)
-			bare = tail
-		}
-		line = bare + line[len(strings.TrimSuffix(line, "\n")):]
-		cur.WriteString(line)
-		curLen = utf16Len(line)
-	}
-	add(strings.TrimSuffix(cur.String(), "\n"))
-	return chunks
+	return bot.SplitText(text, bot.TextLimit{Max: limit, UTF16: true, Messages: bot.MaxReplyMessages})
 }
 
-// cutLine splits a line longer than limit UTF-16 units: head fits, cut
-// after the last space in its second half if there is one.
-func cutLine(s string, limit int) (head, tail string) {
-	n, end, space := 0, 0, -1
-	for i, r := range s {
-		w := 1
-		if r >= 0x10000 {
-			w = 2
-		}
-		if n+w > limit {
-			break
-		}
-		n += w
-		end = i + len(string(r))
-		if r == ' ' && n > limit/2 {
-			space = end
-		}
-	}
-	if space > 0 {
-		end = space
-	}
-	if end == 0 { // limit below one character; cannot happen with 4096
-		_, w := utf8.DecodeRuneInString(s)
-		end = w
-	}
-	return s[:end], s[end:]
-}
-
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		if r >= 0x10000 {
-			n += 2
-		} else {
-			n++
-		}
-	}
-	return n
-}
+func utf16Len(s string) int { return bot.TextLimit{UTF16: true}.Len(s) }
 
 // do runs one Bot API call with a fresh per-call client bound to ctx and
 // the timeout. On flood control (HTTP 429 with retry_after) it waits as

@@ -1172,34 +1172,34 @@ func TestLongReplySplit(t *testing.T) {
 	}
 }
 
-func TestSplitText(t *testing.T) {
+// 7b. A reply far past what a chat should carry (one line per number of a
+// 9,300-number message) goes out as at most bot.MaxReplyMessages messages,
+// the last saying how many lines were left out.
+func TestHugeReplyIsBounded(t *testing.T) {
 	t.Parallel()
-	if got := splitText(" \n\t", 10); got != nil {
-		t.Errorf("blank text: %q", got)
+	f := newFake(t, "")
+	cursors := newCursors()
+	var lines []string
+	for i := range 9300 {
+		lines = append(lines, fmt.Sprintf("✓ #%d → +9198%08d 😀", i+1, i))
 	}
-	if got := splitText("short", 10); !reflect.DeepEqual(got, []string{"short"}) {
-		t.Errorf("short text: %q", got)
+	h := &recorder{reply: func(context.Context, bot.Message) []bot.Reply { return []bot.Reply{{Text: strings.Join(lines, "\n")}} }}
+	tr, _ := newTransport(t, f, cursors, h, nil)
+	f.queue(textUpdate(701, 70, "/dump"))
+	start(t, tr)
+	cursors.waitFor(t, 701)
+
+	sent := f.delivered("sendMessage")
+	if len(sent) != bot.MaxReplyMessages {
+		t.Fatalf("sent %d messages, want %d", len(sent), bot.MaxReplyMessages)
 	}
-	if got := splitText("aaaa\nbbbb\ncccc", 9); !reflect.DeepEqual(got, []string{"aaaa\nbbbb", "cccc"}) {
-		t.Errorf("lines: %q", got)
-	}
-	if got := splitText("one two three four", 9); !reflect.DeepEqual(got, []string{"one two ", "three ", "four"}) {
-		t.Errorf("words: %q", got)
-	}
-	// No newline and no space: cut between characters, and never inside a
-	// surrogate pair (an emoji counts 2 towards Telegram's limit).
-	emoji := strings.Repeat("😀", 3000)
-	got := splitText(emoji, 4096)
-	if strings.Join(got, "") != emoji {
-		t.Error("emoji chunks do not add up")
-	}
-	for _, c := range got {
-		if !utf8.ValidString(c) || utf16Len(c) > 4096 {
-			t.Errorf("bad emoji chunk: valid %v, len %d", utf8.ValidString(c), utf16Len(c))
+	for i, c := range sent {
+		if n := utf16Len(c.Params.Get("text")); n > 4096 {
+			t.Errorf("message %d is %d long", i, n)
 		}
 	}
-	if len(got) != 2 {
-		t.Errorf("%d emoji chunks, want 2", len(got))
+	if last := sent[len(sent)-1].Params.Get("text"); !regexp.MustCompile(`\n… [\d,]+ more lines not shown: the reply is too long for a chat\.$`).MatchString(last) {
+		t.Errorf("the last message does not say lines were left out: …%s", last[max(0, len(last)-100):])
 	}
 }
 

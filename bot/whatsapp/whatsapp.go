@@ -107,7 +107,7 @@ const (
 	defaultGrace       = 3 * time.Second
 	callTimeout        = 2 * time.Minute // one send or upload
 	lookupTimeout      = 5 * time.Second // a LID → phone lookup in the device store
-	maxTextLen         = 4000            // runes per text message we send
+	maxTextLen         = 4000            // characters per text message we send (WhatsApp takes 65,536; long ones read badly)
 	maxCaptionLen      = 1000            // runes of reply text sent as a document caption
 )
 
@@ -584,36 +584,11 @@ func (t *Transport) send(ctx context.Context, chat types.JID, msg *waE2E.Message
 	return true
 }
 
-// splitText cuts text into messages of at most limit runes, at line ends
-// where it can. Blank text gives no messages.
+// splitText cuts text into messages of at most limit characters, at most
+// bot.MaxReplyMessages of them: bot.SplitText, the one splitter of every
+// transport.
 func splitText(text string, limit int) []string {
-	if strings.TrimSpace(text) == "" {
-		return nil
-	}
-	if utf8.RuneCountInString(text) <= limit {
-		return []string{text}
-	}
-	var chunks []string
-	var cur []rune
-	flush := func() {
-		if s := strings.TrimRight(string(cur), "\n"); strings.TrimSpace(s) != "" {
-			chunks = append(chunks, s)
-		}
-		cur = cur[:0]
-	}
-	for _, line := range strings.SplitAfter(text, "\n") {
-		r := []rune(line)
-		if len(cur)+len(r) > limit {
-			flush()
-		}
-		for len(r) > limit {
-			chunks = append(chunks, string(r[:limit]))
-			r = r[limit:]
-		}
-		cur = append(cur, r...)
-	}
-	flush()
-	return chunks
+	return bot.SplitText(text, bot.TextLimit{Max: limit, Messages: bot.MaxReplyMessages})
 }
 
 func allDigits(s string) bool {

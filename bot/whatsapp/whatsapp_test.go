@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -400,6 +401,44 @@ func TestRunHandlesAndReplies(t *testing.T) {
 	}
 }
 
+// A reply far past what a chat should carry goes out as at most
+// bot.MaxReplyMessages messages within the per-message cap, the first
+// quoting the command and the last saying how many lines were left out.
+func TestHugeReplyIsBounded(t *testing.T) {
+	t.Parallel()
+	sess := newFakeSession()
+	var lines []string
+	for i := range 9300 {
+		lines = append(lines, fmt.Sprintf("✓ #%d → +9198%08d", i+1, i))
+	}
+	h := bot.HandlerFunc(func(context.Context, bot.Message) []bot.Reply {
+		return []bot.Reply{{Text: strings.Join(lines, "\n")}}
+	})
+	_, stop := runTransport(t, sess, h)
+	sess.emit(groupMsg(text("status")))
+	eventually(t, "the replies", func() bool { return len(sess.sent()) == bot.MaxReplyMessages })
+	time.Sleep(50 * time.Millisecond) // no further message may follow
+	stop()
+	sends := sess.sent()
+	if len(sends) != bot.MaxReplyMessages {
+		t.Fatalf("sent %d messages, want %d", len(sends), bot.MaxReplyMessages)
+	}
+	var last string
+	for i, s := range sends {
+		body := s.msg.GetConversation()
+		if i == 0 {
+			body = s.msg.GetExtendedTextMessage().GetText()
+		}
+		if n := len([]rune(body)); n > maxTextLen {
+			t.Errorf("message %d has %d characters", i, n)
+		}
+		last = body
+	}
+	if !strings.HasSuffix(last, " more lines not shown: the reply is too long for a chat.") {
+		t.Errorf("the last message does not say lines were left out: …%s", last[max(0, len(last)-100):])
+	}
+}
+
 func TestRunSurvivesHandlerPanic(t *testing.T) {
 	t.Parallel()
 	sess := newFakeSession()
@@ -515,25 +554,5 @@ func TestNewValidates(t *testing.T) {
 	}
 	if _, err := New(Config{AllowedChats: []string{"+14155550100"}}, newFakeSession(), nil); err == nil {
 		t.Error("nil handler accepted")
-	}
-}
-
-func TestSplitText(t *testing.T) {
-	t.Parallel()
-	if got := splitText("  \n", 10); got != nil {
-		t.Errorf("blank: %q", got)
-	}
-	if got := splitText("short", 10); !reflect.DeepEqual(got, []string{"short"}) {
-		t.Errorf("short: %q", got)
-	}
-	got := splitText("line one\nline two\n"+strings.Repeat("x", 25), 10)
-	want := []string{"line one", "line two", "xxxxxxxxxx", "xxxxxxxxxx", "xxxxx"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("split = %q, want %q", got, want)
-	}
-	for _, c := range splitText(strings.Repeat("é", 25), 10) {
-		if n := len([]rune(c)); n > 10 {
-			t.Errorf("chunk of %d runes", n)
-		}
 	}
 }

@@ -144,7 +144,7 @@ func account(u store.AdminUser) AdminAccount {
 }
 
 func errNoAdminAccount(username string) error {
-	return Errorf(ENOTFOUND, "There is no admin account %q.", username)
+	return Errorf(ENOTFOUND, "There is no admin account %q.", Echo(username))
 }
 
 // CreateAdmin adds a web admin account.

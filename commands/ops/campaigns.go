@@ -199,7 +199,7 @@ func (s *Service) SetCampaign(ctx context.Context, a Actor, id int64, ch Campaig
 	if ch.SavedMessage != nil {
 		m, err := s.st.SavedMessageByName(ctx, *ch.SavedMessage)
 		if errors.Is(err, store.ErrNotFound) {
-			return Campaign{}, Errorf(ENOTFOUND, "There is no saved message called %q.", *ch.SavedMessage)
+			return Campaign{}, Errorf(ENOTFOUND, "There is no saved message called %q.", Echo(*ch.SavedMessage))
 		}
 		if err != nil {
 			return Campaign{}, err
@@ -226,7 +226,7 @@ func (s *Service) SetCampaign(ctx context.Context, a Actor, id int64, ch Campaig
 	if ch.Gateway != nil {
 		g := strings.ToLower(strings.TrimSpace(*ch.Gateway))
 		if _, ok := s.gateway(g); !ok {
-			return Campaign{}, Errorf(EINVALID, "There is no gateway %q. Choose one of %s.", g, strings.Join(s.GatewayNames(), ", "))
+			return Campaign{}, Errorf(EINVALID, "There is no gateway %q. Choose one of %s.", Echo(g), strings.Join(s.GatewayNames(), ", "))
 		}
 		u.Gateway = &g
 	}

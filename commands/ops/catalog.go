@@ -63,7 +63,7 @@ func (k CatalogKind) plural() string { return words.Plural(string(k)) }
 
 func checkKind(k CatalogKind) error {
 	if k != CatalogFlow && k != CatalogTemplate {
-		return Errorf(EINVALID, "Unknown kind %q: use flow or template.", string(k))
+		return Errorf(EINVALID, "Unknown kind %q: use flow or template.", Echo(string(k)))
 	}
 	return nil
 }
@@ -95,7 +95,7 @@ func (s *Service) CatalogEntry(ctx context.Context, kind CatalogKind, name strin
 		return CatalogEntry{}, err
 	}
 	if !ok {
-		return CatalogEntry{}, Errorf(ENOTFOUND, "There is no saved %s called %q; /%s lists them.", kind, strings.TrimSpace(name), kind.plural())
+		return CatalogEntry{}, Errorf(ENOTFOUND, "There is no saved %s called %q; /%s lists them.", kind, Echo(name), kind.plural())
 	}
 	return e, nil
 }
@@ -148,7 +148,7 @@ func (s *Service) RemoveCatalogEntry(ctx context.Context, a Actor, kind CatalogK
 	}
 	key, err := catalogName(kind, name)
 	if err != nil {
-		return Errorf(ENOTFOUND, "There is no saved %s called %q.", kind, strings.TrimSpace(name))
+		return Errorf(ENOTFOUND, "There is no saved %s called %q.", kind, Echo(name))
 	}
 	err = s.st.DeleteCatalogEntry(ctx, string(kind), key)
 	if errors.Is(err, store.ErrNotFound) {
@@ -197,7 +197,7 @@ func validCatalogEntry(e CatalogEntry) (CatalogEntry, error) {
 	case lang != "":
 		norm, ok := languageCode(lang)
 		if !ok {
-			return CatalogEntry{}, Errorf(EINVALID, "%q is not a WhatsApp language code such as en, en_US or hi.", lang)
+			return CatalogEntry{}, Errorf(EINVALID, "%q is not a WhatsApp language code such as en, en_US or hi.", Echo(lang))
 		}
 		lang = norm
 	case e.Kind == CatalogTemplate:
@@ -219,7 +219,7 @@ func catalogName(kind CatalogKind, raw string) (string, error) {
 	case n == 0:
 		return "", Errorf(EINVALID, "Give the %s a name of 1 to %d characters, e.g. \"order update\".", kind, maxCatalogName)
 	case n > maxCatalogName:
-		return "", Errorf(EINVALID, "The name %q is too long: at most %d characters.", clip(name, maxCatalogName), maxCatalogName)
+		return "", Errorf(EINVALID, "The name %q is too long: at most %d characters.", Echo(name), maxCatalogName)
 	}
 	letter := false
 	for _, r := range name {
@@ -314,7 +314,7 @@ func (s *Service) resolveTemplate(ctx context.Context, t Template) (Template, er
 	if lang != "" {
 		norm, ok := languageCode(lang)
 		if !ok {
-			return Template{}, Errorf(EINVALID, "%q is not a WhatsApp language code such as en, en_US or hi.", lang)
+			return Template{}, Errorf(EINVALID, "%q is not a WhatsApp language code such as en, en_US or hi.", Echo(lang))
 		}
 		lang = norm
 	}
@@ -345,7 +345,7 @@ func (s *Service) resolveTemplate(ctx context.Context, t Template) (Template, er
 // no id either: it lists the saved names (the first few) and how to give
 // an id instead.
 func (s *Service) unknownName(ctx context.Context, kind CatalogKind, name, howRaw string) error {
-	name = clip(name, maxCatalogName)
+	name = Echo(name)
 	list, err := s.Catalog(ctx, kind)
 	if err != nil {
 		return err

@@ -102,7 +102,7 @@ func (s *Service) UseGateway(ctx context.Context, a Actor, name string) error {
 	name = strings.ToLower(strings.TrimSpace(name))
 	g, ok := s.gateway(name)
 	if !ok {
-		return Errorf(EINVALID, "There is no gateway %q. Choose one of %s.", name, strings.Join(s.GatewayNames(), ", "))
+		return Errorf(EINVALID, "There is no gateway %q. Choose one of %s.", Echo(name), strings.Join(s.GatewayNames(), ", "))
 	}
 	if p := s.staffProblem(ctx, g); p != "" {
 		s.audit(ctx, a, "gateway.use", name, "refused")

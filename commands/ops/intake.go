@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/messagebridge/messagebridge/commands/phone"
+	"github.com/messagebridge/messagebridge/commands/words"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
 )
@@ -51,6 +52,34 @@ type IntakeResult struct {
 	Queued     []Queued
 	Duplicates []Duplicate
 	Invalid    []Invalid
+	// Paused is set when the gateway is paused (the provider refused the
+	// sending account): what was queued waits until an admin fixes the
+	// gateway or switches to another. PauseReason says why in plain words.
+	Paused *GatewayState
+}
+
+// PauseReason says in plain words why the provider refused a gateway: its
+// recorded error without the error class and gateway name in front,
+// clipped.
+func PauseReason(st GatewayState) string {
+	r := strings.TrimSpace(st.BlockedReason)
+	// The delivery loop writes the error class in front: "sender_blocked
+	// (code 190): meta: …".
+	if rest, ok := strings.CutPrefix(r, "sender_blocked"); ok {
+		if _, after, ok := strings.Cut(rest, ": "); ok {
+			r = after
+		}
+	}
+	for _, p := range []string{st.Gateway + ": ", st.Gateway + " send: "} {
+		if rest, ok := strings.CutPrefix(r, p); ok {
+			r = rest
+			break
+		}
+	}
+	if r == "" {
+		return "no reason was given"
+	}
+	return clip(r, 160)
 }
 
 // Intake normalizes each number, drops repeats within the message and
@@ -65,6 +94,10 @@ func (s *Service) Intake(ctx context.Context, a Actor, req IntakeRequest) (Intak
 	}
 	if len(req.Phones) == 0 {
 		return IntakeResult{}, Errorf(EINVALID, "Which number? Usage: /send <phone> [saved message], e.g. /send %s", s.PhoneExample(ctx))
+	}
+	if limit := s.MaxNumbers(ctx); len(req.Phones) > limit {
+		return IntakeResult{}, Errorf(EINVALID, "Nothing was queued: this message has %s, and one message may hold at most %s (setting %s). Send them in smaller groups, or ask an operator to send a long list as a campaign.",
+			words.Count(len(req.Phones), "number"), words.Number(limit), SettingMaxNumbers)
 	}
 	res := IntakeResult{Gateway: s.ActiveGateway(ctx)}
 	var content store.QueueContent
@@ -114,6 +147,7 @@ func (s *Service) Intake(ctx context.Context, a Actor, req IntakeRequest) (Intak
 		items = append(items, staffItem(a, e164, content, maxAttempts))
 	}
 	if len(items) == 0 {
+		s.notePause(ctx, &res)
 		return res, nil
 	}
 	var ids []int64
@@ -130,7 +164,31 @@ func (s *Service) Intake(ctx context.Context, a Actor, req IntakeRequest) (Intak
 	for i, id := range ids {
 		res.Queued = append(res.Queued, Queued{ID: id, Phone: items[i].Phone})
 	}
+	s.notePause(ctx, &res)
 	return res, nil
+}
+
+// notePause sets res.Paused when res's gateway is paused and some number
+// waits on it: queued now, or already queued and not yet sent. Not
+// knowing is logged, not failed: the numbers are queued either way.
+func (s *Service) notePause(ctx context.Context, res *IntakeResult) {
+	waiting := len(res.Queued) > 0
+	for _, d := range res.Duplicates {
+		waiting = waiting || d.Status == store.StatusQueued
+	}
+	if !waiting {
+		return
+	}
+	st, err := s.Gateways(ctx)
+	if err != nil {
+		s.log.Warn("intake: could not read whether the gateway is paused", "gateway", res.Gateway, "err", err)
+		return
+	}
+	for _, p := range st.Paused {
+		if p.Gateway == res.Gateway {
+			res.Paused = &p
+		}
+	}
 }
 
 // intakeContent is what a staff send carries on gateway.
@@ -145,9 +203,9 @@ func (s *Service) intakeContent(ctx context.Context, gateway, savedName string) 
 		m, err := s.st.SavedMessageByName(ctx, savedName)
 		if errors.Is(err, store.ErrNotFound) {
 			if fromSetting {
-				return store.QueueContent{}, Errorf(ECONFLICT, "Nothing was queued: the staff message %q (setting %s) does not exist. Ask an operator.", savedName, SettingIntakeMessage)
+				return store.QueueContent{}, Errorf(ECONFLICT, "Nothing was queued: the staff message %q (setting %s) does not exist. Ask an operator.", Echo(savedName), SettingIntakeMessage)
 			}
-			return store.QueueContent{}, Errorf(ENOTFOUND, "There is no saved message called %q.", savedName)
+			return store.QueueContent{}, Errorf(ENOTFOUND, "There is no saved message called %q.", Echo(savedName))
 		}
 		if err != nil {
 			return store.QueueContent{}, err

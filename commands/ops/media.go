@@ -528,7 +528,7 @@ func (s *Service) messageByName(ctx context.Context, name string) (SavedMessage,
 	}
 	m, err := s.st.SavedMessageByName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return SavedMessage{}, Errorf(ENOTFOUND, "There is no saved message called %q; /messages lists them.", name)
+		return SavedMessage{}, Errorf(ENOTFOUND, "There is no saved message called %q; /messages lists them.", Echo(name))
 	}
 	return m, err
 }

@@ -45,7 +45,7 @@ func (s *Service) PutOperator(ctx context.Context, a Actor, identity, role strin
 	}
 	role = strings.ToLower(strings.TrimSpace(role))
 	if rank(role) < 0 {
-		return Operator{}, Errorf(EINVALID, "Unknown role %q: use staff, operator or admin.", role)
+		return Operator{}, Errorf(EINVALID, "Unknown role %q: use staff, operator or admin.", Echo(role))
 	}
 	err = s.st.WithOperators(ctx, func(tx *store.OperatorTx) error {
 		before := tx.Admins()
@@ -78,7 +78,7 @@ func (s *Service) RemoveOperator(ctx context.Context, a Actor, identity string) 
 	}
 	err = s.st.WithOperators(ctx, func(tx *store.OperatorTx) error {
 		before := tx.Admins()
-		if err := tx.Remove(id); err != nil {
+		if err := tx.RemoveBy(id, a.Identity); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return Errorf(ENOTFOUND, "%s is not an operator; /operators lists them.", id)
 			}
@@ -112,7 +112,7 @@ func (s *Service) NormalizeIdentity(ctx context.Context, raw string) (string, er
 	transport, id, ok := strings.Cut(strings.TrimSpace(raw), ":")
 	transport = strings.ToLower(transport)
 	if !ok || id == "" {
-		return "", Errorf(EINVALID, "%q is not an identity: use telegram:<user id> or whatsapp:<number>.", raw)
+		return "", Errorf(EINVALID, "%q is not an identity: use telegram:<user id> or whatsapp:<number>.", Echo(raw))
 	}
 	switch transport {
 	case "telegram":
@@ -122,7 +122,11 @@ func (s *Service) NormalizeIdentity(ctx context.Context, raw string) (string, er
 	case "whatsapp":
 		e164, err := phone.Normalize(id, phone.Policy{Region: s.Region(ctx), AllowForeign: true})
 		if err != nil {
-			return "", Errorf(EINVALID, "%q is not a WhatsApp number: %v", id, err)
+			var pe *phone.Error
+			if !errors.As(err, &pe) {
+				return "", err
+			}
+			return "", Errorf(EINVALID, "%q is not a WhatsApp number: %s.", Echo(id), pe.Reason)
 		}
 		id = e164
 	case "console":
@@ -130,15 +134,18 @@ func (s *Service) NormalizeIdentity(ctx context.Context, raw string) (string, er
 			return "", Errorf(EINVALID, "A console identity is console:<name> without spaces.")
 		}
 	default:
-		return "", Errorf(EINVALID, "Unknown chat %q: use telegram:<user id> or whatsapp:<number>.", transport)
+		return "", Errorf(EINVALID, "Unknown chat %q: use telegram:<user id> or whatsapp:<number>.", Echo(transport))
 	}
 	return fmt.Sprintf("%s:%s", transport, id), nil
 }
 
 // EnsureOperator creates identity with role if it has never been set up,
-// for bootstrap admins and the console's first use. It does not change an
-// existing operator's role.
+// for the console's first use. It does not change an existing operator's
+// role, and it does not bring back an identity an admin removed: "first
+// use" means never seen, not absent now. That is refused (EFORBIDDEN) until
+// an admin adds the identity again.
 func (s *Service) EnsureOperator(ctx context.Context, identity, role, by string) (created bool, err error) {
+	var refused error
 	err = s.st.WithOperators(ctx, func(tx *store.OperatorTx) error {
 		_, err := tx.Get(identity)
 		if err == nil {
@@ -147,9 +154,25 @@ func (s *Service) EnsureOperator(ctx context.Context, identity, role, by string)
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		removal, err := tx.Removal(identity)
+		if err == nil {
+			who := removal.RemovedBy
+			if who == "" {
+				who = "an admin"
+			}
+			refused = Errorf(EFORBIDDEN, "%s was removed from the bot by %s on %s, so it is not set up again on its own. An admin can add it back with /operator add %s <role> (in a chat or on the admin page).",
+				identity, who, s.TimeText(ctx, removal.RemovedAt), identity)
+			return nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		created = true
 		return tx.Put(identity, role, "", by)
 	})
+	if err == nil && refused != nil {
+		return false, refused
+	}
 	return created, err
 }
 

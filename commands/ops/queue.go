@@ -57,7 +57,7 @@ func (s *Service) EditPhone(ctx context.Context, a Actor, id int64, raw string) 
 	if err != nil {
 		var pe *phone.Error
 		if errors.As(err, &pe) {
-			return QueueItem{}, Errorf(EINVALID, "%s: %s. Accepted formats: %s", raw, pe.Reason, s.PhoneExample(ctx))
+			return QueueItem{}, Errorf(EINVALID, "%s: %s. Accepted formats: %s", Echo(raw), pe.Reason, s.PhoneExample(ctx))
 		}
 		return QueueItem{}, err
 	}
@@ -136,7 +136,7 @@ func (s *Service) OptOut(ctx context.Context, a Actor, raw, reason string) (stri
 	if err != nil {
 		var pe *phone.Error
 		if errors.As(err, &pe) {
-			return "", Errorf(EINVALID, "%s: %s.", raw, pe.Reason)
+			return "", Errorf(EINVALID, "%s: %s.", Echo(raw), pe.Reason)
 		}
 		return "", err
 	}

@@ -24,6 +24,7 @@ const (
 	SettingIntakeText    = "intake.text"
 	SettingIntakeMessage = "intake.message"
 	SettingDedupeWindow  = "intake.dedupe_window"
+	SettingMaxNumbers    = "intake.max_numbers"
 	SettingTimezone      = "campaign.timezone"
 	SettingImportMaxMB   = "import.max_mb"
 	SettingImportMaxRows = "import.max_rows"
@@ -52,6 +53,8 @@ func SettingDefs(gateways []string) []settings.Def {
 			Help: "the saved message (by name) staff sends use instead of intake.text; /send <phone> <saved message> overrides it"},
 		{Key: SettingDedupeWindow, Type: settings.Duration, Default: "10m", Min: 0, Max: float64(7 * 24 * time.Hour), Env: "MB_DEDUPE_WINDOW", Role: settings.RoleOperator,
 			Help: "the same number again within this time is \"already queued\" unless sent with /send!"},
+		{Key: SettingMaxNumbers, Type: settings.Int, Default: "50", Min: 1, Max: 1000, Env: "MB_INTAKE_MAX_NUMBERS", Role: settings.RoleOperator,
+			Help: "most phone numbers one chat message may hold; a message with more queues none of them (a campaign takes long lists)"},
 		{Key: SettingTimezone, Default: "Asia/Kolkata", Check: checkZone,
 			Help: "time zone of campaign schedules and the times in replies and results"},
 		{Key: SettingImportMaxMB, Type: settings.Int, Default: "20", Unit: "MB", Min: 1, Max: 1024, Env: "MB_IMPORT_MAX_MB",
@@ -113,6 +116,11 @@ func (s *Service) PhonePolicy(ctx context.Context) phone.Policy {
 
 // PhoneExample shows the accepted number formats of the region.
 func (s *Service) PhoneExample(ctx context.Context) string { return phone.Example(s.Region(ctx)) }
+
+// MaxNumbers is the most phone numbers one staff send may hold.
+func (s *Service) MaxNumbers(ctx context.Context) int {
+	return s.settings.Int(ctx, SettingMaxNumbers)
+}
 
 // DedupeWindow is how long a number counts as already queued.
 func (s *Service) DedupeWindow(ctx context.Context) time.Duration {
@@ -178,9 +186,9 @@ func (s *Service) unknownSetting(key string) error {
 		}
 	}
 	if len(near) > 0 {
-		return Errorf(ENOTFOUND, "There is no setting %q. Did you mean %s?", key, strings.Join(near, ", "))
+		return Errorf(ENOTFOUND, "There is no setting %q. Did you mean %s?", Echo(key), strings.Join(near, ", "))
 	}
-	return Errorf(ENOTFOUND, "There is no setting %q; /settings lists them.", key)
+	return Errorf(ENOTFOUND, "There is no setting %q; /settings lists them.", Echo(key))
 }
 
 // SetSetting validates and stores a setting as a, taking effect without a

@@ -24,7 +24,7 @@ func (s *Service) SendTest(ctx context.Context, a Actor, gateway, raw string) (Q
 	name := strings.ToLower(strings.TrimSpace(gateway))
 	g, ok := s.gateway(name)
 	if !ok {
-		return QueueItem{}, Errorf(EINVALID, "There is no gateway %q. Choose one of %s.", name, strings.Join(s.GatewayNames(), ", "))
+		return QueueItem{}, Errorf(EINVALID, "There is no gateway %q. Choose one of %s.", Echo(name), strings.Join(s.GatewayNames(), ", "))
 	}
 	if strings.TrimSpace(raw) == "" {
 		return QueueItem{}, Errorf(EINVALID, "Which number should the test message go to? For example: %s", s.PhoneExample(ctx))
@@ -33,7 +33,7 @@ func (s *Service) SendTest(ctx context.Context, a Actor, gateway, raw string) (Q
 	if err != nil {
 		var pe *phone.Error
 		if errors.As(err, &pe) {
-			return QueueItem{}, Errorf(EINVALID, "%q cannot be used: %s. For example: %s", strings.TrimSpace(raw), pe.Reason, s.PhoneExample(ctx))
+			return QueueItem{}, Errorf(EINVALID, "%q cannot be used: %s. For example: %s", Echo(raw), pe.Reason, s.PhoneExample(ctx))
 		}
 		return QueueItem{}, err
 	}

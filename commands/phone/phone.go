@@ -36,7 +36,11 @@ type Policy struct {
 type Error struct{ Input, Reason string }
 
 func (e *Error) Error() string {
-	return "phone number " + strconv.Quote(e.Input) + ": " + e.Reason
+	in := e.Input
+	if r := []rune(in); len(r) > 40 {
+		in = string(r[:39]) + "…" // a message never repeats long input in full
+	}
+	return "phone number " + strconv.Quote(in) + ": " + e.Reason
 }
 
 // Reasons reported in Error.Reason. They are distinct so that a reply to
