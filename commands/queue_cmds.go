@@ -45,7 +45,7 @@ func (r *Router) status(ctx context.Context, c call) ([]bot.Reply, error) {
 		}
 	}
 	for _, w := range h.Warnings {
-		fmt.Fprintf(&b, "⚠ %s\n", w.Message)
+		fmt.Fprintf(&b, "⚠ %s\n", warningText(w, c.who.Role))
 	}
 	return text(strings.TrimRight(b.String(), "\n")), nil
 }

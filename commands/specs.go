@@ -23,6 +23,7 @@ func specs() map[string]spec {
 	return map[string]spec{
 		"send":              {ops.RoleStaff, "/send <phone> [saved message]", "queue a message to a customer (or just type the number); /send! sends again within", (*Router).send},
 		"status":            {ops.RoleStaff, "/status", "gateway, queue counts and warnings", (*Router).status},
+		"mine":              {ops.RoleStaff, "/mine", "your last 10 messages: where each is, and what to do about failed ones", (*Router).mine},
 		"whoami":            {ops.RoleStaff, "/whoami", "your id and role", (*Router).whoami},
 		"help":              {ops.RoleStaff, "/help", "this list", (*Router).help},
 		"queue":             {ops.RoleOperator, "/queue [1h|24h|7d|30d|all]", "messages by status in a time window", (*Router).queueWindow},
@@ -68,7 +69,7 @@ func specs() map[string]spec {
 
 // helpOrder is the order of /help.
 func helpOrder() []string {
-	return []string{"send", "status", "whoami", "help", "queue", "recent", "failed", "retry", "edit", "cancel",
+	return []string{"send", "status", "mine", "whoami", "help", "queue", "recent", "failed", "retry", "edit", "cancel",
 		"campaigns", "campaign", "campaign new", "campaign set", "import", "campaign copy", "campaign start",
 		"campaign schedule", "campaign pause", "campaign resume", "campaign cancel", "campaign delete",
 		"campaign stats", "campaign results", "optout", "flows", "templates",

@@ -95,6 +95,12 @@ type Config struct {
 	// GatewayStateRefresh is how often blocks recorded by other processes
 	// are read (5s).
 	GatewayStateRefresh time.Duration
+	// RefreshSettings, when set, makes the next read of the settings (the
+	// active gateway among them) go past their cache to the database. The
+	// loop calls it before it holds an item for a paused gateway on a view
+	// read before the item's claim: a switch of gateway or a lifted pause
+	// may have released the item since.
+	RefreshSettings func()
 	// ClaimGather is how long the fetcher, once a worker is free, waits
 	// for more workers to free up before it claims (1ms).
 	ClaimGather time.Duration
@@ -222,6 +228,14 @@ type Loop struct {
 	// may get the next send.
 	recipientHold map[string]time.Time
 	lastRefresh   time.Time
+
+	// claims counts the claims this loop has made; viewSeq (under mu) is
+	// the count when the last full read of the pauses and the settings
+	// began, so an item of a claim numbered at most viewSeq was claimed
+	// before that view was read. viewMu lets one such read run at a time.
+	claims  atomic.Uint64
+	viewSeq uint64
+	viewMu  sync.Mutex
 }
 
 // New returns a loop; call Run to start it.
@@ -368,6 +382,7 @@ func (l *Loop) fetch(ctx, drainCtx context.Context, sends *sync.WaitGroup) error
 			l.written(outs, applied)
 			l.hold(items)
 		}
+		claim := l.claims.Add(1)
 		// Every claimed item gets its send, even during shutdown: handle
 		// releases what it will not send.
 		l.addRunning(len(items))
@@ -375,7 +390,7 @@ func (l *Loop) fetch(ctx, drainCtx context.Context, sends *sync.WaitGroup) error
 			sends.Add(1)
 			go func() {
 				defer sends.Done()
-				l.addOutcome(l.handle(ctx, drainCtx, it, true))
+				l.addOutcome(l.handle(ctx, drainCtx, it, claim, true))
 				l.finished()
 			}()
 		}
@@ -457,13 +472,15 @@ func (l *Loop) maintain(ctx context.Context) {
 	}
 }
 
-func (l *Loop) refreshGatewayStates(ctx context.Context) {
+// refreshGatewayStates reads the pauses recorded by every process, and
+// reports whether it could.
+func (l *Loop) refreshGatewayStates(ctx context.Context) bool {
 	states, err := l.store.GatewayStates(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			l.log.Warn("read gateway states", "err", err)
 		}
-		return
+		return false
 	}
 	blocked := map[string]string{}
 	for _, s := range states {
@@ -474,17 +491,18 @@ func (l *Loop) refreshGatewayStates(ctx context.Context) {
 	l.mu.Lock()
 	l.blocked = blocked
 	l.mu.Unlock()
+	return true
 }
 
 // handle sends one claimed item and returns its outcome. ctx is the loop's
 // context: once it is done, items not yet sent are released. Sends that have
 // started run on drainCtx so that they finish. With pace, the send waits for
 // its gateway's pace first.
-func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem, pace bool) store.Outcome {
+func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem, claim uint64, pace bool) store.Outcome {
 	if ctx.Err() != nil {
 		return l.release(it)
 	}
-	name, sender, err := l.gateways.Resolve(ctx, it.Gateway)
+	name, sender, err := l.resolve(ctx, it, claim)
 	if err != nil {
 		msg := SanitizeError(err.Error(), l.secrets(drainCtx)...)
 		l.log.Warn("no gateway for item", "item", it.ID, "gateway", it.Gateway, "err", msg)
@@ -637,6 +655,49 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// resolve finds the item's gateway and its sender. An item whose gateway
+// is paused is held; the hold must not rest on a view older than the
+// item's claim, since an admin may have switched gateways or lifted the
+// pause since, releasing the item just now (and the view of another
+// process may be seconds old). So when the view at hand says paused and
+// was read before this claim, the pauses and the settings are read again
+// and the item resolved afresh.
+func (l *Loop) resolve(ctx context.Context, it store.QueueItem, claim uint64) (string, Sender, error) {
+	name, sender, err := l.gateways.Resolve(ctx, it.Gateway)
+	if err != nil {
+		return name, sender, err
+	}
+	if _, paused := l.isBlocked(name); !paused || !l.refreshView(ctx, claim) {
+		return name, sender, nil
+	}
+	return l.gateways.Resolve(ctx, it.Gateway)
+}
+
+// refreshView reads the pauses and (through Config.RefreshSettings) the
+// settings again, unless a read that began after claim did already. It
+// reports whether it read them.
+func (l *Loop) refreshView(ctx context.Context, claim uint64) bool {
+	l.viewMu.Lock()
+	defer l.viewMu.Unlock()
+	l.mu.Lock()
+	fresh := l.viewSeq >= claim
+	l.mu.Unlock()
+	if fresh {
+		return false
+	}
+	seq := l.claims.Load()
+	if l.cfg.RefreshSettings != nil {
+		l.cfg.RefreshSettings()
+	}
+	if !l.refreshGatewayStates(ctx) {
+		return false
+	}
+	l.mu.Lock()
+	l.viewSeq = max(l.viewSeq, seq)
+	l.mu.Unlock()
+	return true
+}
 
 func (l *Loop) isBlocked(gateway string) (string, bool) {
 	l.mu.Lock()
@@ -999,9 +1060,10 @@ func (l *Loop) RunOnce(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	l.hold(items)
+	claim := l.claims.Add(1)
 	outs := make([]store.Outcome, len(items))
 	for i, it := range items {
-		outs[i] = l.handle(ctx, ctx, it, false)
+		outs[i] = l.handle(ctx, ctx, it, claim, false)
 	}
 	applied, err := l.store.CompleteQueueItems(ctx, outs)
 	if err != nil {

@@ -16,6 +16,7 @@ type ReportStore interface {
 	CountFailedSince(ctx context.Context, since time.Time) (int64, error)
 	Heartbeats(ctx context.Context, since time.Time) ([]store.Heartbeat, error)
 	GatewayStates(ctx context.Context) ([]store.GatewayState, error)
+	GatewayInUse(ctx context.Context, gateway string) (bool, error)
 }
 
 // Reporter answers what operators ask of the queue.
@@ -28,6 +29,10 @@ type Reporter struct {
 	// HeartbeatStale is how old the newest heartbeat may be before "no
 	// processor" is raised (default 1m).
 	HeartbeatStale time.Duration
+	// Active, when set, names the active gateway: a paused gateway is
+	// then reported only while it matters (see PausedGateways). Nil
+	// reports every paused gateway.
+	Active func(ctx context.Context) string
 }
 
 // NewReporter returns a reporter; now is the clock (nil: time.Now).
@@ -96,17 +101,24 @@ func (r *Reporter) Windows(ctx context.Context) ([]Window, error) {
 type Warning struct {
 	Kind    string // blocked_queue, permanent_failures, no_processor, gateway_blocked
 	Message string
+	// Gateway and Reason are the paused gateway and the provider's
+	// (sanitized) reason of a gateway_blocked warning, for faces that
+	// word it themselves.
+	Gateway string
+	Reason  string
 }
 
 // Health is the queue's state at a glance.
 type Health struct {
-	Now             time.Time
-	Counts          map[store.QueueStatus]int64 // all time
-	OldestDue       time.Time                   // zero when nothing is queued
-	OldestDueAge    time.Duration
-	FailedLastHour  int64
-	Processors      []store.Heartbeat
-	SendsByGateway  map[string]int64 // last 24h
+	Now            time.Time
+	Counts         map[store.QueueStatus]int64 // all time
+	OldestDue      time.Time                   // zero when nothing is queued
+	OldestDueAge   time.Duration
+	FailedLastHour int64
+	Processors     []store.Heartbeat
+	SendsByGateway map[string]int64 // last 24h
+	// BlockedGateways are the paused gateways that matter (see
+	// PausedGateways).
 	BlockedGateways []store.GatewayState
 	Warnings        []Warning
 }
@@ -138,33 +150,61 @@ func (r *Reporter) Health(ctx context.Context) (Health, error) {
 	if h.SendsByGateway, err = r.store.QueueSendsByGateway(ctx, now.Add(-24*time.Hour)); err != nil {
 		return Health{}, err
 	}
-	states, err := r.store.GatewayStates(ctx)
-	if err != nil {
+	if h.BlockedGateways, err = r.PausedGateways(ctx); err != nil {
 		return Health{}, err
-	}
-	for _, s := range states {
-		if s.Blocked {
-			h.BlockedGateways = append(h.BlockedGateways, s)
-		}
 	}
 	h.Warnings = warnings(h, r.BlockedAfter)
 	return h, nil
+}
+
+// PausedGateways returns the paused gateways that still matter: the active
+// one, and any other that a queued item or a running or scheduled campaign
+// names. A gateway paused and then switched away from, with nothing left
+// naming it, is not reported: nothing waits for it. (Its pause stays on
+// record and is lifted when it is chosen again.)
+func (r *Reporter) PausedGateways(ctx context.Context) ([]store.GatewayState, error) {
+	states, err := r.store.GatewayStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	active := ""
+	if r.Active != nil {
+		active = r.Active(ctx)
+	}
+	var out []store.GatewayState
+	for _, s := range states {
+		if !s.Blocked {
+			continue
+		}
+		if r.Active != nil && s.Gateway != active {
+			used, err := r.store.GatewayInUse(ctx, s.Gateway)
+			if err != nil {
+				return nil, err
+			}
+			if !used {
+				continue
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // warnings derives the operator warnings from a health snapshot.
 func warnings(h Health, blockedAfter time.Duration) []Warning {
 	var ws []Warning
 	if h.OldestDueAge > blockedAfter {
-		ws = append(ws, Warning{"blocked_queue", fmt.Sprintf("the oldest due message has waited %s", h.OldestDueAge.Round(time.Second))})
+		ws = append(ws, Warning{Kind: "blocked_queue", Message: fmt.Sprintf("the oldest due message has waited %s", h.OldestDueAge.Round(time.Second))})
 	}
 	if h.FailedLastHour > 0 {
-		ws = append(ws, Warning{"permanent_failures", fmt.Sprintf("%d messages failed in the last hour", h.FailedLastHour)})
+		ws = append(ws, Warning{Kind: "permanent_failures", Message: fmt.Sprintf("%d messages failed in the last hour", h.FailedLastHour)})
 	}
 	if len(h.Processors) == 0 {
-		ws = append(ws, Warning{"no_processor", "no delivery processor is running"})
+		ws = append(ws, Warning{Kind: "no_processor", Message: "no delivery processor is running"})
 	}
 	for _, g := range h.BlockedGateways {
-		ws = append(ws, Warning{"gateway_blocked", fmt.Sprintf("gateway %s is paused: %s", g.Gateway, g.BlockedReason)})
+		ws = append(ws, Warning{Kind: "gateway_blocked", Message: fmt.Sprintf("gateway %s is paused: %s", g.Gateway, g.BlockedReason),
+			Gateway: g.Gateway, Reason: g.BlockedReason})
 	}
 	return ws
 }

@@ -192,6 +192,11 @@ WHERE id = ? AND lock_token = ? AND status = 'processing'`,
 			return false, err
 		}
 	}
+	if o.Status == StatusFailed {
+		if err := addStaffNotice(ctx, tx, now, `q.id = ?`, o.ID); err != nil {
+			return false, err
+		}
+	}
 	return true, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // QueueStatusCounts counts items created at or after since by status; a zero
@@ -62,6 +64,9 @@ type RecentFilter struct {
 	Status QueueStatus
 	// Limit is the most rows (default 20).
 	Limit int
+	// CreatedBy limits the rows to the items one identity queued itself
+	// (not campaign items), newest first; empty means anyone's.
+	CreatedBy string
 }
 
 // RecentQueueItems returns the newest items (failed ones: the latest
@@ -72,10 +77,19 @@ func (db *DB) RecentQueueItems(ctx context.Context, f RecentFilter) ([]QueueItem
 	}
 	var rows []queueRow
 	var err error
-	switch f.Status {
-	case "":
+	switch {
+	case f.CreatedBy != "":
+		// The creator index, newest first.
+		q := `SELECT ` + queueColumns + ` FROM queue_items WHERE created_by = ? AND campaign_id IS NULL`
+		args := []any{f.CreatedBy}
+		if f.Status != "" {
+			q += ` AND status = ?`
+			args = append(args, string(f.Status))
+		}
+		err = db.x.SelectContext(ctx, &rows, q+` ORDER BY id DESC LIMIT ?`, append(args, f.Limit)...)
+	case f.Status == "":
 		err = db.x.SelectContext(ctx, &rows, `SELECT `+queueColumns+` FROM queue_items ORDER BY id DESC LIMIT ?`, f.Limit)
-	case StatusFailed:
+	case f.Status == StatusFailed:
 		err = db.x.SelectContext(ctx, &rows, db.sql.recentFailed, f.Limit)
 	default:
 		// Newest items first: walks the primary key back until it has enough.
@@ -218,13 +232,42 @@ func (db *DB) BlockGateway(ctx context.Context, gateway, reason string) error {
 	return nil
 }
 
-// UnblockGateway lets the loop send through a gateway again.
+// UnblockGateway lets the loop send through a gateway again, and makes
+// the items held for a paused gateway that may now go due at once rather
+// than at their next recheck: those naming this gateway, and those
+// naming none (they follow the active gateway, which is this one or was
+// just chosen instead of a paused one; if it is still paused, the loop
+// holds them again).
 func (db *DB) UnblockGateway(ctx context.Context, gateway string) error {
 	now := db.timestamp()
-	if _, err := db.x.ExecContext(ctx, db.sql.upsertGatewayState, gateway, sql.NullString{}, sql.NullTime{}, now); err != nil {
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.sql.upsertGatewayState, gateway, sql.NullString{}, sql.NullTime{}, now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE queue_items SET next_attempt_at = ?, updated_at = ?
+WHERE status = 'queued' AND next_attempt_at > ? AND last_error_class = 'sender_blocked' AND gateway IN ('', ?)`,
+			now, now, now, gateway)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("unblock gateway %s: %w", gateway, err)
 	}
 	return nil
+}
+
+// GatewayInUse reports whether anything still sends through gateway by
+// name: a queued or processing item, or a running or scheduled campaign.
+// (Items and campaigns naming no gateway follow the active one.)
+func (db *DB) GatewayInUse(ctx context.Context, gateway string) (bool, error) {
+	var n int
+	err := db.x.GetContext(ctx, &n, `SELECT
+  (SELECT COUNT(*) FROM (SELECT 1 FROM queue_items WHERE status IN ('queued', 'processing') AND gateway = ? LIMIT 1) i)
++ (SELECT COUNT(*) FROM (SELECT 1 FROM campaigns WHERE status IN ('running', 'scheduled') AND deleted_at IS NULL AND gateway = ? LIMIT 1) c)`,
+		gateway, gateway)
+	if err != nil {
+		return false, fmt.Errorf("gateway %s in use: %w", gateway, err)
+	}
+	return n > 0, nil
 }
 
 // GatewayStates returns every gateway with a recorded state.

@@ -66,6 +66,9 @@ WHERE provider_message_id = ? AND sent_gateway = ? AND status = 'sent'`
 			_, err = tx.ExecContext(ctx, `INSERT INTO queue_events (queue_item_id, created_at, actor, event, from_status, to_status, attempt, detail)
 SELECT id, ?, ?, 'failed', 'sent', 'failed', attempts, ? FROM queue_items WHERE provider_message_id = ? AND sent_gateway = ?`,
 				now, r.Gateway, r.Error, r.ProviderMessageID, r.Gateway)
+			if err == nil {
+				err = addStaffNotice(ctx, tx, now, `q.provider_message_id = ? AND q.sent_gateway = ?`, r.ProviderMessageID, r.Gateway)
+			}
 		}
 		return err
 	})

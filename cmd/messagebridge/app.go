@@ -142,6 +142,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 		Library:  library.New(db, m.media, m.storage),
 		Observer: m.metrics,
 		Secrets:  m.settings.Secrets,
+
+		// A hold for a paused gateway is decided on the settings as
+		// stored, not as cached (a switch may have released the item).
+		RefreshSettings: m.settings.Invalidate,
 	}, db, m.gws, log)
 	m.ops = ops.New(db, m.settings, ops.Config{Gateways: m.gset.describe(), Notify: m.loop.Notify, Paces: m.loop.Paces,
 		Media: m.media, MediaStorage: m.storage, Imported: m.metrics.ObserveImport}, log)
@@ -294,6 +298,7 @@ func (m *Main) addHTTP(ln net.Listener) {
 // Of several instances sharing the database, one holds each transport.
 func (m *Main) addTransports() error {
 	m.services.add("telegram", m.runTelegram)
+	m.services.add("failure notices", m.failureNotices().Run)
 	m.services.add("whatsapp session", func(ctx context.Context) error {
 		if err := m.gset.session.WaitLinked(ctx, 5*time.Second); err != nil {
 			if ctx.Err() != nil {
@@ -305,6 +310,20 @@ func (m *Main) addTransports() error {
 		return nil
 	})
 	return nil
+}
+
+// failureNotices tells staff, in their Telegram or WhatsApp chat, when a
+// message they queued fails for good. Any instance with the Telegram token
+// tells Telegram users; the one holding the WhatsApp session tells
+// WhatsApp users.
+func (m *Main) failureNotices() *commands.Notices {
+	var _ commands.Notifier = (*telegram.Notifier)(nil)
+	var _ commands.Notifier = (*whatsapp.Notifier)(nil)
+	tg := telegram.NewNotifier(telegram.NotifierConfig{
+		Token:       func() string { return m.settings.String(context.Background(), telegram.SettingToken) },
+		APIEndpoint: m.cfg.TelegramAPIEndpoint, Logger: m.log})
+	wa := whatsapp.NewNotifier(m.gset.session, m.gset.session.IsLoggedIn)
+	return commands.NewNotices(m.ops, map[string]commands.Notifier{bot.Telegram: tg, bot.WhatsApp: wa}, commands.NoticeConfig{}, m.log)
 }
 
 // runWhatsApp connects the linked session and runs the WhatsApp operator

@@ -44,7 +44,7 @@ type GatewayStatus struct {
 // Gateways returns the active gateway, the choices and the paused ones.
 func (s *Service) Gateways(ctx context.Context) (GatewayStatus, error) {
 	st := GatewayStatus{Active: s.ActiveGateway(ctx), Available: s.GatewayNames()}
-	states, err := s.st.GatewayStates(ctx)
+	states, err := s.rep.PausedGateways(ctx)
 	if err != nil {
 		return GatewayStatus{}, err
 	}

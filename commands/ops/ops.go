@@ -34,6 +34,7 @@ type (
 	AuditEntry     = store.AuditEntry
 	GatewayState   = store.GatewayState
 	Health         = queue.Health
+	Warning        = queue.Warning
 	Window         = queue.Window
 )
 
@@ -120,6 +121,8 @@ type Store interface {
 	ResetQueueItem(ctx context.Context, id int64, actor string) (store.QueueItem, error)
 	EditQueueItem(ctx context.Context, id int64, e store.QueueEdit, actor string) (store.QueueItem, error)
 	CancelQueueItem(ctx context.Context, id int64, actor string) (store.QueueItem, error)
+	ClaimStaffNotices(ctx context.Context, p store.NoticeClaim) ([]store.StaffNotice, error)
+	FinishStaffNotice(ctx context.Context, id int64, token string, o store.NoticeOutcome) (bool, error)
 	SavedMessageByName(ctx context.Context, name string) (store.SavedMessage, error)
 	SavedMessageByID(ctx context.Context, id int64) (store.SavedMessage, error)
 	SavedMessages(ctx context.Context, includeArchived bool) ([]store.SavedMessage, error)
@@ -229,7 +232,11 @@ func New(st Store, r *settings.Reader, cfg Config, log *slog.Logger) *Service {
 			storage = "s3"
 		}
 	}
-	return &Service{st: st, settings: r, cfg: cfg, rep: queue.NewReporter(st, cfg.Now), log: log.With("component", "ops"), storage: storage}
+	s := &Service{st: st, settings: r, cfg: cfg, rep: queue.NewReporter(st, cfg.Now), log: log.With("component", "ops"), storage: storage}
+	// Paused gateways are reported while they matter: the active one, or
+	// one something still names.
+	s.rep.Active = s.ActiveGateway
+	return s
 }
 
 // SettingsReader is the settings reader the operations use.
