@@ -593,6 +593,11 @@ func testHealthWarnings(t *testing.T, b *bundle) {
 	if kinds := warningKinds(h); !strings.Contains(kinds, "permanent_failures") || !strings.Contains(kinds, "gateway_blocked") {
 		t.Fatalf("warnings %q", kinds)
 	}
+	for _, w := range h.Warnings {
+		if w.Kind == "permanent_failures" && w.Message != "1 message failed in the last hour" {
+			t.Fatalf("one failure is worded %q", w.Message)
+		}
+	}
 	b.clock.Advance(2 * time.Minute) // the heartbeat goes stale
 	if h, err = rep.Health(ctx); err != nil || !strings.Contains(warningKinds(h), "no_processor") {
 		t.Fatalf("stale heartbeat: warnings %q, %v", warningKinds(h), err)

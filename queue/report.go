@@ -197,7 +197,11 @@ func warnings(h Health, blockedAfter time.Duration) []Warning {
 		ws = append(ws, Warning{Kind: "blocked_queue", Message: fmt.Sprintf("the oldest due message has waited %s", h.OldestDueAge.Round(time.Second))})
 	}
 	if h.FailedLastHour > 0 {
-		ws = append(ws, Warning{Kind: "permanent_failures", Message: fmt.Sprintf("%d messages failed in the last hour", h.FailedLastHour)})
+		msg := fmt.Sprintf("%d messages failed in the last hour", h.FailedLastHour)
+		if h.FailedLastHour == 1 {
+			msg = "1 message failed in the last hour"
+		}
+		ws = append(ws, Warning{Kind: "permanent_failures", Message: msg})
 	}
 	if len(h.Processors) == 0 {
 		ws = append(ws, Warning{Kind: "no_processor", Message: "no delivery processor is running"})
