@@ -266,15 +266,7 @@ func (m *Main) addHTTP(ln net.Listener) {
 	if l, ok := m.media.(*media.Local); ok {
 		deps.Media = l.Handler()
 	}
-	srv := &http.Server{
-		Handler:           webadmin.New(deps),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute,
-		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(webadmin.New(deps), defaultHTTPLimits(), m.log)
 	m.services.add("http server", func(ctx context.Context) error {
 		served := make(chan error, 1)
 		go func() { served <- srv.Serve(ln) }()

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/messagebridge/messagebridge/gateways/library"
 	"github.com/messagebridge/messagebridge/gateways/session"
@@ -81,4 +84,35 @@ func adminURL(ctx context.Context, r *settings.Reader, ln net.Listener) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// httpLimits bound what one client may hold of the HTTP server.
+type httpLimits struct {
+	// ReadHeader and Read bound reading a request's headers and whole
+	// body: a slow or stalled upload is cut off.
+	ReadHeader, Read time.Duration
+	// Write bounds writing a response (the largest is a video preview).
+	Write time.Duration
+	// Idle closes a keep-alive connection that sends nothing.
+	Idle time.Duration
+	// MaxHeaderBytes caps a request's headers.
+	MaxHeaderBytes int
+}
+
+func defaultHTTPLimits() httpLimits {
+	return httpLimits{ReadHeader: 10 * time.Second, Read: 5 * time.Minute, Write: 5 * time.Minute,
+		Idle: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+}
+
+// newHTTPServer serves h within l.
+func newHTTPServer(h http.Handler, l httpLimits, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: l.ReadHeader,
+		ReadTimeout:       l.Read,
+		WriteTimeout:      l.Write,
+		IdleTimeout:       l.Idle,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
