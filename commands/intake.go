@@ -80,9 +80,10 @@ func (r *Router) send(ctx context.Context, c call) ([]bot.Reply, error) {
 
 // pauseNote tells staff that n messages (queued now, or already before)
 // cannot go out yet because the gateway is paused, why, and what ends the
-// wait: "⚠ Not sent yet: sending via meta is paused since … because the
-// provider refused our account (…). It waits in the queue; it goes out
-// once an admin fixes meta or switches to another gateway."
+// wait: "⚠ Not sent yet: sending via meta is paused since …. The
+// WhatsApp Business account's access token has expired; … It waits in the
+// queue; it goes out once an admin fixes meta or switches to another
+// gateway." The reason is in plain words (ops.ExplainError), for staff.
 func (r *Router) pauseNote(ctx context.Context, p *ops.GatewayState, n int, already bool) string {
 	wait, goes := "It waits", "it goes"
 	switch {
@@ -93,6 +94,6 @@ func (r *Router) pauseNote(ctx context.Context, p *ops.GatewayState, n int, alre
 	case n > 1:
 		wait, goes = "They wait", "they go"
 	}
-	return fmt.Sprintf("⚠ Not sent yet: sending via %s is paused since %s because the provider refused our account (%s). %s in the queue; %s out once an admin fixes %s or switches to another gateway.",
+	return fmt.Sprintf("⚠ Not sent yet: sending via %s is paused since %s. %s %s in the queue; %s out once an admin fixes %s or switches to another gateway.",
 		p.Gateway, r.ops.TimeText(ctx, p.BlockedAt), ops.PauseReason(*p), wait, goes, p.Gateway)
 }

@@ -58,28 +58,10 @@ type IntakeResult struct {
 	Paused *GatewayState
 }
 
-// PauseReason says in plain words why the provider refused a gateway: its
-// recorded error without the error class and gateway name in front,
-// clipped.
+// PauseReason says in plain words why the provider refused a gateway, the
+// way staff read it (ExplainError): no error class, code or provider text.
 func PauseReason(st GatewayState) string {
-	r := strings.TrimSpace(st.BlockedReason)
-	// The delivery loop writes the error class in front: "sender_blocked
-	// (code 190): meta: …".
-	if rest, ok := strings.CutPrefix(r, "sender_blocked"); ok {
-		if _, after, ok := strings.Cut(rest, ": "); ok {
-			r = after
-		}
-	}
-	for _, p := range []string{st.Gateway + ": ", st.Gateway + " send: "} {
-		if rest, ok := strings.CutPrefix(r, p); ok {
-			r = rest
-			break
-		}
-	}
-	if r == "" {
-		return "no reason was given"
-	}
-	return clip(r, 160)
+	return ExplainError(st.Gateway, queue.SenderBlocked.String(), st.BlockedReason).Plain
 }
 
 // Intake normalizes each number, drops repeats within the message and
