@@ -209,6 +209,10 @@ type Service struct {
 	// mediaMu keeps a media cleanup (Lock) from deleting a file between
 	// its upload and its recording (RLock).
 	mediaMu sync.RWMutex
+	// zone is the last campaign.timezone loaded, by name.
+	zoneMu   sync.Mutex
+	zone     *time.Location
+	zoneName string
 }
 
 // New returns the operations over st, reading settings through r.

@@ -126,6 +126,16 @@ func (s *Service) Window(ctx context.Context, name string) (Window, error) {
 	return w, nil
 }
 
+// Windows returns the item counts by status in each of the five windows,
+// shortest first.
+func (s *Service) Windows(ctx context.Context) ([]Window, error) {
+	ws, err := s.rep.Windows(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("windows: %w", err)
+	}
+	return ws, nil
+}
+
 // OptOut records that phone must get no more campaign messages; imports
 // skip it from now on. It returns the number in E.164.
 func (s *Service) OptOut(ctx context.Context, a Actor, raw, reason string) (string, error) {

@@ -129,10 +129,18 @@ func (s *Service) DedupeWindow(ctx context.Context) time.Duration {
 
 // Location is the display and schedule time zone.
 func (s *Service) Location(ctx context.Context) *time.Location {
-	loc, err := time.LoadLocation(s.settings.String(ctx, SettingTimezone))
+	name := s.settings.String(ctx, SettingTimezone)
+	// Loading a zone reads the zoneinfo file: keep the last one loaded.
+	s.zoneMu.Lock()
+	defer s.zoneMu.Unlock()
+	if s.zone != nil && s.zoneName == name {
+		return s.zone
+	}
+	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return time.FixedZone("IST", 5*3600+1800)
 	}
+	s.zone, s.zoneName = loc, name
 	return loc
 }
 
