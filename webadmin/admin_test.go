@@ -341,7 +341,13 @@ func TestNoPageShowsASecret(t *testing.T) {
 	}
 	pages = append(pages, "/admin/audit?action=setting")
 	for _, p := range pages {
-		_, body := s.get(t, c, p)
+		if p == "/admin/login" || p == "/admin/setup" || p == "/admin/messages/preview" {
+			continue // a signed-in admin is sent on from these; the preview needs a message
+		}
+		code, body := s.get(t, c, p)
+		if code != http.StatusOK {
+			t.Errorf("%s: %d, want the page", p, code)
+		}
 		for key, v := range secrets {
 			if strings.Contains(body, v) || strings.Contains(body, v[:len(v)-4]) {
 				t.Errorf("%s shows the value of %s", p, key)

@@ -52,14 +52,14 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
 			d.Rate, d.Target = p.Rate, p.Target
 		}
 	}
-	for _, name := range ops.WindowNames() {
-		win, err := s.ops.Window(ctx, name)
-		if err != nil {
-			s.failPage(w, r, err)
-			return
-		}
+	wins, err := s.ops.Windows(ctx)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	for _, win := range wins {
 		t := ops.TallyOf(win.Counts)
-		d.Windows = append(d.Windows, windowRow{Name: name, Counts: []int64{t.Queued, t.Sending, t.Sent, t.Delivered, t.Read, t.Failed, t.Cancelled}})
+		d.Windows = append(d.Windows, windowRow{Name: win.Name, Counts: []int64{t.Queued, t.Sending, t.Sent, t.Delivered, t.Read, t.Failed, t.Cancelled}})
 	}
 	if d.Recent, err = s.ops.Recent(ctx, ops.RecentFilter{Limit: 25}); err != nil {
 		s.failPage(w, r, err)

@@ -18,8 +18,7 @@ type gatewayCard struct {
 }
 
 type gatewaysData struct {
-	Active string
-	Cards  []gatewayCard
+	Cards []gatewayCard
 }
 
 // gatewaysPage shows the choice of gateway and each gateway's
@@ -43,7 +42,7 @@ func (s *server) gatewaysData(r *http.Request) (gatewaysData, error) {
 	if err != nil {
 		return gatewaysData{}, err
 	}
-	d := gatewaysData{Active: st.Active}
+	var d gatewaysData
 	for _, name := range st.Available {
 		c := gatewayCard{Name: name, Active: name == st.Active}
 		for _, p := range st.Paused {
@@ -77,10 +76,18 @@ func (s *server) gatewayCredentials(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	rows, err := s.settingRows(r, func(key, group string) bool { return group == name })
+	// One read of the page's data: the named card's rows are applied in
+	// place, so a refusal re-renders them with their problems.
+	d, err := s.gatewaysData(r)
 	if err != nil {
 		s.fail(w, r, "/admin/gateways", err)
 		return
+	}
+	var rows []settingRow
+	for i := range d.Cards {
+		if d.Cards[i].Name == name {
+			rows = d.Cards[i].Settings
+		}
 	}
 	changed, failed, err := s.applySettings(r, rows)
 	if err != nil {
@@ -88,20 +95,10 @@ func (s *server) gatewayCredentials(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if failed > 0 {
-		d, err := s.gatewaysData(r)
-		if err != nil {
-			s.fail(w, r, "/admin/gateways", err)
-			return
-		}
 		var errs []string
 		for _, row := range rows {
 			if row.Error != "" {
 				errs = append(errs, row.Error)
-			}
-		}
-		for i := range d.Cards {
-			if d.Cards[i].Name == name {
-				d.Cards[i].Settings = rows
 			}
 		}
 		if len(changed) > 0 {

@@ -16,13 +16,17 @@ type operatorsData struct {
 // operatorsPage lists the chat identities that may use the bot, with
 // their roles.
 func (s *server) operatorsPage(w http.ResponseWriter, r *http.Request) {
+	s.renderOperators(w, r, http.StatusOK, operatorForm{Role: ops.RoleStaff}, nil)
+}
+
+func (s *server) renderOperators(w http.ResponseWriter, r *http.Request, code int, f operatorForm, errs []string) {
 	list, err := s.ops.Operators(r.Context())
 	if err != nil {
 		s.failPage(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "operators", page{Title: "Operators", Nav: "operators",
-		Data: operatorsData{Operators: list, Roles: ops.Roles(), Role: ops.RoleStaff}})
+	s.render(w, r, code, "operators", page{Title: "Operators", Nav: "operators", Errors: errs,
+		Data: operatorsData{Operators: list, Roles: ops.Roles(), Identity: f.Identity, Role: f.Role}})
 }
 
 type operatorForm struct {
@@ -43,13 +47,7 @@ func (f operatorForm) Validate() []string {
 func (s *server) operatorSave(w http.ResponseWriter, r *http.Request) {
 	f := operatorForm{Identity: r.PostFormValue("identity"), Role: r.PostFormValue("role")}
 	if errs := f.Validate(); len(errs) > 0 {
-		list, err := s.ops.Operators(r.Context())
-		if err != nil {
-			s.failPage(w, r, err)
-			return
-		}
-		s.render(w, r, http.StatusUnprocessableEntity, "operators", page{Title: "Operators", Nav: "operators", Errors: errs,
-			Data: operatorsData{Operators: list, Roles: ops.Roles(), Identity: f.Identity, Role: f.Role}})
+		s.renderOperators(w, r, http.StatusUnprocessableEntity, f, errs)
 		return
 	}
 	op, err := s.ops.PutOperator(r.Context(), actor(r), f.Identity, f.Role)

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/messagebridge/messagebridge/commands/ops"
-	"github.com/messagebridge/messagebridge/commands/words"
 )
 
 //go:embed templates/*.html static/*
@@ -27,11 +26,7 @@ type templates struct {
 }
 
 func mustParseTemplates() *templates {
-	funcs := template.FuncMap{
-		"plural": words.Count,
-		"join":   strings.Join,
-		"dict":   dict,
-	}
+	funcs := template.FuncMap{"dict": dict}
 	// The layout and the partials (files named _*.html) are in every set.
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/_*.html"))
 	files, err := fs.Glob(assets, "templates/*.html")
@@ -81,6 +76,9 @@ type page struct {
 	Loc *time.Location
 }
 
+// timeLayout is how the pages write a time: with its zone.
+const timeLayout = "02 Jan 15:04 MST"
+
 // Time shows t in the page's time zone, labelled with the zone.
 func (p page) Time(t time.Time) string {
 	if t.IsZero() {
@@ -90,7 +88,7 @@ func (p page) Time(t time.Time) string {
 	if loc == nil {
 		loc = time.UTC
 	}
-	return t.In(loc).Format("02 Jan 15:04 MST")
+	return t.In(loc).Format(timeLayout)
 }
 
 // render writes the page with status code.

@@ -13,7 +13,7 @@ import (
 
 // settingRow is one setting as a form field.
 type settingRow struct {
-	Key, Help, Unit, Type string
+	Key, Help, Unit string
 	// Value is what the field shows: the current value, or for a secret
 	// its mask (the field itself stays empty: secrets are write-only).
 	Value   string
@@ -39,9 +39,9 @@ func (s *server) settingRows(r *http.Request, keep func(key, group string) bool)
 		if !keep(v.Key, v.Group()) {
 			continue
 		}
-		row := settingRow{Key: v.Key, Help: v.Help, Unit: v.Unit, Type: string(v.Type), Value: v.Value,
+		row := settingRow{Key: v.Key, Help: v.Help, Unit: v.Unit, Value: v.Value,
 			Default: v.Default, Secret: v.Secret, Choices: v.Choices}
-		if row.Type == "bool" {
+		if v.Type == "bool" {
 			row.Choices = []string{"true", "false"}
 		}
 		switch {
@@ -50,7 +50,7 @@ func (s *server) settingRows(r *http.Request, keep func(key, group string) bool)
 		case v.FromEnv():
 			row.Source = "from " + v.EnvVar()
 		default:
-			row.Source = fmt.Sprintf("set by %s, %s", v.UpdatedBy, v.UpdatedAt.In(loc).Format("02 Jan 15:04 MST"))
+			row.Source = fmt.Sprintf("set by %s, %s", v.UpdatedBy, v.UpdatedAt.In(loc).Format(timeLayout))
 		}
 		rows = append(rows, row)
 	}
