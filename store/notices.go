@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -160,7 +159,7 @@ type NoticeOutcome struct {
 // claimer owns the notice now (or it was finished already).
 func (db *DB) FinishStaffNotice(ctx context.Context, id int64, token string, o NoticeOutcome) (bool, error) {
 	now := db.timestamp()
-	detail := cutText(o.Detail, 255)
+	detail := fitText(o.Detail, 255)
 	var n int64
 	var err error
 	switch o.State {
@@ -209,13 +208,4 @@ func (db *DB) StaffNotices(ctx context.Context, itemID int64) ([]StaffNotice, er
 		ns[i] = ns[i].utc()
 	}
 	return ns, nil
-}
-
-// cutText cuts s to at most n characters, between characters.
-func cutText(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }

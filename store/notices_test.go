@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/storetest"
@@ -23,6 +25,7 @@ func TestStaffNotices(t *testing.T) {
 		{"OnlyStaffFailuresGetANotice", testOnlyStaffFailuresGetANotice},
 		{"ClaimsAreExclusiveAndLeased", testNoticeClaimsAreExclusiveAndLeased},
 		{"FinishAndRetry", testNoticeFinishAndRetry},
+		{"DetailIsFitted", testNoticeDetailIsFitted},
 		{"UnblockReleasesHeldItems", testUnblockReleasesHeldItems},
 		{"GatewayInUse", testGatewayInUse},
 		{"RecentByCreator", testRecentByCreator},
@@ -307,6 +310,28 @@ func testNoticeFinishAndRetry(t *testing.T, db *store.DB, clock *storetest.Clock
 	}
 	if ns := notices(t, db, b); ns[0].State != store.NoticeDropped {
 		t.Fatalf("dropped notice: %+v", ns)
+	}
+}
+
+// testNoticeDetailIsFitted: a detail with bytes that are not UTF-8 (which
+// MySQL's utf8mb4 refuses) or longer than the column is stored fitted.
+func testNoticeDetailIsFitted(t *testing.T, db *store.DB, clock *storetest.Clock) {
+	ctx := context.Background()
+	putOperator(t, db, "telegram:42", store.RoleStaff)
+	id := enqueueOne(t, db, store.NewQueueItem{CreatedBy: "telegram:42"})
+	finishAll(t, db, failed("permanent: no"))
+	got, err := db.ClaimStaffNotices(ctx, store.NoticeClaim{Transports: []string{"telegram"}, Token: "t1"})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("claim: %+v, %v", got, err)
+	}
+	detail := "refused: \xff\xfe " + strings.Repeat("é", 300)
+	if ok, err := db.FinishStaffNotice(ctx, got[0].ID, "t1", store.NoticeOutcome{State: store.NoticeDropped, Detail: detail}); err != nil || !ok {
+		t.Fatalf("finish: %v, %v", ok, err)
+	}
+	ns := notices(t, db, id)
+	d := ns[0].Detail
+	if !utf8.ValidString(d) || utf8.RuneCountInString(d) != 255 || !strings.HasPrefix(d, "refused: \uFFFD") || !strings.HasSuffix(d, "…") {
+		t.Fatalf("detail %q (%d characters)", d, utf8.RuneCountInString(d))
 	}
 }
 
