@@ -50,10 +50,10 @@ func (s *Service) Gateways(ctx context.Context) (GatewayStatus, error) {
 	}
 	for _, g := range states {
 		if g.Blocked {
-			g.BlockedReason = shown(g.BlockedReason, s.secrets(ctx))
 			st.Paused = append(st.Paused, g)
 		}
 	}
+	s.shown(ctx).states(st.Paused)
 	return st, nil
 }
 

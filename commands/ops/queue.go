@@ -30,8 +30,7 @@ func (s *Service) QueueItem(ctx context.Context, id int64) (QueueItem, error) {
 	if err != nil {
 		return it, itemError(err, id, "read")
 	}
-	it.LastError = shown(it.LastError, s.secrets(ctx))
-	return it, nil
+	return s.shown(ctx).item(it), nil
 }
 
 // Retry puts a failed item back in the queue with its attempts reset.
@@ -44,7 +43,7 @@ func (s *Service) Retry(ctx context.Context, a Actor, id int64) (QueueItem, erro
 		return QueueItem{}, err
 	}
 	s.cfg.Notify()
-	return it, nil
+	return s.shown(ctx).item(it), nil
 }
 
 // EditPhone changes the number of a queued or failed item; the number is
@@ -62,7 +61,10 @@ func (s *Service) EditPhone(ctx context.Context, a Actor, id int64, raw string) 
 		return QueueItem{}, err
 	}
 	it, err := s.st.EditQueueItem(ctx, id, store.QueueEdit{Phone: &e164}, a.Identity)
-	return it, itemError(err, id, "edited")
+	if err := itemError(err, id, "edited"); err != nil {
+		return it, err
+	}
+	return s.shown(ctx).item(it), nil
 }
 
 // Cancel cancels a queued or failed item.
@@ -71,7 +73,10 @@ func (s *Service) Cancel(ctx context.Context, a Actor, id int64) (QueueItem, err
 		return QueueItem{}, err
 	}
 	it, err := s.st.CancelQueueItem(ctx, id, a.Identity)
-	return it, itemError(err, id, "cancelled")
+	if err := itemError(err, id, "cancelled"); err != nil {
+		return it, err
+	}
+	return s.shown(ctx).item(it), nil
 }
 
 // RecentFilter selects items for Recent.
@@ -80,7 +85,7 @@ type RecentFilter = store.RecentFilter
 // Recent returns the newest items (or the latest failures) first.
 func (s *Service) Recent(ctx context.Context, f RecentFilter) ([]QueueItem, error) {
 	items, err := s.st.RecentQueueItems(ctx, f)
-	s.shownItems(ctx, items)
+	s.shown(ctx).items(items)
 	return items, err
 }
 
@@ -88,16 +93,10 @@ func (s *Service) Recent(ctx context.Context, f RecentFilter) ([]QueueItem, erro
 // processors and warnings.
 func (s *Service) Health(ctx context.Context) (Health, error) {
 	h, err := s.rep.Health(ctx)
-	if err != nil || len(h.BlockedGateways) == 0 {
+	if err != nil {
 		return h, err
 	}
-	secrets := s.secrets(ctx)
-	for i := range h.BlockedGateways {
-		h.BlockedGateways[i].BlockedReason = shown(h.BlockedGateways[i].BlockedReason, secrets)
-	}
-	for i := range h.Warnings {
-		h.Warnings[i].Message = shown(h.Warnings[i].Message, secrets)
-	}
+	s.shown(ctx).health(&h)
 	return h, nil
 }
 

@@ -48,7 +48,7 @@ func (s *Service) SendTest(ctx context.Context, a Actor, gateway, raw string) (Q
 	for _, st := range states {
 		if st.Gateway == g.Name && st.Blocked {
 			return refuse("No test message was queued: %s is paused (%s), and nothing goes out through it until the pause is lifted by choosing it as the active gateway.",
-				g.Name, shown(st.BlockedReason, s.secrets(ctx)))
+				g.Name, s.shown(ctx).text(st.BlockedReason))
 		}
 	}
 	content := store.QueueContent{Kind: store.ContentText,
@@ -71,5 +71,9 @@ func (s *Service) SendTest(ctx context.Context, a Actor, gateway, raw string) (Q
 	}
 	s.cfg.Notify()
 	s.audit(ctx, a, "gateway.test", fmt.Sprintf("%s → %s (#%d)", g.Name, e164, ids[0]), "ok")
-	return s.st.QueueItem(ctx, ids[0])
+	it, err := s.st.QueueItem(ctx, ids[0])
+	if err != nil {
+		return QueueItem{}, err
+	}
+	return s.shown(ctx).item(it), nil
 }
