@@ -511,7 +511,9 @@ func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem, claim u
 	if reason, ok := l.isBlocked(name); ok {
 		return store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusQueued, RefundAttempt: true,
 			NextAttemptAt: l.cfg.Now().Add(l.cfg.BlockedRecheck), Gateway: name,
-			Error:      SanitizeError(fmt.Sprintf("held: gateway %s is paused: %s", name, reason), l.secrets(drainCtx)...),
+			// reason was sanitized when the pause was recorded (block, from
+			// decide's out.Error), so it only needs bounding here.
+			Error:      Clip(fmt.Sprintf("held: gateway %s is paused: %s", name, reason), MaxErrorLen),
 			ErrorClass: SenderBlocked.String()}
 	}
 	if wait, ok := l.reserveRecipient(it.Phone); !ok {
@@ -536,10 +538,14 @@ func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem, claim u
 		start = time.Now()
 	}
 	id, err := sender.Send(sctx, d)
+	var lat time.Duration
+	if obs != nil {
+		lat = time.Since(start)
+	}
 	cancel()
 	out := l.decide(drainCtx, it, name, id, err)
 	if obs != nil {
-		obs.ObserveSend(name, sendOutcome(out), time.Since(start))
+		obs.ObserveSend(name, sendOutcome(out), lat)
 	}
 	return out
 }
@@ -590,8 +596,9 @@ func (l *Loop) decide(ctx context.Context, it store.QueueItem, gateway, provider
 		// The provider is overloaded: every send through it slows down.
 		// (A rate limit without a provider code is the sender's own
 		// pacing, not the provider's answer.)
-		if after, ok := GatewayRateLimit(err); ok {
-			l.pacer.RateLimited(gateway, after)
+		// Same test as GatewayRateLimit, on the SendError already in hand.
+		if se.Scope == ScopeGateway {
+			l.pacer.RateLimited(gateway, se.RetryAfter)
 		}
 	}
 	if err != nil {

@@ -27,9 +27,30 @@ const (
 	KindOther
 )
 
+// Form marks, within a Kind, the content the importer answers in its own
+// words, so that it need not match the display text in What.
+type Form int
+
+// The forms Detect marks.
+const (
+	// FormNone is any other content.
+	FormNone Form = iota
+	// FormDamaged is a zip archive that cannot be opened.
+	FormDamaged
+	// FormOldXLS is an old Excel workbook (.xls).
+	FormOldXLS
+	// FormEncrypted is a Compound File that may be a password-protected
+	// Office file.
+	FormEncrypted
+	// FormBinary is binary data of no format Detect names.
+	FormBinary
+)
+
 // Content is what Detect found in a file.
 type Content struct {
 	Kind Kind
+	// Form is set for the contents listed with the Form constants.
+	Form Form
 	// What names the content for the operator, with its article: "plain
 	// text", "an Excel workbook", "a PNG image", "a Word document",
 	// "binary data".
@@ -62,7 +83,8 @@ func detect(data []byte) (Content, []byte) {
 	case bytes.HasPrefix(data, []byte("PK\x03\x04")), bytes.HasPrefix(data, []byte("PK\x05\x06")), bytes.HasPrefix(data, []byte("PK\x07\x08")):
 		return detectZip(data), nil
 	case bytes.HasPrefix(data, oleMagic):
-		return Content{Kind: KindOther, What: describe(data), OLE: true}, nil
+		what, form := describe(data)
+		return Content{Kind: KindOther, What: what, Form: form, OLE: true}, nil
 	}
 	for _, sig := range signatures {
 		if bytes.HasPrefix(data, []byte(sig.prefix)) {
@@ -76,7 +98,8 @@ func detect(data []byte) (Content, []byte) {
 	if line > 0 {
 		return Content{Kind: KindOther, What: "not plain text", Line: line}, nil
 	}
-	return Content{Kind: KindOther, What: describe(data)}, nil
+	what, form := describe(data)
+	return Content{Kind: KindOther, What: what, Form: form}, nil
 }
 
 // signatures are the starts of common formats that could pass for text,
@@ -203,7 +226,7 @@ func strictUTF16(b []byte, bigEndian bool) ([]byte, bool) {
 func detectZip(data []byte) Content {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return Content{Kind: KindOther, What: "a damaged zip archive"}
+		return Content{Kind: KindOther, What: "a damaged zip archive", Form: FormDamaged}
 	}
 	var types, xl, word, ppt bool
 	for _, f := range zr.File {
@@ -227,11 +250,11 @@ func detectZip(data []byte) Content {
 	case types && ppt:
 		return Content{Kind: KindOther, What: "a PowerPoint presentation"}
 	}
-	what := describe(data)
-	if what == "binary data" || what == "an Excel workbook" {
-		what = "a zip archive"
+	what, form := describe(data)
+	if form == FormBinary || what == "an Excel workbook" {
+		what, form = "a zip archive", FormNone
 	}
-	return Content{Kind: KindOther, What: what}
+	return Content{Kind: KindOther, What: what, Form: form}
 }
 
 // mimeNames names the formats an operator is likely to send by mistake.
@@ -274,12 +297,19 @@ var mimeNames = []struct{ mime, what string }{
 	{"application/x-sqlite3", "a database file"},
 }
 
-// describe names binary data for the operator by its signature.
-func describe(data []byte) string {
+// mimeForms are the Forms of the mimeNames that have one.
+var mimeForms = map[string]Form{
+	"application/vnd.ms-excel":  FormOldXLS,
+	"application/x-ole-storage": FormEncrypted,
+}
+
+// describe names binary data for the operator by its signature, with its
+// Form.
+func describe(data []byte) (string, Form) {
 	for m := mimetype.Detect(data); m != nil; m = m.Parent() {
 		for _, n := range mimeNames {
 			if m.Is(n.mime) {
-				return n.what
+				return n.what, mimeForms[n.mime]
 			}
 		}
 		s := m.String()
@@ -287,14 +317,14 @@ func describe(data []byte) string {
 		switch {
 		case ext == "":
 		case strings.HasPrefix(s, "image/"):
-			return "an image (" + ext + ")"
+			return "an image (" + ext + ")", FormNone
 		case strings.HasPrefix(s, "video/"):
-			return "a video (" + ext + ")"
+			return "a video (" + ext + ")", FormNone
 		case strings.HasPrefix(s, "audio/"):
-			return "an audio file (" + ext + ")"
+			return "an audio file (" + ext + ")", FormNone
 		case strings.HasPrefix(s, "font/"):
-			return "a font file (" + ext + ")"
+			return "a font file (" + ext + ")", FormNone
 		}
 	}
-	return "binary data"
+	return "binary data", FormBinary
 }

@@ -228,9 +228,9 @@ func contentMismatch(ext string, c Content) error {
 			return nil
 		case c.Kind == KindText:
 			return limitErr("this file is plain text, not an Excel workbook, although its name ends in .xlsx; if it is a CSV list, send it again with a name ending in .csv")
-		case c.OLE && (c.What == "an old Excel workbook (.xls)" || strings.Contains(c.What, "password-protected")):
+		case c.OLE && (c.Form == FormOldXLS || c.Form == FormEncrypted):
 			return limitErr("this .xlsx file is password-protected or is an old .xls workbook; remove the password or save it as .xlsx (Excel Workbook) and send it again")
-		case c.What == "a damaged zip archive":
+		case c.Form == FormDamaged:
 			return limitErr("this .xlsx file is damaged (its zip archive cannot be opened); open it in Excel, save it again and send it again")
 		}
 		return limitErr("this file is %s, not a contact list, although its name ends in .xlsx; %s", c.What, sendAs)
@@ -242,7 +242,7 @@ func contentMismatch(ext string, c Content) error {
 		return limitErr("this file is an Excel workbook, not %s, although its name ends in %s; send it again with a name ending in .xlsx", textName(ext), ext)
 	case c.Line > 0:
 		return limitErr("this file is not plain text: line %s holds a control character that a contact list never has; save the list again as CSV or plain text and send it again", words.Number(c.Line))
-	case c.What == "binary data":
+	case c.Form == FormBinary:
 		return limitErr("this file holds binary data, not text, so it is not a contact list, although its name ends in %s; %s", ext, sendAs)
 	}
 	return limitErr("this file is %s, not a contact list, although its name ends in %s; %s", c.What, ext, sendAs)

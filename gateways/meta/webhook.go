@@ -189,7 +189,7 @@ func (h *webhook) notify(w http.ResponseWriter, r *http.Request) {
 	for _, e := range p.Entry {
 		for _, ch := range e.Changes {
 			for _, se := range ch.Value.Errors {
-				h.c.log.WarnContext(ctx, "meta reported an error", "code", se.Code, "title", redact(bound(clean(se.Title, cr.secrets())), cr.secrets()))
+				h.c.log.WarnContext(ctx, "meta reported an error", "code", se.Code, "title", bound(redact(se.Title, cr.secrets())))
 			}
 			for _, st := range ch.Value.Statuses {
 				if err := h.apply(ctx, st, cr); err != nil {

@@ -391,7 +391,7 @@ func statusError(path string, status int, h http.Header, raw []byte, cr Credenti
 		}
 		msg += ": " + bound(clean(detail, cr), 200)
 	}
-	err := errors.New(queue.SanitizeError(scrub(msg, cr)))
+	err := errors.New(scrub(msg, cr))
 	code := strconv.Itoa(status)
 	class := StatusClass(status)
 	if class == queue.RateLimited {
