@@ -120,13 +120,11 @@ func (s *Service) NormalizeIdentity(ctx context.Context, raw string) (string, er
 			return "", Errorf(EINVALID, "A Telegram identity is telegram:<numeric user id>, e.g. telegram:123456789 (the user sees it when they message the bot).")
 		}
 	case "whatsapp":
-		e164, err := phone.Normalize(id, phone.Policy{Region: s.Region(ctx), AllowForeign: true})
+		e164, err := normalizePhone(id, phone.Policy{Region: s.Region(ctx), AllowForeign: true}, func(reason string) error {
+			return Errorf(EINVALID, "%q is not a WhatsApp number: %s.", Echo(id), reason)
+		})
 		if err != nil {
-			var pe *phone.Error
-			if !errors.As(err, &pe) {
-				return "", err
-			}
-			return "", Errorf(EINVALID, "%q is not a WhatsApp number: %s.", Echo(id), pe.Reason)
+			return "", err
 		}
 		id = e164
 	case "console":

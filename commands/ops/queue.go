@@ -24,6 +24,21 @@ func itemError(err error, id int64, verb string) error {
 	}
 }
 
+// normalizePhone puts raw in E.164 under policy; a number the phone
+// package refuses becomes the error invalid makes of the reason (an
+// EINVALID worded for the caller), any other failure is returned as is.
+func normalizePhone(raw string, policy phone.Policy, invalid func(reason string) error) (string, error) {
+	e164, err := phone.Normalize(raw, policy)
+	if err != nil {
+		var pe *phone.Error
+		if errors.As(err, &pe) {
+			return "", invalid(pe.Reason)
+		}
+		return "", err
+	}
+	return e164, nil
+}
+
 // QueueItem returns one item.
 func (s *Service) QueueItem(ctx context.Context, id int64) (QueueItem, error) {
 	it, err := s.st.QueueItem(ctx, id)
@@ -52,12 +67,10 @@ func (s *Service) EditPhone(ctx context.Context, a Actor, id int64, raw string) 
 	if err := s.require(a, RoleOperator, "editing a message"); err != nil {
 		return QueueItem{}, err
 	}
-	e164, err := phone.Normalize(raw, s.PhonePolicy(ctx))
+	e164, err := normalizePhone(raw, s.PhonePolicy(ctx), func(reason string) error {
+		return Errorf(EINVALID, "%s: %s. Accepted formats: %s", Echo(raw), reason, s.PhoneExample(ctx))
+	})
 	if err != nil {
-		var pe *phone.Error
-		if errors.As(err, &pe) {
-			return QueueItem{}, Errorf(EINVALID, "%s: %s. Accepted formats: %s", Echo(raw), pe.Reason, s.PhoneExample(ctx))
-		}
 		return QueueItem{}, err
 	}
 	it, err := s.st.EditQueueItem(ctx, id, store.QueueEdit{Phone: &e164}, a.Identity)
@@ -141,12 +154,10 @@ func (s *Service) OptOut(ctx context.Context, a Actor, raw, reason string) (stri
 	if err := s.require(a, RoleOperator, "opting a number out"); err != nil {
 		return "", err
 	}
-	e164, err := phone.Normalize(raw, s.PhonePolicy(ctx))
+	e164, err := normalizePhone(raw, s.PhonePolicy(ctx), func(reason string) error {
+		return Errorf(EINVALID, "%s: %s.", Echo(raw), reason)
+	})
 	if err != nil {
-		var pe *phone.Error
-		if errors.As(err, &pe) {
-			return "", Errorf(EINVALID, "%s: %s.", Echo(raw), pe.Reason)
-		}
 		return "", err
 	}
 	if err := s.st.AddOptOut(ctx, e164, reason, a.Identity); err != nil {

@@ -2,11 +2,9 @@ package ops
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/messagebridge/messagebridge/commands/phone"
 	"github.com/messagebridge/messagebridge/store"
 )
 
@@ -29,12 +27,10 @@ func (s *Service) SendTest(ctx context.Context, a Actor, gateway, raw string) (Q
 	if strings.TrimSpace(raw) == "" {
 		return QueueItem{}, Errorf(EINVALID, "Which number should the test message go to? For example: %s", s.PhoneExample(ctx))
 	}
-	e164, err := phone.Normalize(raw, s.PhonePolicy(ctx))
+	e164, err := normalizePhone(raw, s.PhonePolicy(ctx), func(reason string) error {
+		return Errorf(EINVALID, "%q cannot be used: %s. For example: %s", Echo(raw), reason, s.PhoneExample(ctx))
+	})
 	if err != nil {
-		var pe *phone.Error
-		if errors.As(err, &pe) {
-			return QueueItem{}, Errorf(EINVALID, "%q cannot be used: %s. For example: %s", Echo(raw), pe.Reason, s.PhoneExample(ctx))
-		}
 		return QueueItem{}, err
 	}
 	refuse := func(format string, args ...any) (QueueItem, error) {
