@@ -192,15 +192,11 @@ func validCatalogEntry(e CatalogEntry) (CatalogEntry, error) {
 	case !externalIDShape(id):
 		return CatalogEntry{}, Errorf(EINVALID, "The %s %q has a space or a control character; it cannot hold either.", what, id)
 	}
-	lang := strings.TrimSpace(e.Language)
+	lang, err := normLanguage(e.Language)
 	switch {
-	case lang != "":
-		norm, ok := languageCode(lang)
-		if !ok {
-			return CatalogEntry{}, Errorf(EINVALID, "%q is not a WhatsApp language code such as en, en_US or hi.", Echo(lang))
-		}
-		lang = norm
-	case e.Kind == CatalogTemplate:
+	case err != nil:
+		return CatalogEntry{}, err
+	case lang == "" && e.Kind == CatalogTemplate:
 		return CatalogEntry{}, Errorf(EINVALID, "A template needs its language, a WhatsApp language code such as en, en_US or hi.")
 	}
 	if e.Params < 0 || e.Params > maxCatalogParams {
@@ -241,6 +237,20 @@ func catalogName(kind CatalogKind, raw string) (string, error) {
 // externalIDShape reports whether id has no spaces or control characters.
 func externalIDShape(id string) bool {
 	return id != "" && !strings.ContainsFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
+}
+
+// normLanguage trims and normalizes a WhatsApp language code; "" stays
+// "", and a code that is not one is EINVALID.
+func normLanguage(raw string) (string, error) {
+	lang := strings.TrimSpace(raw)
+	if lang == "" {
+		return "", nil
+	}
+	norm, ok := languageCode(lang)
+	if !ok {
+		return "", Errorf(EINVALID, "%q is not a WhatsApp language code such as en, en_US or hi.", Echo(lang))
+	}
+	return norm, nil
 }
 
 // languageCode checks a WhatsApp language code (two or three letters,
@@ -310,13 +320,9 @@ func (s *Service) resolveTemplate(ctx context.Context, t Template) (Template, er
 	if name == "" {
 		return Template{}, Errorf(EINVALID, "A template needs a saved name, or a name and a language, e.g. template=order_update:en.")
 	}
-	lang := strings.TrimSpace(t.Language)
-	if lang != "" {
-		norm, ok := languageCode(lang)
-		if !ok {
-			return Template{}, Errorf(EINVALID, "%q is not a WhatsApp language code such as en, en_US or hi.", Echo(lang))
-		}
-		lang = norm
+	lang, err := normLanguage(t.Language)
+	if err != nil {
+		return Template{}, err
 	}
 	e, ok, err := s.lookupCatalog(ctx, CatalogTemplate, name)
 	if err != nil {
