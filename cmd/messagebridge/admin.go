@@ -40,8 +40,8 @@ func cliActor() ops.Actor {
 // adminCommand runs `messagebridge admin create|password|list` on the
 // configured database.
 func adminCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return fmt.Errorf("%w: %s", errUsage, strings.SplitN(adminUsage, "\n", 2)[0])
+	if handled, err := subcommandUsage(args, adminUsage, stdout); handled {
+		return err
 	}
 	sub, args := args[0], args[1:]
 	var user string

@@ -288,7 +288,7 @@ func (m *Main) addHTTP(ln net.Listener) {
 // when a token is set, and the WhatsApp operator chat once a WhatsApp
 // account is linked (at start, or later by `messagebridge whatsapp pair`).
 // Of several instances sharing the database, one holds each transport.
-func (m *Main) addTransports() error {
+func (m *Main) addTransports() {
 	m.services.add("telegram", m.runTelegram)
 	m.services.add("failure notices", m.failureNotices().Run)
 	m.services.add("whatsapp session", func(ctx context.Context) error {
@@ -301,7 +301,6 @@ func (m *Main) addTransports() error {
 		bot.RunWithLease(ctx, m.db, "whatsapp.session", m.loop.ProcessorID(), leaseTTL, m.log, m.runWhatsApp)
 		return nil
 	})
-	return nil
 }
 
 // failureNotices tells staff, in their Telegram or WhatsApp chat, when a
@@ -351,14 +350,12 @@ func serve(ctx context.Context, cfg Config, logw io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	m.addHTTP(ln)
-	if err := m.addTransports(); err != nil {
-		_ = ln.Close()
-		return err
-	}
+	m.addTransports()
+	page := adminURL(ctx, m.settings, ln)
 	log.Info("messagebridge started", "version", version, "http_addr", ln.Addr().String(),
 		"database", m.db.Where(), "gateway", m.gws.Active(ctx), "media", m.storage, "workers", m.settings.Int(ctx, queue.SettingWorkers), "telegram", m.settings.String(ctx, telegram.SettingToken) != "",
-		"admin_page", adminURL(ctx, m.settings, ln)+"/admin/")
-	if err := announceSetup(ctx, m.ops, adminURL(ctx, m.settings, ln), log); err != nil {
+		"admin_page", page+"/admin/")
+	if err := announceSetup(ctx, m.ops, page, log); err != nil {
 		log.Warn("could not make the admin setup link; run messagebridge admin create <user>", "err", err)
 	}
 	err = m.Run(ctx)

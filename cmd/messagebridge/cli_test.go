@@ -20,6 +20,13 @@ func TestCommandLineHelpReadsRight(t *testing.T) {
 	if code != 2 || strings.Contains(stderr, "usage: usage") || !strings.Contains(stderr, "whatsapp pair") {
 		t.Errorf("whatsapp without a subcommand: %d %q", code, stderr)
 	}
+	code, _, stderr = runCLI(t, "admin")
+	if code != 2 || strings.Contains(stderr, "usage: usage") || !strings.Contains(stderr, "admin create") {
+		t.Errorf("admin without a subcommand: %d %q", code, stderr)
+	}
+	if code, stdout, _ := runCLI(t, "admin", "-h"); code != 0 || !strings.Contains(stdout, "password <user>") {
+		t.Errorf("admin -h: %d %q", code, stdout)
+	}
 	if code, stdout, _ := runCLI(t, "whatsapp", "-h"); code != 0 || !strings.Contains(stdout, "logout") {
 		t.Errorf("whatsapp -h: %d %q", code, stdout)
 	}

@@ -112,6 +112,22 @@ func isHelp(args []string) bool {
 	return len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help")
 }
 
+// subcommandUsage answers a command that needs a subcommand and got none
+// (a usage error naming the first line of usage) or only -h (usage
+// printed). handled says it answered.
+func subcommandUsage(args []string, usage string, stdout io.Writer) (handled bool, err error) {
+	switch {
+	case isHelp(args):
+		_, err = fmt.Fprintln(stdout, usage)
+		return true, err
+	case len(args) == 0 || strings.HasPrefix(args[0], "-"):
+		// errUsage says "usage" already.
+		first, _, _ := strings.Cut(usage, "\n")
+		return true, fmt.Errorf("%w: %s", errUsage, strings.TrimPrefix(first, "usage: "))
+	}
+	return false, nil
+}
+
 const usage = `MessageBridge: WhatsApp notifications and campaigns from a chat bot.
 
 Usage:

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/messagebridge/messagebridge/gateways/session"
 )
@@ -25,13 +24,8 @@ process at a time. Pairing needs a real WhatsApp account and a phone.`
 // whatsappCommand runs `messagebridge whatsapp pair|status|logout` on the
 // device store in the data dir.
 func whatsappCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		if isHelp(args) {
-			_, err := fmt.Fprintln(stdout, whatsappUsage)
-			return err
-		}
-		// errUsage says "usage" already.
-		return fmt.Errorf("%w: %s", errUsage, strings.TrimPrefix(strings.SplitN(whatsappUsage, "\n", 2)[0], "usage: "))
+	if handled, err := subcommandUsage(args, whatsappUsage, stdout); handled {
+		return err
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("messagebridge whatsapp "+sub, flag.ContinueOnError)
