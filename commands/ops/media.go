@@ -125,7 +125,7 @@ const sniffLen = 4096
 // recording its media object. Nothing is stored when it is refused.
 func (s *Service) storeUpload(ctx context.Context, a Actor, up Upload) (storedFile, error) {
 	if s.cfg.Media == nil {
-		return storedFile{}, Errorf(ECONFLICT, "Images and videos cannot be kept: no media store is set up. Ask an admin.")
+		return storedFile{}, errNoMediaStore()
 	}
 	if up.Body == nil {
 		return storedFile{}, Errorf(EINVALID, "No file came with the command.")
@@ -722,4 +722,10 @@ func (s *Service) enqueueAttachment(ctx context.Context, a Actor, g Gateway, up 
 		return nil, fmt.Errorf("intake attachment: %w", err)
 	}
 	return ids, nil
+}
+
+// errNoMediaStore refuses to keep images and videos when no media store is
+// set up.
+func errNoMediaStore() error {
+	return Errorf(ECONFLICT, "Images and videos cannot be kept: no media store is set up. Ask an admin.")
 }

@@ -58,7 +58,7 @@ func (s *Service) BeginUpload(ctx context.Context, a Actor) (UploadTicket, error
 		return UploadTicket{}, err
 	}
 	if s.cfg.Media == nil {
-		return UploadTicket{}, Errorf(ECONFLICT, "Images and videos cannot be kept: no media store is set up. Ask an admin.")
+		return UploadTicket{}, errNoMediaStore()
 	}
 	notSupported := Errorf(ECONFLICT, "The %s media store does not take uploads straight from the browser; send the file to the server instead.", s.storage)
 	if !s.DirectUploads() {
@@ -122,7 +122,7 @@ func (s *Service) withStaged(ctx context.Context, a Actor, key, fileName string,
 		return SavedMessage{}, err
 	}
 	if s.cfg.Media == nil {
-		return SavedMessage{}, Errorf(ECONFLICT, "Images and videos cannot be kept: no media store is set up. Ask an admin.")
+		return SavedMessage{}, errNoMediaStore()
 	}
 	// Never touch a key this scheme did not make: it could name a stored
 	// file of the library.
