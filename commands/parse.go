@@ -217,36 +217,29 @@ func afterWords(s string, n int) string {
 }
 
 // CutName takes a saved message's name off the front of s: the text in
-// quotes ("Diwali offer", or “Diwali offer” as phones type them), or else
+// quotes ("Diwali offer", or “Diwali offer” and „Diwali offer“ as phones
+// type them), or else
 // the first word. tail is the rest as typed, trimmed. ok is false when a
 // quote is not closed.
 func CutName(s string) (name, tail string, ok bool) {
 	s = strings.TrimSpace(s)
-	closing := ""
-	switch {
-	case strings.HasPrefix(s, `"`):
-		closing = `"`
-	case strings.HasPrefix(s, "“"):
-		closing = "”"
-	}
-	if closing == "" {
+	if !isQuote(s) {
 		i := strings.IndexFunc(s, unicode.IsSpace)
 		if i < 0 {
 			return s, "", true
 		}
 		return s[:i], strings.TrimSpace(s[i:]), true
 	}
+	// The same quotes SplitArgs takes: straight, or the curly and low
+	// ones phones type.
 	_, size := utf8.DecodeRuneInString(s)
 	rest := s[size:]
-	end := strings.Index(rest, closing)
-	if end < 0 && closing == "”" {
-		closing = `"`
-		end = strings.Index(rest, closing)
-	}
+	end := strings.IndexAny(rest, closeQuotes)
 	if end < 0 {
 		return "", s, false
 	}
-	return strings.TrimSpace(rest[:end]), strings.TrimSpace(rest[end+len(closing):]), true
+	_, closing := utf8.DecodeRuneInString(rest[end:])
+	return strings.TrimSpace(rest[:end]), strings.TrimSpace(rest[end+closing:]), true
 }
 
 // splitSendArgs regroups /send's words into the phone numbers they hold
