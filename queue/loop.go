@@ -581,8 +581,14 @@ func (l *Loop) decide(ctx context.Context, it store.QueueItem, gateway, provider
 	if err != nil {
 		err = &redactedError{msg: Redact(err.Error(), l.secrets(ctx)...), err: err}
 	}
-	it.MaxAttempts = capAttempts(it.MaxAttempts, l.currentTuning().MaxAttempts)
-	out := Decide(it, gateway, providerID, err, l.cfg.Now(), l.retryPolicy(), l.cfg.BlockedRecheck)
+	t := l.currentTuning()
+	if err != nil {
+		// A failure gets the backoff and attempt limit in force now: the
+		// tuning read at the claim may be older than an admin's change.
+		t = l.refreshTuning(ctx)
+	}
+	it.MaxAttempts = capAttempts(it.MaxAttempts, t.MaxAttempts)
+	out := Decide(it, gateway, providerID, err, l.cfg.Now(), l.retryPolicy(t), l.cfg.BlockedRecheck)
 	out.Actor = l.cfg.ProcessorID
 	c, se := ClassOf(err)
 	switch {

@@ -59,13 +59,12 @@ func (l *Loop) currentTuning() Tuning {
 	return l.static
 }
 
-// retryPolicy is Config.Retry when set, else the backoff of the tuning in
-// force.
-func (l *Loop) retryPolicy() RetryPolicy {
+// retryPolicy is Config.Retry when set, else the backoff of the tuning t
+// (the one in force when a failure is decided).
+func (l *Loop) retryPolicy(t Tuning) RetryPolicy {
 	if l.cfg.Retry != nil {
 		return l.cfg.Retry
 	}
-	t := l.currentTuning()
 	return Backoff{Base: t.RetryBase, Cap: t.RetryMaxDelay, Jitter: retryJitter}
 }
 

@@ -30,8 +30,8 @@ func TestLoopAppliesTuning(t *testing.T) {
 	if wait, ok := l.reserveRecipient("+919876500000"); ok || wait <= 0 {
 		t.Fatalf("second send within the spacing: wait %v, ok %v", wait, ok)
 	}
-	if p, ok := l.retryPolicy().(Backoff); !ok || p.Base != defaultRetryBase || p.Cap != defaultRetryMaxDelay || p.Jitter != retryJitter {
-		t.Fatalf("retry policy = %+v", l.retryPolicy())
+	if p, ok := l.retryPolicy(l.currentTuning()).(Backoff); !ok || p.Base != defaultRetryBase || p.Cap != defaultRetryMaxDelay || p.Jitter != retryJitter {
+		t.Fatalf("retry policy = %+v", l.retryPolicy(l.currentTuning()))
 	}
 
 	mu.Lock()
@@ -44,8 +44,8 @@ func TestLoopAppliesTuning(t *testing.T) {
 	if _, ok := l.reserveRecipient("+919876500000"); !ok {
 		t.Fatal("spacing removed but the send is still held")
 	}
-	if p, ok := l.retryPolicy().(Backoff); !ok || p.Base != 2*time.Second || p.Cap != time.Minute {
-		t.Fatalf("retry policy after the change = %+v", l.retryPolicy())
+	if p, ok := l.retryPolicy(l.currentTuning()).(Backoff); !ok || p.Base != 2*time.Second || p.Cap != time.Minute {
+		t.Fatalf("retry policy after the change = %+v", l.retryPolicy(l.currentTuning()))
 	}
 
 	// Without Tuning, the static fields are the tuning.
