@@ -195,15 +195,15 @@ func (r *Router) Handle(ctx context.Context, m bot.Message) []bot.Reply {
 	return replies
 }
 
-// entry is the audit line of a call. The arguments of /set are not
-// recorded when they could hold a secret.
+// entry is the audit line of a call. A command whose arguments may hold a
+// secret (/set) has only its first one recorded.
 func (c call) entry(outcome, detail string) ops.AuditEntry {
 	action := "/" + c.cmd.Key()
 	if c.cmd.Force {
 		action += "!" // /send!, /gateway use!
 	}
 	args := strings.Join(c.cmd.Args, " ")
-	if c.cmd.Name == "set" && len(c.cmd.Args) > 1 {
+	if s, _ := commandTable().find(c.cmd.Key()); s.secretArgs && len(c.cmd.Args) > 1 {
 		args = c.cmd.Args[0] + " (value not recorded)"
 	}
 	if detail != "" {

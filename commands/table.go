@@ -54,6 +54,9 @@ type spec struct {
 	// force says it has a "!" form that sets Command.Force: /send!,
 	// /gateway use!. Any other command typed with "!" does not exist.
 	force bool
+	// secretArgs says its arguments after the first may hold a secret
+	// (/set <key> <value>): the audit log records only the first.
+	secretArgs bool
 	// run does it.
 	run handler
 }
@@ -123,7 +126,7 @@ func commandTable() table {
 		{name: "gateway use", args: "<name>", role: admin, force: true,
 			help: "switch the sending method; /gateway use! <name> switches even to a gateway that is not set up, or that a scheduled or running campaign cannot use", run: (*Router).gatewayUse},
 		{name: "settings", args: "[group]", role: operator, help: "every setting with its value (secrets masked)", run: (*Router).settingsList},
-		{name: "set", args: "<key> <value>", role: operator, help: "change a setting (secrets only on the admin page)", run: (*Router).settingSet},
+		{name: "set", args: "<key> <value>", role: operator, secretArgs: true, help: "change a setting (secrets only on the admin page)", run: (*Router).settingSet},
 		{name: "media cleanup", role: admin, help: "delete the media files nothing uses any more", run: (*Router).mediaCleanup},
 		{name: "operators", role: admin, help: "who may use the bot", run: (*Router).operators},
 		{name: "operator add", args: "<telegram:id|whatsapp:number> <staff|operator|admin>", role: admin, help: "let someone use the bot, or change their role", run: (*Router).operatorAdd},
