@@ -19,7 +19,9 @@ type Command struct {
 	Sub string
 	// Args are the remaining words.
 	Args []string
-	// Force is set by "/send!": queue even if the number was queued lately.
+	// Force is set by a command's "!" form: "/send!" queues even if the
+	// number was queued lately, "/gateway use!" switches past the
+	// refusals an admin may override.
 	Force bool
 	// Implicit is set when the message was not a command but phone numbers.
 	Implicit bool
@@ -46,23 +48,10 @@ type UnknownCommandError struct{ Name string }
 
 func (e *UnknownCommandError) Error() string { return fmt.Sprintf("unknown command /%s", e.Name) }
 
-// subcommands lists the commands whose first argument is a subcommand.
-func subcommands() map[string][]string {
-	return map[string][]string{
-		"gateway":  {"use"},
-		"operator": {"add", "remove"},
-		"campaign": {"new", "set", "start", "pause", "resume", "cancel", "delete", "schedule", "copy", "stats", "results"},
-		"message":  {"archive", "restore", "delete", "replace"},
-		"media":    {"cleanup"},
-	}
-}
-
-// takesName reports whether a command's first argument is a saved
-// message's name, which may be quoted to hold spaces.
-func takesName(name string) bool { return name == "save" || name == "message" }
-
 // Parse turns a message's text into a Command. Text that is not a slash
-// command is read as phone numbers to send to.
+// command is read as phone numbers to send to. The command table says
+// which commands and subcommands exist, which take a "!" and how each
+// reads its arguments.
 func Parse(text string) (Command, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
@@ -75,6 +64,7 @@ func Parse(text string) (Command, error) {
 		}
 		return Command{Name: "send", Args: phones, Implicit: true}, nil
 	}
+	t := commandTable()
 	fields := strings.Fields(text)
 	name := strings.ToLower(strings.TrimPrefix(fields[0], "/"))
 	// Telegram groups address commands as /status@SomeBot.
@@ -82,48 +72,48 @@ func Parse(text string) (Command, error) {
 		name = name[:at]
 	}
 	cmd := Command{Name: name, Args: fields[1:]}
-	if name == "send!" {
-		cmd.Name, cmd.Force = "send", true
-	}
-	if _, ok := specs()[cmd.Name]; !ok {
-		if _, ok := subcommands()[cmd.Name]; !ok {
+	if bare, bang := strings.CutSuffix(name, "!"); bang {
+		// /send!: only a command declared with a "!" form takes one.
+		if s, ok := t.find(bare); !ok || !s.force {
 			return Command{}, &UnknownCommandError{Name: name}
 		}
+		cmd.Name, cmd.Force = bare, true
 	}
-	if subs, ok := subcommands()[cmd.Name]; ok && len(cmd.Args) > 0 {
+	if !t.known(cmd.Name) {
+		return Command{}, &UnknownCommandError{Name: name}
+	}
+	if len(cmd.Args) > 0 && !cmd.Force && t.isParent(cmd.Name) {
 		first := strings.ToLower(cmd.Args[0])
-		for _, s := range subs {
-			if first == s {
-				cmd.Sub, cmd.Args = s, cmd.Args[1:]
+		sub, bang := strings.CutSuffix(first, "!")
+		if s, ok := t.find(cmd.Name + " " + sub); ok && sub != "" {
+			if bang && !s.force {
+				// /campaign start!: no such form.
+				return Command{}, &UnknownCommandError{Name: cmd.Name + " " + first}
 			}
+			cmd.Sub, cmd.Args, cmd.Force = sub, cmd.Args[1:], bang
 		}
 	}
-	if namedArgs(cmd.Key()) {
+	s, _ := t.find(cmd.Key()) // a parent alone (/operator) reads plain words
+	skip := 1
+	if cmd.Sub != "" {
+		skip = 2
+	}
+	switch s.form {
+	case keyValueArgs:
 		// key="a value with spaces": re-read the words after the command
 		// from the text as typed, so that a quoted value is one argument
 		// and keeps its inner spaces.
-		skip := 1
-		if cmd.Sub != "" {
-			skip = 2
-		}
 		cmd.Args = SplitArgs(afterWords(text, skip))
-	}
-	if cmd.Name == "send" {
+	case phoneArgs:
 		// "/send 98765 43210 order_ready": the numbers may hold spaces, and
 		// a saved message name may follow.
-		cmd.Args = splitSendArgs(cmd.Args)
-	}
-	if cmd.Key() == "campaign new" {
+		cmd.Args = splitSendArgs(SplitArgs(afterWords(text, skip)))
+	case quotedNameArg:
 		// /campaign new "Diwali offer": the quotes are not part of the name.
 		if name, tail, ok := CutName(strings.Join(cmd.Args, " ")); ok && tail == "" && name != "" && len(cmd.Args) > 0 && isQuote(cmd.Args[0]) {
 			cmd.Args = []string{name}
 		}
-	}
-	if takesName(cmd.Name) {
-		skip := 1
-		if cmd.Sub != "" {
-			skip = 2
-		}
+	case savedNameArgs:
 		cmd.Text = afterWords(text, skip)
 		if name, tail, ok := CutName(cmd.Text); ok {
 			cmd.Args = strings.Fields(tail)
@@ -133,17 +123,6 @@ func Parse(text string) (Command, error) {
 		}
 	}
 	return cmd, nil
-}
-
-// namedArgs reports whether a command takes key=value arguments, whose
-// values may be quoted to hold spaces: sheet="Mumbai Store",
-// message=“Diwali offer”.
-func namedArgs(key string) bool {
-	switch key {
-	case "campaign set", "import", "send":
-		return true
-	}
-	return false
 }
 
 // openQuotes and closeQuotes are the quotes a value may be put in: straight

@@ -37,6 +37,9 @@ func TestParse(t *testing.T) {
 		{text: "/gateway", want: commands.Command{Name: "gateway", Args: []string{}}},
 		{text: "/gateway use meta", want: commands.Command{Name: "gateway", Sub: "use", Args: []string{"meta"}}},
 		{text: "/gateway USE whapi", want: commands.Command{Name: "gateway", Sub: "use", Args: []string{"whapi"}}},
+		{text: "/gateway use! meta", want: commands.Command{Name: "gateway", Sub: "use", Args: []string{"meta"}, Force: true}},
+		{text: "/Gateway@ShopBot USE! meta", want: commands.Command{Name: "gateway", Sub: "use", Args: []string{"meta"}, Force: true}},
+		{text: "/send!@ShopBot 9876543210", want: commands.Command{Name: "send", Args: []string{"9876543210"}, Force: true}},
 		{text: "/operators", want: commands.Command{Name: "operators", Args: []string{}}},
 		{text: "/operator add telegram:42 staff", want: commands.Command{Name: "operator", Sub: "add", Args: []string{"telegram:42", "staff"}}},
 		{text: "/operator remove telegram:42", want: commands.Command{Name: "operator", Sub: "remove", Args: []string{"telegram:42"}}},
@@ -57,6 +60,12 @@ func TestParse(t *testing.T) {
 		{text: `/campaign set 1 message="Diwali`, want: commands.Command{Name: "campaign", Sub: "set", Args: []string{"1", `message="Diwali`}}},
 		{text: `/send 98765 43210 "Diwali offer"`, want: commands.Command{Name: "send", Args: []string{"98765 43210", `message="Diwali offer"`}}},
 		{text: "/frobnicate 1", wantErr: "unknown command /frobnicate"},
+		{text: "/status!", wantErr: "unknown command /status!"},
+		{text: "/send!! 9876543210", wantErr: "unknown command /send!!"},
+		{text: "/gateway! use meta", wantErr: "unknown command /gateway!"},
+		{text: "/operator! add telegram:42 staff", wantErr: "unknown command /operator!"},
+		{text: "/campaign start! 1", wantErr: "unknown command /campaign start!"},
+		{text: "/message archive! promo", wantErr: "unknown command /message archive!"},
 		{text: "/", wantErr: "unknown command /"},
 		{text: "hello", wantErr: commands.ErrNotUnderstood.Error()},
 		{text: "", wantErr: commands.ErrNotUnderstood.Error()},
@@ -103,7 +112,7 @@ func TestEveryCommandParses(t *testing.T) {
 // FuzzParse: any text parses to a command or a clear error, never a panic,
 // and what parses is well formed.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"98765 43210", "/send! +91-98765-43210", "/gateway use meta", "/operator add telegram:1 admin",
+	for _, s := range []string{"98765 43210", "/send! +91-98765-43210", "/gateway use meta", "/gateway use! meta", "/campaign start! 1", "/operator add telegram:1 admin",
 		"9.87654321E9", "/edit 12 ０９８７６５４３２１０", "\x00/retry", "/send 1 2 3 4 5 6 7 8 9 0 x",
 		`/save "Diwali offer" caption`, "/message archive “x", `/campaign set 1 message="a b" x="`} {
 		f.Add(s)
@@ -118,6 +127,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if c.Name == "" {
 			t.Fatalf("Parse(%q) gave a command without a name", text)
+		}
+		if c.Force && !strings.Contains(text, "!") {
+			t.Fatalf("Parse(%q) forced a command typed without a !", text)
 		}
 		if c.Implicit && (c.Name != "send" || len(c.Args) == 0) {
 			t.Fatalf("implicit command %+v", c)

@@ -168,9 +168,13 @@ func (r *Router) gateway(ctx context.Context, c call) ([]bot.Reply, error) {
 
 func (r *Router) gatewayUse(ctx context.Context, c call) ([]bot.Reply, error) {
 	if len(c.cmd.Args) != 1 {
-		return nil, userErrorf("Usage: /gateway use <name> — one of %s.", strings.Join(r.ops.GatewayNames(), ", "))
+		use := "/gateway use"
+		if c.cmd.Force {
+			use += "!"
+		}
+		return nil, userErrorf("Usage: %s <name> — one of %s.", use, strings.Join(r.ops.GatewayNames(), ", "))
 	}
-	if err := r.ops.UseGateway(ctx, c.who, c.cmd.Args[0]); err != nil {
+	if err := r.ops.UseGateway(ctx, c.who, c.cmd.Args[0], c.cmd.Force); err != nil {
 		return nil, err
 	}
 	return text(fmt.Sprintf("Messages now go out via %s.", r.ops.ActiveGateway(ctx))), nil
@@ -194,7 +198,7 @@ func (r *Router) operators(ctx context.Context, c call) ([]bot.Reply, error) {
 
 func (r *Router) operatorAdd(ctx context.Context, c call) ([]bot.Reply, error) {
 	if len(c.cmd.Args) != 2 {
-		return nil, userErrorf("Usage: %s", specs()["operator add"].usage)
+		return nil, userErrorf("Usage: %s", usageOf("operator add"))
 	}
 	op, err := r.ops.PutOperator(ctx, c.who, c.cmd.Args[0], c.cmd.Args[1])
 	if err != nil {
@@ -205,7 +209,7 @@ func (r *Router) operatorAdd(ctx context.Context, c call) ([]bot.Reply, error) {
 
 func (r *Router) operatorRemove(ctx context.Context, c call) ([]bot.Reply, error) {
 	if len(c.cmd.Args) != 1 {
-		return nil, userErrorf("Usage: %s", specs()["operator remove"].usage)
+		return nil, userErrorf("Usage: %s", usageOf("operator remove"))
 	}
 	id, err := r.ops.NormalizeIdentity(ctx, c.cmd.Args[0])
 	if err != nil {
@@ -222,15 +226,14 @@ func (r *Router) whoami(ctx context.Context, c call) ([]bot.Reply, error) {
 }
 
 func (r *Router) help(ctx context.Context, c call) ([]bot.Reply, error) {
-	all := specs()
 	lines := []string{"Type a customer's number to send them the notification. Commands:"}
-	for _, key := range helpOrder() {
-		if !Allowed(c.who.Role, key) {
+	for _, s := range commandTable() {
+		if !allowed(c.who.Role, s) {
 			continue
 		}
-		line := all[key].usage + " — " + all[key].help
-		if key == "send" {
-			line += " " + humanDuration(r.ops.DedupeWindow(ctx))
+		line := s.usage() + " — " + s.help
+		if s.helpNow != nil {
+			line += s.helpNow(r, ctx)
 		}
 		lines = append(lines, line)
 	}

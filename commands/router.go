@@ -145,7 +145,11 @@ func (r *Router) Handle(ctx context.Context, m bot.Message) []bot.Reply {
 		switch {
 		case errors.As(err, &unknown):
 			r.ops.Audit(ctx, ops.AuditEntry{Actor: identity, Role: op.Role, Transport: m.Transport, Action: "/" + clip(unknown.Name, 60), Outcome: "error", Detail: "unknown command"})
-			return text(fmt.Sprintf("There is no command /%s. Send /help to see what you can use.", clip(unknown.Name, 60)))
+			reply := fmt.Sprintf("There is no command /%s.", clip(unknown.Name, 60))
+			if near := commandTable().nearest(unknown.Name, op.Role); near != "" {
+				reply += fmt.Sprintf(" Did you mean /%s?", near)
+			}
+			return text(reply + " Send /help to see what you can use.")
 		case m.Attachment != nil:
 			return text("I got a file but no command. Send it again with a caption: a customer's number to send it to them, /save <name> to keep an image or video as a saved message, or /import <campaign id> for a contact list.")
 		default:
@@ -153,14 +157,13 @@ func (r *Router) Handle(ctx context.Context, m bot.Message) []bot.Reply {
 		}
 	}
 	c := call{msg: m, cmd: cmd, who: who}
-	spec, ok := specs()[cmd.Key()]
+	t := commandTable()
+	spec, ok := t.find(cmd.Key())
 	if !ok {
 		// A command that needs a subcommand, given none or a wrong one.
 		var usages []string
-		for _, key := range helpOrder() {
-			if strings.HasPrefix(key, cmd.Name+" ") && Allowed(op.Role, key) {
-				usages = append(usages, specs()[key].usage)
-			}
+		for _, s := range t.subcommands(cmd.Name, op.Role) {
+			usages = append(usages, s.usage())
 		}
 		r.ops.Audit(ctx, c.entry("error", "missing subcommand"))
 		if len(usages) == 0 {
@@ -168,7 +171,7 @@ func (r *Router) Handle(ctx context.Context, m bot.Message) []bot.Reply {
 		}
 		return text("Usage:\n" + strings.Join(usages, "\n"))
 	}
-	if !Allowed(op.Role, cmd.Key()) {
+	if !allowed(op.Role, spec) {
 		r.ops.Audit(ctx, c.entry("refused", "role "+op.Role))
 		return text(fmt.Sprintf("Sorry, /%s needs the %s role; you are %s. Send /help to see what you can use.", cmd.Key(), spec.role, op.Role))
 	}
@@ -192,15 +195,15 @@ func (r *Router) Handle(ctx context.Context, m bot.Message) []bot.Reply {
 	return replies
 }
 
-// entry is the audit line of a call. The arguments of /set are not
-// recorded when they could hold a secret.
+// entry is the audit line of a call. A command whose arguments may hold a
+// secret (/set) has only its first one recorded.
 func (c call) entry(outcome, detail string) ops.AuditEntry {
 	action := "/" + c.cmd.Key()
 	if c.cmd.Force {
-		action = "/send!"
+		action += "!" // /send!, /gateway use!
 	}
 	args := strings.Join(c.cmd.Args, " ")
-	if c.cmd.Name == "set" && len(c.cmd.Args) > 1 {
+	if s, _ := commandTable().find(c.cmd.Key()); s.secretArgs && len(c.cmd.Args) > 1 {
 		args = c.cmd.Args[0] + " (value not recorded)"
 	}
 	if detail != "" {

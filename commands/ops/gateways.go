@@ -94,8 +94,10 @@ func capsText(c queue.Capabilities) string {
 
 // UseGateway makes name the active gateway. A gateway that cannot carry
 // staff messages is refused with the reason. Choosing a paused gateway is
-// an admin's word that it may send again: its pause is lifted.
-func (s *Service) UseGateway(ctx context.Context, a Actor, name string) error {
+// an admin's word that it may send again: its pause is lifted. force is
+// an admin's /gateway use! (the page's forced switch): it goes ahead past
+// the refusals an admin may override.
+func (s *Service) UseGateway(ctx context.Context, a Actor, name string, force bool) error {
 	if err := s.require(a, RoleAdmin, "switching the gateway"); err != nil {
 		return err
 	}
