@@ -2,8 +2,9 @@
 // chat messages, checks the sender's role, calls the operations layer
 // (package commands/ops) and words the replies. Router is the bot's
 // Handler: every message is identified, parsed, authorized, run, answered
-// and written to the audit log. The rules themselves live in ops, shared
-// with the admin web page.
+// and written to the audit log. Each command is one entry of the command
+// table (table.go), which help, parsing and authorization all read. The
+// rules themselves live in ops, shared with the admin web page.
 package commands
 
 import (
