@@ -19,7 +19,9 @@ type Command struct {
 	Sub string
 	// Args are the remaining words.
 	Args []string
-	// Force is set by "/send!": queue even if the number was queued lately.
+	// Force is set by "/send!" (queue even if the number was queued
+	// lately) and "/gateway use!" (switch to a gateway that is not set
+	// up).
 	Force bool
 	// Implicit is set when the message was not a command but phone numbers.
 	Implicit bool
@@ -96,6 +98,10 @@ func Parse(text string) (Command, error) {
 			if first == s {
 				cmd.Sub, cmd.Args = s, cmd.Args[1:]
 			}
+		}
+		if cmd.Key() == "gateway" && first == "use!" {
+			// /gateway use! <name>: switch even to a gateway not set up.
+			cmd.Sub, cmd.Args, cmd.Force = "use", cmd.Args[1:], true
 		}
 	}
 	if namedArgs(cmd.Key()) {

@@ -197,7 +197,7 @@ func (r *Router) Handle(ctx context.Context, m bot.Message) []bot.Reply {
 func (c call) entry(outcome, detail string) ops.AuditEntry {
 	action := "/" + c.cmd.Key()
 	if c.cmd.Force {
-		action = "/send!"
+		action += "!"
 	}
 	args := strings.Join(c.cmd.Args, " ")
 	if c.cmd.Name == "set" && len(c.cmd.Args) > 1 {

@@ -33,7 +33,15 @@ func TestExplainError(t *testing.T) {
 		{"session", "sender_blocked", "sender_blocked (code 463): WhatsApp bars this number from writing to new contacts for a while (reach-out time-lock): server returned error 463",
 			"bars the linked number", "sender_blocked, session code 463", ops.FixAccount},
 		{"session", "sender_blocked", "sender_blocked: no WhatsApp account is linked; run `messagebridge whatsapp pair`: not logged in",
+			"No WhatsApp account is linked; an admin must pair one", "sender_blocked", ops.FixAccount},
+		{"session", "sender_blocked", "sender_blocked: logged out from another device",
 			"logged out; an admin must link it again", "sender_blocked", ops.FixAccount},
+		// A gateway not set up is paused with its readiness reason, and
+		// the pause names it (not an expired login, not a logout).
+		{"meta", "sender_blocked", "sender_blocked: not set up: the access token is empty",
+			"The meta gateway is not set up: the access token is empty.", "sender_blocked", ops.FixAccount},
+		{"", "sender_blocked", "held: gateway session is paused: sender_blocked: not set up: no WhatsApp account is linked; pair one on the admin page or with `messagebridge whatsapp pair`",
+			"The session gateway is not set up: no WhatsApp account is linked; pair one on the admin page or with `messagebridge whatsapp pair`.", "sender_blocked", ops.FixAccount},
 		{"meta", "permanent", "permanent (code 131026): meta send: Message undeliverable (code 131026, HTTP 400)",
 			"cannot receive WhatsApp messages", "permanent, meta code 131026", ops.FixNumber},
 		{"session", "permanent", "permanent: the number is not on WhatsApp",
@@ -78,7 +86,7 @@ func TestUseGatewayReleasesHeldItems(t *testing.T) {
 			woken := 0
 			svc, _ := newService(t, db, []ops.Gateway{{Name: "dryrun", Caps: allCaps}, {Name: "meta", Caps: allCaps}, {Name: "whapi", Caps: allCaps}},
 				func() { woken++ })
-			if err := svc.UseGateway(ctx, admin, "meta"); err != nil {
+			if err := svc.UseGateway(ctx, admin, "meta", false); err != nil {
 				t.Fatal(err)
 			}
 			ids, err := db.EnqueueQueueItems(ctx, []store.NewQueueItem{
@@ -120,7 +128,7 @@ func TestUseGatewayReleasesHeldItems(t *testing.T) {
 			recheck := hold()
 			clock.Advance(2 * time.Second)
 			woken = 0
-			if err := svc.UseGateway(ctx, admin, "dryrun"); err != nil {
+			if err := svc.UseGateway(ctx, admin, "dryrun", false); err != nil {
 				t.Fatal(err)
 			}
 			if got := next(ids[0]); !got.Equal(clock.Now()) {
@@ -135,7 +143,7 @@ func TestUseGatewayReleasesHeldItems(t *testing.T) {
 			// Choosing the paused gateway again lifts its pause and
 			// releases what waits for it.
 			clock.Advance(time.Second)
-			if err := svc.UseGateway(ctx, admin, "whapi"); err != nil {
+			if err := svc.UseGateway(ctx, admin, "whapi", false); err != nil {
 				t.Fatal(err)
 			}
 			if got := next(ids[1]); !got.Equal(clock.Now()) {
@@ -147,7 +155,7 @@ func TestUseGatewayReleasesHeldItems(t *testing.T) {
 			if err != nil || len(st.Paused) != 0 {
 				t.Fatalf("paused after switching away from meta: %+v, %v", st.Paused, err)
 			}
-			if err := svc.UseGateway(ctx, admin, "meta"); err != nil {
+			if err := svc.UseGateway(ctx, admin, "meta", false); err != nil {
 				t.Fatal(err)
 			}
 			if err := db.BlockGateway(ctx, "meta", "sender_blocked (code 190): expired"); err != nil {
