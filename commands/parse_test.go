@@ -37,6 +37,7 @@ func TestParse(t *testing.T) {
 		{text: "/gateway", want: commands.Command{Name: "gateway", Args: []string{}}},
 		{text: "/gateway use meta", want: commands.Command{Name: "gateway", Sub: "use", Args: []string{"meta"}}},
 		{text: "/gateway USE whapi", want: commands.Command{Name: "gateway", Sub: "use", Args: []string{"whapi"}}},
+		{text: "/gateway use! session", want: commands.Command{Name: "gateway", Sub: "use", Args: []string{"session"}, Force: true}},
 		{text: "/operators", want: commands.Command{Name: "operators", Args: []string{}}},
 		{text: "/operator add telegram:42 staff", want: commands.Command{Name: "operator", Sub: "add", Args: []string{"telegram:42", "staff"}}},
 		{text: "/operator remove telegram:42", want: commands.Command{Name: "operator", Sub: "remove", Args: []string{"telegram:42"}}},
