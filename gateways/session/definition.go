@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/messagebridge/messagebridge/gateways"
@@ -37,6 +38,9 @@ func Definition(account *Session) gateways.Definition {
 			return ""
 		},
 		Open: func(_ context.Context, env gateways.Env) (gateways.Gateway, error) {
+			if account == nil {
+				return gateways.Gateway{}, errors.New("session: no WhatsApp account store is open")
+			}
 			log := env.Logger
 			snd := NewSender(account, SenderOptions{
 				Receipts: env.DB,
