@@ -40,6 +40,7 @@ func TestParse(t *testing.T) {
 		{text: "/gateway use! meta", want: commands.Command{Name: "gateway", Sub: "use", Args: []string{"meta"}, Force: true}},
 		{text: "/Gateway@ShopBot USE! meta", want: commands.Command{Name: "gateway", Sub: "use", Args: []string{"meta"}, Force: true}},
 		{text: "/send!@ShopBot 9876543210", want: commands.Command{Name: "send", Args: []string{"9876543210"}, Force: true}},
+		{text: "/gateway use! session", want: commands.Command{Name: "gateway", Sub: "use", Args: []string{"session"}, Force: true}},
 		{text: "/operators", want: commands.Command{Name: "operators", Args: []string{}}},
 		{text: "/operator add telegram:42 staff", want: commands.Command{Name: "operator", Sub: "add", Args: []string{"telegram:42", "staff"}}},
 		{text: "/operator remove telegram:42", want: commands.Command{Name: "operator", Sub: "remove", Args: []string{"telegram:42"}}},

@@ -1,7 +1,7 @@
 // Package gateways holds one subpackage per sending provider (Meta Cloud
 // API, WHAPI, Shiprocket, the linked WhatsApp session, dry-run), each
-// speaking its provider's wire protocol behind the queue's sender interface,
-// and the few HTTP helpers they share.
+// speaking its provider's wire protocol behind the queue's sender interface
+// and describing itself in a Definition, and the few helpers they share.
 package gateways
 
 import (

@@ -98,18 +98,13 @@ func (l *Loop) delivery(ctx context.Context, it store.QueueItem) (Delivery, erro
 }
 
 // Capabilities say what a gateway can send. Each gateway declares its own
-// (see Capable); the campaign and intake rules refuse content a gateway
-// cannot carry before anything is queued.
+// (in its gateways.Definition); the campaign and intake rules refuse
+// content a gateway cannot carry before anything is queued.
 type Capabilities struct {
 	Text      bool
 	Media     bool // images and videos
 	Templates bool
 	Flows     bool
-}
-
-// Capable is implemented by senders that declare their capabilities.
-type Capable interface {
-	Capabilities() Capabilities
 }
 
 // CanSend reports whether a gateway with caps can send kind, and if not,

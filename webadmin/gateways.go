@@ -1,10 +1,12 @@
 package webadmin
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 
+	"github.com/messagebridge/messagebridge/commands/ops"
 	"github.com/messagebridge/messagebridge/commands/words"
 
 	"github.com/go-chi/chi/v5"
@@ -19,6 +21,9 @@ type gatewayCard struct {
 
 type gatewaysData struct {
 	Cards []gatewayCard
+	// Force names the gateway whose switch was just refused for a reason
+	// an admin may override: the page offers "Switch anyway".
+	Force string
 }
 
 // gatewaysPage shows the choice of gateway and each gateway's
@@ -62,8 +67,21 @@ func (s *server) gatewaysData(r *http.Request) (gatewaysData, error) {
 
 func (s *server) gatewayUse(w http.ResponseWriter, r *http.Request) {
 	name := r.PostFormValue("gateway")
-	if err := s.ops.UseGateway(r.Context(), actor(r), name, false); err != nil {
-		s.fail(w, r, "/admin/gateways", err)
+	force := r.PostFormValue("force") == "1"
+	if err := s.ops.UseGateway(r.Context(), actor(r), name, force); err != nil {
+		if !errors.Is(err, ops.ErrForceable) {
+			s.fail(w, r, "/admin/gateways", err)
+			return
+		}
+		// Refused with a reason an admin may override (the gateway is
+		// not set up): show it, with the button that forces the switch.
+		d, derr := s.gatewaysData(r)
+		if derr != nil {
+			s.fail(w, r, "/admin/gateways", derr)
+			return
+		}
+		d.Force = strings.ToLower(strings.TrimSpace(name))
+		s.render(w, r, http.StatusConflict, "gateways", page{Title: "Gateways", Nav: "gateways", Errors: []string{ops.ErrorMessage(err)}, Data: d})
 		return
 	}
 	s.done(w, r, "/admin/gateways", "Messages now go out through %s.", name)

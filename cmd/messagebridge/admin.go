@@ -134,7 +134,7 @@ func openOps(ctx context.Context, cfg Config, log *slog.Logger) (*ops.Service, f
 		_ = db.Close()
 		return nil, nil, err
 	}
-	reg, err := newRegistry()
+	reg, err := newRegistry(gatewayList(nil))
 	if err != nil {
 		_ = db.Close()
 		return nil, nil, err

@@ -22,7 +22,7 @@ import (
 	"github.com/messagebridge/messagebridge/bot/whatsapp"
 	"github.com/messagebridge/messagebridge/commands"
 	"github.com/messagebridge/messagebridge/commands/ops"
-	"github.com/messagebridge/messagebridge/gateways/dryrun"
+	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/gateways/library"
 	"github.com/messagebridge/messagebridge/gateways/session"
 	"github.com/messagebridge/messagebridge/queue"
@@ -60,6 +60,7 @@ type Main struct {
 	db       *store.DB
 	settings *settings.Reader
 	gset     *gatewaySet
+	wa       *session.Session // the linked WhatsApp account: the session gateway and the WhatsApp chat
 	gws      *queue.SettingsGateways
 	loop     *queue.Loop
 	ops      *ops.Service
@@ -104,7 +105,21 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 		}
 		return nil, err
 	}
-	reg, err := newRegistry()
+	wa, err := session.Open(ctx, cfg.DataDir, log)
+	if err != nil {
+		return nil, fmt.Errorf("whatsapp session: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = wa.Close()
+		}
+	}()
+	list := gatewayList
+	if cfg.gatewayList != nil {
+		list = cfg.gatewayList
+	}
+	defs := list(wa)
+	reg, err := newRegistry(defs)
 	if err != nil {
 		return nil, err
 	}
@@ -117,15 +132,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 		}
 	}
 
-	m := &Main{cfg: cfg, log: log, db: db, services: services{log: log}}
+	m := &Main{cfg: cfg, log: log, db: db, wa: wa, services: services{log: log}}
 	m.settings = settings.NewReader(reg, db, 2*time.Second, log)
-	if m.gset, err = buildGateways(ctx, cfg.DataDir, db, m.settings, log); err != nil {
+	if m.gset, err = buildGateways(ctx, defs, gateways.Env{DB: db, Settings: m.settings, Logger: log}); err != nil {
 		return nil, err
 	}
-	// The dry-run gateway is the default until an admin picks another.
+	// The first gateway listed is the default until an admin picks
+	// another.
 	m.gws = queue.NewSettingsGateways(func(ctx context.Context) string {
 		return m.settings.String(ctx, queue.SettingActiveGateway)
-	}, m.gset.senders, dryrun.Name)
+	}, m.gset.senders, defs[0].Name)
 	// The media store is chosen at start (media.store); its other settings
 	// apply live.
 	m.media, m.storage, err = library.OpenStore(ctx, m.settings, library.StoreOptions{
@@ -135,7 +151,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 		return nil, err
 	}
 	m.metrics = metrics.New(metricsSource{m}, log)
-	tuning := queue.TuningFromSettings(m.settings, rates(m.settings))
+	tuning := queue.TuningFromSettings(m.settings, m.gset.rates(m.settings))
 	m.loop = queue.New(queue.Config{
 		Version:  version,
 		Tuning:   tuning,
@@ -147,9 +163,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 		// stored, not as cached (a switch may have released the item).
 		RefreshSettings: m.settings.Invalidate,
 	}, db, m.gws, log)
-	m.ops = ops.New(db, m.settings, ops.Config{Gateways: m.gset.describe(), Notify: m.loop.Notify, Paces: m.loop.Paces,
+	m.ops = ops.New(db, m.settings, ops.Config{Gateways: m.gset.describe(m.settings), Notify: m.loop.Notify, Paces: m.loop.Paces,
 		Media: m.media, MediaStorage: m.storage, Imported: m.metrics.ObserveImport}, log)
-	m.pairer = session.NewPairer(m.gset.session, log)
+	m.pairer = session.NewPairer(m.wa, log)
 	m.router = commands.New(m.ops, commands.Config{}, log)
 
 	m.services.add("delivery loop", m.loop.Run)
@@ -185,6 +201,7 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) Close() error {
 	m.pairer.Close()
 	m.gset.close()
+	_ = m.wa.Close()
 	return m.db.Close()
 }
 
@@ -260,7 +277,7 @@ func (m *Main) addHTTP(ln net.Listener) {
 		hooks[name] = m.metrics.WrapWebhook(name, h)
 	}
 	deps := webadmin.Deps{DB: m.db, Logger: m.log, Webhooks: hooks, Ops: m.ops, TrustProxy: m.cfg.TrustProxy,
-		WhatsApp: whatsappAdmin{s: m.gset.session, p: m.pairer},
+		WhatsApp: whatsappAdmin{s: m.wa, p: m.pairer},
 		Metrics:  m.metrics.Handler(func() string { return m.settings.String(context.Background(), settingMetricsToken) }),
 	}
 	if l, ok := m.media.(*media.Local); ok {
@@ -292,7 +309,7 @@ func (m *Main) addTransports() {
 	m.services.add("telegram", m.runTelegram)
 	m.services.add("failure notices", m.failureNotices().Run)
 	m.services.add("whatsapp session", func(ctx context.Context) error {
-		if err := m.gset.session.WaitLinked(ctx, 5*time.Second); err != nil {
+		if err := m.wa.WaitLinked(ctx, 5*time.Second); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -313,7 +330,7 @@ func (m *Main) failureNotices() *commands.Notices {
 	tg := telegram.NewNotifier(telegram.NotifierConfig{
 		Token:       func() string { return m.settings.String(context.Background(), telegram.SettingToken) },
 		APIEndpoint: m.cfg.TelegramAPIEndpoint, Logger: m.log})
-	wa := whatsapp.NewNotifier(m.gset.session, m.gset.session.IsLoggedIn)
+	wa := whatsapp.NewNotifier(m.wa, m.wa.IsLoggedIn)
 	return commands.NewNotices(m.ops, map[string]commands.Notifier{bot.Telegram: tg, bot.WhatsApp: wa}, commands.NoticeConfig{}, m.log)
 }
 
@@ -321,7 +338,7 @@ func (m *Main) failureNotices() *commands.Notices {
 // chat on it until ctx is cancelled.
 func (m *Main) runWhatsApp(ctx context.Context) error {
 	chats := m.settings.List(ctx, whatsapp.SettingOperatorChats)
-	if err := m.gset.session.Connect(); err != nil {
+	if err := m.wa.Connect(); err != nil {
 		return fmt.Errorf("whatsapp: %w", err)
 	}
 	if len(chats) == 0 {
@@ -329,7 +346,7 @@ func (m *Main) runWhatsApp(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	tr, err := whatsapp.New(whatsapp.Config{AllowedChats: chats, Logger: m.log, ShutdownGrace: m.cfg.ShutdownTimeout * 3 / 4}, m.gset.session, m.router)
+	tr, err := whatsapp.New(whatsapp.Config{AllowedChats: chats, Logger: m.log, ShutdownGrace: m.cfg.ShutdownTimeout * 3 / 4}, m.wa, m.router)
 	if err != nil {
 		return fmt.Errorf("whatsapp: %w", err)
 	}

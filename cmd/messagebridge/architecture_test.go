@@ -46,6 +46,7 @@ func TestImportsFollowTheLayering(t *testing.T) {
 		{"store", "bot/...", "persistence knows no rules"},
 		{"store", "webadmin/...", "persistence knows no rules"},
 		{"bot/...", "gateways/...", "a chat transport is not a sender"},
+		{"gateways/...", "bot/...", "a sender is not a chat transport (cmd, which wires both, checks they fit)"},
 		{"queue/...", "commands/...", "the loop knows no chat wording"},
 		{"gateways/...", "commands/...", "the providers know no chat wording"},
 	}

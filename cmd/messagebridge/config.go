@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/messagebridge/messagebridge/commands/phone"
+	"github.com/messagebridge/messagebridge/gateways"
+	"github.com/messagebridge/messagebridge/gateways/session"
 )
 
 // Config is the process configuration: what must be known before the
@@ -51,6 +53,9 @@ type Config struct {
 	// getenv reads the MB_* variables of the runtime settings, with the
 	// flags that stand for some of them given precedence.
 	getenv func(string) string
+	// gatewayList lists the gateways over the linked WhatsApp account
+	// (nil: the package's gatewayList); a test registers its own.
+	gatewayList func(account *session.Session) []gateways.Definition
 }
 
 // option describes one process option: its flag, its environment

@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/messagebridge/messagebridge/bot/telegram"
 	"github.com/messagebridge/messagebridge/bot/whatsapp"
 	"github.com/messagebridge/messagebridge/commands/ops"
+	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/gateways/dryrun"
 	"github.com/messagebridge/messagebridge/gateways/library"
 	"github.com/messagebridge/messagebridge/gateways/meta"
@@ -17,125 +16,116 @@ import (
 	"github.com/messagebridge/messagebridge/gateways/shiprocket"
 	"github.com/messagebridge/messagebridge/gateways/whapi"
 	"github.com/messagebridge/messagebridge/queue"
-	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/settings"
 )
 
-// gatewayNames lists the gateways admins may choose, the default first.
-func gatewayNames() []string {
-	return []string{dryrun.Name, meta.Name, whapi.Name, shiprocket.Name, session.Name}
+// The WhatsApp operator chat runs on the linked session's account.
+var _ whatsapp.Session = (*session.Session)(nil)
+
+// gatewayList is every gateway admins may choose, the default first: one
+// line each, each gateway describing itself. account is the linked
+// WhatsApp account the session gateway sends through (nil where only the
+// descriptions are read: the settings table, the admin CLI).
+func gatewayList(account *session.Session) []gateways.Definition {
+	return []gateways.Definition{
+		dryrun.Definition(),
+		meta.Definition(),
+		whapi.Definition(),
+		shiprocket.Definition(),
+		session.Definition(account),
+	}
+}
+
+// gatewayNames names defs, in order.
+func gatewayNames(defs []gateways.Definition) []string {
+	names := make([]string, len(defs))
+	for i, d := range defs {
+		names[i] = d.Name
+	}
+	return names
 }
 
 // newRegistry collects every runtime setting, each declared beside the code
-// that uses it.
-func newRegistry() (*settings.Registry, error) {
-	return settings.NewRegistry(
-		ops.SettingDefs(gatewayNames()),
+// that uses it: the gateways' come from their definitions.
+func newRegistry(defs []gateways.Definition) (*settings.Registry, error) {
+	groups := [][]settings.Def{
+		ops.SettingDefs(gatewayNames(defs)),
 		queue.SettingDefs(),
-		meta.SettingDefs(),
-		whapi.SettingDefs(),
-		shiprocket.SettingDefs(),
+	}
+	for _, d := range defs {
+		groups = append(groups, d.Settings)
+	}
+	groups = append(groups,
 		whatsapp.SettingDefs(),
 		telegram.SettingDefs(),
 		library.SettingDefs(),
 		httpSettingDefs(),
 	)
+	return settings.NewRegistry(groups...)
 }
 
-// gatewaySet is every configured gateway: the senders the loop resolves by
-// name, the webhook handlers, and the linked WhatsApp session.
+// gatewaySet is every gateway built: the senders the loop resolves by
+// name and the webhook handlers, with the definitions they came from.
 type gatewaySet struct {
+	defs     []gateways.Definition
 	senders  map[string]queue.Sender
 	webhooks map[string]http.Handler
-	session  *session.Session
-	dry      *dryrun.Gateway
+	closers  []func()
 }
 
-// describe tells the operations layer what each gateway can send.
-func (g *gatewaySet) describe() []ops.Gateway {
-	var out []ops.Gateway
-	for _, name := range gatewayNames() {
-		s, ok := g.senders[name]
-		if !ok {
-			continue
-		}
-		d := ops.Gateway{Name: name}
-		if c, ok := s.(queue.Capable); ok {
-			d.Caps = c.Capabilities()
-		}
-		switch name {
-		case shiprocket.Name:
-			d.StaffFlowSetting = shiprocket.SettingStaffFlow
-		case session.Name:
-			d.MinInterval = session.DefaultMinGap
-		}
-		out = append(out, d)
+// describe tells the operations layer what each gateway can send, and
+// whether it is ready, read live through r.
+func (g *gatewaySet) describe(r *settings.Reader) []ops.Gateway {
+	out := make([]ops.Gateway, 0, len(g.defs))
+	for _, d := range g.defs {
+		out = append(out, ops.Gateway{Name: d.Name, Caps: d.Caps, StaffFlowSetting: d.StaffFlowSetting, MinInterval: d.MinInterval,
+			Ready: func(ctx context.Context) string { return d.ReadyReason(ctx, r) }})
 	}
 	return out
 }
 
-// rates are the gateways' configured send rates, read live.
-func rates(r *settings.Reader) func(ctx context.Context) map[string]float64 {
+// rates are the gateways' send rates, read live.
+func (g *gatewaySet) rates(r *settings.Reader) func(ctx context.Context) map[string]float64 {
 	return func(ctx context.Context) map[string]float64 {
-		return map[string]float64{
-			meta.Name: r.Float(ctx, meta.SettingRate),
-			// The session sender paces itself (3-8 s apart); the loop
-			// need not offer more.
-			session.Name: 0.2,
+		out := map[string]float64{}
+		for _, d := range g.defs {
+			if v := d.RateOf(ctx, r); v > 0 {
+				out[d.Name] = v
+			}
+		}
+		return out
+	}
+}
+
+// close lets go of the gateways, the last built first.
+func (g *gatewaySet) close() {
+	for i := len(g.closers) - 1; i >= 0; i-- {
+		g.closers[i]()
+	}
+	g.closers = nil
+}
+
+// buildGateways builds every gateway of defs. Credentials are read from
+// the settings (through the cached reader) on each send, so admins can
+// change them while MessageBridge runs.
+func buildGateways(ctx context.Context, defs []gateways.Definition, env gateways.Env) (*gatewaySet, error) {
+	if err := gateways.Check(defs); err != nil {
+		return nil, err
+	}
+	g := &gatewaySet{defs: defs, senders: map[string]queue.Sender{}, webhooks: map[string]http.Handler{}}
+	for _, d := range defs {
+		built, err := d.Open(ctx, env)
+		if err != nil {
+			g.close()
+			return nil, fmt.Errorf("gateway %s: %w", d.Name, err)
+		}
+		g.senders[d.Name] = built.Sender
+		if built.Webhook != nil {
+			g.webhooks[d.Name] = built.Webhook
+		}
+		if built.Close != nil {
+			g.closers = append(g.closers, built.Close)
 		}
 	}
-}
-
-func (g *gatewaySet) close() {
-	g.dry.Close()
-	if g.session != nil {
-		_ = g.session.Close()
-	}
-}
-
-// buildGateways creates every gateway. Credentials are read from the
-// settings (through the cached reader) on each send, so admins can change
-// them while MessageBridge runs.
-func buildGateways(ctx context.Context, dataDir string, db *store.DB, r *settings.Reader, log *slog.Logger) (*gatewaySet, error) {
-	g := &gatewaySet{
-		senders:  map[string]queue.Sender{},
-		webhooks: map[string]http.Handler{},
-		dry:      dryrun.New(dryrun.Options{Receipts: db, Logger: log}),
-	}
-	g.senders[dryrun.Name] = g.dry
-
-	mc := meta.New(meta.Options{Credentials: meta.CredentialsFrom(r), Media: db, Logger: log})
-	g.senders[meta.Name] = mc
-	g.webhooks[meta.Name] = mc.WebhookHandler(db, db)
-
-	wc := whapi.New(whapi.Options{Credentials: whapi.CredentialsFrom(r), Logger: log})
-	g.senders[whapi.Name] = wc
-	g.webhooks[whapi.Name] = wc.WebhookHandler(db, db)
-
-	g.senders[shiprocket.Name] = shiprocket.New(shiprocket.Options{Credentials: shiprocket.CredentialsFrom(r), Logger: log})
-
-	sess, err := session.Open(ctx, dataDir, log)
-	if err != nil {
-		g.dry.Close()
-		return nil, fmt.Errorf("whatsapp session: %w", err)
-	}
-	g.session = sess
-	snd := session.NewSender(sess, session.SenderOptions{
-		Receipts: db,
-		Logger:   log,
-		OnStateChange: func(state session.State, reason string) {
-			if state != session.StateConnected {
-				return
-			}
-			// The number can send again: lift a block the loop recorded.
-			uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := db.UnblockGateway(uctx, session.Name); err != nil {
-				log.Warn("unblock session gateway", "err", err)
-			}
-		},
-	})
-	sess.AddHandler(snd.HandleEvent)
-	g.senders[session.Name] = snd
 	return g, nil
 }

@@ -169,7 +169,7 @@ func settingsCommand(args []string, stdout io.Writer) error {
 	if len(args) > 0 {
 		return fmt.Errorf("%w: settings takes no arguments", errUsage)
 	}
-	reg, err := newRegistry()
+	reg, err := newRegistry(gatewayList(nil))
 	if err != nil {
 		return err
 	}

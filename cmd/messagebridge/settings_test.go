@@ -20,7 +20,7 @@ func TestSeedFollowsTheEnvironmentUntilAnAdminChanges(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := storetest.OpenSQLite(t, storetest.Options{})
-	reg, err := newRegistry()
+	reg, err := newRegistry(gatewayList(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestSeedFollowsTheEnvironmentUntilAnAdminChanges(t *testing.T) {
 // or changed in code without the README fails here.
 func TestREADMESettingsTableMatchesTheRegistry(t *testing.T) {
 	t.Parallel()
-	reg, err := newRegistry()
+	reg, err := newRegistry(gatewayList(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,3 +61,18 @@ func ErrorMessage(err error) string {
 		return "Sorry, that did not work because of a problem on our side. It has been logged; please try again in a minute."
 	}
 }
+
+// ErrForceable marks a refusal the actor may override by asking again
+// with force (/gateway use! in chat, "Switch anyway" on the page):
+// errors.Is(err, ErrForceable).
+var ErrForceable = errors.New("may be forced")
+
+// forceable is an *Error that ErrForceable matches.
+type forceable struct{ e *Error }
+
+func (f *forceable) Error() string        { return f.e.Message }
+func (f *forceable) Unwrap() error        { return f.e }
+func (f *forceable) Is(target error) bool { return target == ErrForceable }
+
+// Forceable marks e as a refusal that force overrides.
+func Forceable(e *Error) error { return &forceable{e: e} }

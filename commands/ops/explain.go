@@ -106,9 +106,28 @@ func ExplainError(gateway, class, text string) Explanation {
 			}
 		}
 	}
+	if i := strings.Index(text, notSetUp); i >= 0 && class == queue.SenderBlocked.String() {
+		// A gateway paused because it is not set up says so in its own
+		// words: its readiness reason (gateways.NotReady).
+		return Explanation{Plain: notSetUpText(gateway, text[i:]), Code: codeText(class, gateway, ""), Fix: FixAccount}
+	}
 	e := explain(gateway, class, code, strings.ToLower(text), attempts)
 	e.Code = codeText(class, gateway, code)
 	return e
+}
+
+// notSetUp starts a gateway's readiness reason: "not set up: the access
+// token is empty".
+const notSetUp = "not set up: "
+
+// notSetUpText is a readiness reason as a sentence: "The meta gateway is
+// not set up: the access token is empty."
+func notSetUpText(gateway, reason string) string {
+	who := "The sending method"
+	if gateway != "" {
+		who = "The " + gateway + " gateway"
+	}
+	return who + " is " + strings.TrimSuffix(strings.TrimSpace(reason), ".") + "."
 }
 
 // codeText is what operators see: "permanent, meta code 131026".
@@ -185,7 +204,9 @@ func senderBlocked(gateway, code, lower string) Explanation {
 	case strings.Contains(lower, "not configured") || strings.Contains(lower, "no credentials") ||
 		strings.Contains(lower, "not set up") || strings.Contains(lower, "no channel token") || strings.Contains(lower, "no flow-trigger"):
 		return Explanation{Plain: "The sending account is not set up yet; an admin must enter its details.", Fix: FixAccount}
-	case strings.Contains(lower, "no whatsapp account is linked") || strings.Contains(lower, "logged out") || strings.Contains(lower, "not logged in"):
+	case strings.Contains(lower, "no whatsapp account is linked"):
+		return Explanation{Plain: "No WhatsApp account is linked; an admin must pair one on the admin page.", Fix: FixAccount}
+	case strings.Contains(lower, "logged out") || strings.Contains(lower, "not logged in"):
 		return Explanation{Plain: "The linked WhatsApp account is logged out; an admin must link it again.", Fix: FixAccount}
 	case strings.Contains(lower, "time-lock") || code == "463":
 		return Explanation{Plain: "WhatsApp bars the linked number from writing to new contacts for a while; an admin may switch to another sending method.", Fix: FixAccount}

@@ -93,10 +93,10 @@ func capsText(c queue.Capabilities) string {
 }
 
 // UseGateway makes name the active gateway. A gateway that cannot carry
-// staff messages is refused with the reason. Choosing a paused gateway is
-// an admin's word that it may send again: its pause is lifted. force is
-// an admin's /gateway use! (the page's forced switch): it goes ahead past
-// the refusals an admin may override.
+// staff messages is refused with the reason. A gateway that is not ready
+// (not set up) is refused with its readiness reason unless force is set
+// (/gateway use!): the refusal is Forceable. Choosing a paused gateway is
+// an admin's word that it may send again: its pause is lifted.
 func (s *Service) UseGateway(ctx context.Context, a Actor, name string, force bool) error {
 	if err := s.require(a, RoleAdmin, "switching the gateway"); err != nil {
 		return err
@@ -110,13 +110,29 @@ func (s *Service) UseGateway(ctx context.Context, a Actor, name string, force bo
 		s.audit(ctx, a, "gateway.use", name, "refused")
 		return Errorf(ECONFLICT, "Not switched: %s. Messages still go out via %s.", p, s.ActiveGateway(ctx))
 	}
-	if _, err := s.settings.Set(ctx, SettingActiveGateway, name, a.Identity); err != nil {
+	if reason := g.readiness(ctx); reason != "" {
+		if !force {
+			s.audit(ctx, a, "gateway.use", name+" — "+reason, "refused")
+			return Forceable(Errorf(ECONFLICT, "Not switched: %s is %s. Messages still go out via %s. To switch anyway, send /gateway use! %s.",
+				name, reason, s.ActiveGateway(ctx), name))
+		}
+		name += " (forced: " + reason + ")"
+	}
+	if _, err := s.settings.Set(ctx, SettingActiveGateway, g.Name, a.Identity); err != nil {
 		return err
 	}
-	if err := s.st.UnblockGateway(ctx, name); err != nil {
+	if err := s.st.UnblockGateway(ctx, g.Name); err != nil {
 		return err
 	}
 	s.audit(ctx, a, "gateway.use", name, "ok")
 	s.cfg.Notify()
 	return nil
+}
+
+// readiness says why g cannot send yet, "" when it can.
+func (g Gateway) readiness(ctx context.Context) string {
+	if g.Ready == nil {
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimSpace(g.Ready(ctx)), ".")
 }

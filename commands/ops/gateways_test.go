@@ -2,6 +2,8 @@ package ops_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/messagebridge/messagebridge/commands/ops"
@@ -159,4 +161,60 @@ func TestIntakeOnTextGateway(t *testing.T) {
 	wantCode(t, err, ops.ENOTFOUND)
 	_, err = svc.Intake(ctx, ops.Actor{Identity: "telegram:5"}, ops.IntakeRequest{Phones: []string{"9876543212"}})
 	wantCode(t, err, ops.EFORBIDDEN)
+}
+
+// TestUseGatewayRefusesNotReady: a gateway that is not set up is refused
+// with its readiness reason, naming the gateway messages still go out
+// through and how to force it; force switches anyway. The staff-flow
+// refusal is not one force overrides.
+func TestUseGatewayRefusesNotReady(t *testing.T) {
+	t.Parallel()
+	db := storetest.OpenSQLite(t, storetest.Options{})
+	reason := "not set up: the access token is empty"
+	gws := append(shiprocketGateways(), ops.Gateway{Name: "meta", Caps: allCaps, Ready: func(context.Context) string { return reason }})
+	svc, _ := newService(t, db, gws, nil)
+	ctx := context.Background()
+
+	err := svc.UseGateway(ctx, admin, "meta", false)
+	wantCode(t, err, ops.ECONFLICT, "meta is not set up: the access token is empty", "still go out via dryrun", "/gateway use! meta")
+	if !errors.Is(err, ops.ErrForceable) {
+		t.Fatalf("the readiness refusal is not forceable: %v", err)
+	}
+	if got := svc.ActiveGateway(ctx); got != "dryrun" {
+		t.Fatalf("a refused switch changed the gateway to %q", got)
+	}
+	// /set gateway.active follows the same rule, without force.
+	_, err = svc.SetSetting(ctx, admin, ops.SettingActiveGateway, "meta", false)
+	wantCode(t, err, ops.ECONFLICT, reason)
+
+	// The staff-flow refusal is not overridden by force.
+	err = svc.UseGateway(ctx, admin, "shiprocket", true)
+	wantCode(t, err, ops.ECONFLICT, shiprocket.SettingStaffFlow)
+	if errors.Is(err, ops.ErrForceable) {
+		t.Fatal("the staff-flow refusal claims to be forceable")
+	}
+	// Force is still an admin's.
+	wantCode(t, svc.UseGateway(ctx, operator, "meta", true), ops.EFORBIDDEN)
+
+	if err := svc.UseGateway(ctx, admin, "meta", true); err != nil {
+		t.Fatalf("forced switch: %v", err)
+	}
+	if got := svc.ActiveGateway(ctx); got != "meta" {
+		t.Fatalf("active gateway %q after a forced switch, want meta", got)
+	}
+	log, err := svc.AuditLog(ctx, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) == 0 || !strings.Contains(log[0].Detail, "forced") {
+		t.Fatalf("the forced switch is not audited as forced: %+v", log)
+	}
+	// Once ready, no force is needed.
+	reason = ""
+	if err := svc.UseGateway(ctx, admin, "dryrun", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.UseGateway(ctx, admin, "meta", false); err != nil {
+		t.Fatalf("switch to a ready gateway: %v", err)
+	}
 }

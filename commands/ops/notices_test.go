@@ -33,7 +33,15 @@ func TestExplainError(t *testing.T) {
 		{"session", "sender_blocked", "sender_blocked (code 463): WhatsApp bars this number from writing to new contacts for a while (reach-out time-lock): server returned error 463",
 			"bars the linked number", "sender_blocked, session code 463", ops.FixAccount},
 		{"session", "sender_blocked", "sender_blocked: no WhatsApp account is linked; run `messagebridge whatsapp pair`: not logged in",
+			"No WhatsApp account is linked; an admin must pair one", "sender_blocked", ops.FixAccount},
+		{"session", "sender_blocked", "sender_blocked: logged out from another device",
 			"logged out; an admin must link it again", "sender_blocked", ops.FixAccount},
+		// A gateway not set up is paused with its readiness reason, and
+		// the pause names it (not an expired login, not a logout).
+		{"meta", "sender_blocked", "sender_blocked: not set up: the access token is empty",
+			"The meta gateway is not set up: the access token is empty.", "sender_blocked", ops.FixAccount},
+		{"", "sender_blocked", "held: gateway session is paused: sender_blocked: not set up: no WhatsApp account is linked; pair one on the admin page or with `messagebridge whatsapp pair`",
+			"The session gateway is not set up: no WhatsApp account is linked; pair one on the admin page or with `messagebridge whatsapp pair`.", "sender_blocked", ops.FixAccount},
 		{"meta", "permanent", "permanent (code 131026): meta send: Message undeliverable (code 131026, HTTP 400)",
 			"cannot receive WhatsApp messages", "permanent, meta code 131026", ops.FixNumber},
 		{"session", "permanent", "permanent: the number is not on WhatsApp",

@@ -101,6 +101,9 @@ type Gateway struct {
 	// MinInterval is the gateway's own pacing: a campaign interval may
 	// not be shorter.
 	MinInterval time.Duration
+	// Ready says why the gateway cannot send yet ("not set up: the
+	// access token is empty"), "" when it can; nil: always ready.
+	Ready func(ctx context.Context) string
 }
 
 // Store is the persistence the operations use; *store.DB satisfies it.

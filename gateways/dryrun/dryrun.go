@@ -138,7 +138,15 @@ func (g *Gateway) Close() {
 	g.wg.Wait()
 }
 
-// Capabilities implements queue.Capable: the dry run accepts everything.
-func (g *Gateway) Capabilities() queue.Capabilities {
-	return queue.Capabilities{Text: true, Media: true, Templates: true, Flows: true}
+// Definition describes the dry run to the wiring: it accepts everything,
+// is always ready, and fakes delivered and read receipts.
+func Definition() gateways.Definition {
+	return gateways.Definition{
+		Name: Name,
+		Caps: queue.Capabilities{Text: true, Media: true, Templates: true, Flows: true},
+		Open: func(_ context.Context, env gateways.Env) (gateways.Gateway, error) {
+			g := New(Options{Receipts: env.DB, Logger: env.Logger})
+			return gateways.Gateway{Sender: g, Close: g.Close}, nil
+		},
+	}
 }

@@ -82,14 +82,23 @@ func (c Credentials) secrets() []string {
 
 var versionRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+$`)
 
+// notReady says why c cannot send yet, "" when it can: the readiness
+// check and Send share it.
+func (c Credentials) notReady() string {
+	switch {
+	case strings.TrimSpace(c.AccessToken) == "":
+		return "not set up: the access token is empty"
+	case strings.TrimSpace(c.PhoneNumberID) == "":
+		return "not set up: the phone number id is empty"
+	}
+	return ""
+}
+
 // endpoint validates the credentials needed to send and returns the base
 // of the phone number's endpoints: {BaseURL}/{version}/{phone-number-id}.
 func (c Credentials) endpoint() (string, error) {
-	if strings.TrimSpace(c.AccessToken) == "" {
-		return "", errors.New("meta: the access token is not set")
-	}
-	if c.PhoneNumberID == "" {
-		return "", errors.New("meta: the phone number id is not set")
+	if p := c.notReady(); p != "" {
+		return "", gateways.NotReady(p)
 	}
 	if strings.Trim(c.PhoneNumberID, "0123456789") != "" {
 		return "", errors.New("meta: the phone number id must be digits only")
@@ -170,6 +179,9 @@ func (c *Client) credentials(ctx context.Context) (Credentials, string, error) {
 		return Credentials{}, "", queue.Classify(queue.Retry, "", fmt.Errorf("meta: read credentials: %w", err))
 	}
 	base, err := cr.endpoint()
+	if errors.Is(err, gateways.ErrNotReady) {
+		return cr, "", err
+	}
 	if err != nil {
 		return cr, "", queue.Classify(queue.SenderBlocked, "", err)
 	}

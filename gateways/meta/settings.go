@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store/settings"
 )
@@ -52,8 +53,27 @@ func CredentialsFrom(r *settings.Reader) func(ctx context.Context) (Credentials,
 	}
 }
 
-// Capabilities implements queue.Capable: the Cloud API sends text,
-// images, videos, templates and WhatsApp Flows.
-func (c *Client) Capabilities() queue.Capabilities {
-	return queue.Capabilities{Text: true, Media: true, Templates: true, Flows: true}
+// Definition describes the Cloud API to the wiring: it sends text,
+// images, videos, templates and WhatsApp Flows at meta.rate_per_second,
+// and is ready once its access token and phone number id are set.
+func Definition() gateways.Definition {
+	return gateways.Definition{
+		Name:     Name,
+		Caps:     queue.Capabilities{Text: true, Media: true, Templates: true, Flows: true},
+		Settings: SettingDefs(),
+		Rate: func(ctx context.Context, r *settings.Reader) float64 {
+			return r.Float(ctx, SettingRate)
+		},
+		Ready: func(ctx context.Context, r *settings.Reader) string {
+			cr, err := CredentialsFrom(r)(ctx)
+			if err != nil {
+				return ""
+			}
+			return cr.notReady()
+		},
+		Open: func(_ context.Context, env gateways.Env) (gateways.Gateway, error) {
+			c := New(Options{Credentials: CredentialsFrom(env.Settings), Media: env.DB, Logger: env.Logger})
+			return gateways.Gateway{Sender: c, Webhook: c.WebhookHandler(env.DB, env.DB)}, nil
+		},
+	}
 }

@@ -108,7 +108,7 @@ func NewSender(c Client, opts SenderOptions) *Sender {
 	}
 	switch {
 	case c.LinkedJID().IsEmpty():
-		s.state, s.reason = StateNotLinked, ErrNotLinked.Error()
+		s.state, s.reason = StateNotLinked, NotLinkedReason
 	case c.IsLoggedIn():
 		s.state = StateConnected
 	}
@@ -273,7 +273,7 @@ func (s *Sender) ready(ctx context.Context) error {
 		case st == StateBlocked:
 			return queue.Classify(queue.SenderBlocked, "", errors.New(reason))
 		case s.c.LinkedJID().IsEmpty():
-			return queue.Classify(queue.SenderBlocked, "", ErrNotLinked)
+			return gateways.NotReady(NotLinkedReason)
 		case s.c.IsLoggedIn():
 			return nil
 		}
@@ -460,10 +460,4 @@ func (s *Sender) upload(ctx context.Context, m *mediaData) (whatsmeow.UploadResp
 	}
 	s.uploads[m.key] = cachedUpload{resp: resp, at: now}
 	return resp, nil
-}
-
-// Capabilities implements queue.Capable: a linked account sends text,
-// images and videos.
-func (s *Sender) Capabilities() queue.Capabilities {
-	return queue.Capabilities{Text: true, Media: true}
 }

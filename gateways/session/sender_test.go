@@ -16,6 +16,7 @@ import (
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
+	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
 )
@@ -406,7 +407,8 @@ func TestSendNotLinked(t *testing.T) {
 	}
 	_, err := st.s.Send(context.Background(), textDelivery("hi"))
 	wantClass(t, err, queue.SenderBlocked)
-	if !errors.Is(err, ErrNotLinked) {
+	// The pause names what happened: nothing is linked (not "logged out").
+	if !errors.Is(err, gateways.ErrNotReady) || !strings.Contains(err.Error(), NotLinkedReason) {
 		t.Errorf("error = %v", err)
 	}
 }

@@ -3,7 +3,9 @@ package shiprocket
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store/settings"
 )
@@ -49,8 +51,35 @@ func CredentialsFrom(r *settings.Reader) func(ctx context.Context) (Credentials,
 	}
 }
 
-// Capabilities implements queue.Capable: Shiprocket sends flows by flow
-// ID, nothing else.
-func (c *Client) Capabilities() queue.Capabilities {
-	return queue.Capabilities{Flows: true}
+// notReady says why cr cannot send yet, "" when they can.
+func (cr Credentials) notReady() string {
+	switch {
+	case strings.TrimSpace(cr.FlowURL) == "":
+		return "not set up: the flow-trigger URL is empty"
+	case cr.APIKey == "" && (strings.TrimSpace(cr.Email) == "" || cr.Password == ""):
+		return "not set up: the API user's email and password are empty (or set an API key)"
+	}
+	return ""
+}
+
+// Definition describes Shiprocket to the wiring: it sends flows by flow
+// ID, nothing else, so staff messages need a staff flow; it is ready once
+// its flow-trigger URL and a login are set.
+func Definition() gateways.Definition {
+	return gateways.Definition{
+		Name:             Name,
+		Caps:             queue.Capabilities{Flows: true},
+		StaffFlowSetting: SettingStaffFlow,
+		Settings:         SettingDefs(),
+		Ready: func(ctx context.Context, r *settings.Reader) string {
+			cr, err := CredentialsFrom(r)(ctx)
+			if err != nil {
+				return ""
+			}
+			return cr.notReady()
+		},
+		Open: func(_ context.Context, env gateways.Env) (gateways.Gateway, error) {
+			return gateways.Gateway{Sender: New(Options{Credentials: CredentialsFrom(env.Settings), Logger: env.Logger})}, nil
+		},
+	}
 }

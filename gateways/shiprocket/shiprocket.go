@@ -265,11 +265,8 @@ func (c *Client) credentials(ctx context.Context) (Credentials, error) {
 	if strings.TrimSpace(cr.FlowBody) == "" {
 		cr.FlowBody = DefaultFlowBody
 	}
-	switch {
-	case strings.TrimSpace(cr.FlowURL) == "":
-		return Credentials{}, queue.Classify(queue.SenderBlocked, "", errors.New("shiprocket: no flow-trigger URL is configured"))
-	case cr.APIKey == "" && (strings.TrimSpace(cr.Email) == "" || cr.Password == ""):
-		return Credentials{}, queue.Classify(queue.SenderBlocked, "", errors.New("shiprocket: the API user's email and password are not configured"))
+	if p := cr.notReady(); p != "" {
+		return Credentials{}, gateways.NotReady(p)
 	}
 	return cr, nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
+	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store/settings"
 )
@@ -40,8 +42,32 @@ func CredentialsFrom(r *settings.Reader) func(ctx context.Context) (Credentials,
 	}
 }
 
-// Capabilities implements queue.Capable: WHAPI sends text, images and
-// videos; it has no templates or flows.
-func (c *Client) Capabilities() queue.Capabilities {
-	return queue.Capabilities{Text: true, Media: true}
+// notReady says why cr cannot send yet, "" when they can.
+func (cr Credentials) notReady() string {
+	if strings.TrimSpace(cr.Token) == "" {
+		return "not set up: the channel token is empty"
+	}
+	return ""
+}
+
+// Definition describes WHAPI to the wiring: it sends text, images and
+// videos (no templates or flows) and is ready once its channel token is
+// set.
+func Definition() gateways.Definition {
+	return gateways.Definition{
+		Name:     Name,
+		Caps:     queue.Capabilities{Text: true, Media: true},
+		Settings: SettingDefs(),
+		Ready: func(ctx context.Context, r *settings.Reader) string {
+			cr, err := CredentialsFrom(r)(ctx)
+			if err != nil {
+				return ""
+			}
+			return cr.notReady()
+		},
+		Open: func(_ context.Context, env gateways.Env) (gateways.Gateway, error) {
+			c := New(Options{Credentials: CredentialsFrom(env.Settings), Logger: env.Logger})
+			return gateways.Gateway{Sender: c, Webhook: c.WebhookHandler(env.DB, env.DB)}, nil
+		},
+	}
 }

@@ -164,8 +164,8 @@ func (c *Client) credentials(ctx context.Context) (Credentials, error) {
 		}
 		return Credentials{}, queue.Classify(queue.SenderBlocked, "", fmt.Errorf("whapi: read credentials: %s", queue.SanitizeError(err.Error())))
 	}
-	if strings.TrimSpace(cr.Token) == "" {
-		return Credentials{}, queue.Classify(queue.SenderBlocked, "", errors.New("whapi: no channel token is configured"))
+	if p := cr.notReady(); p != "" {
+		return Credentials{}, gateways.NotReady(p)
 	}
 	if cr.BaseURL == "" {
 		cr.BaseURL = DefaultBaseURL
