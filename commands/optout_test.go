@@ -50,6 +50,12 @@ func TestOptedOutCountsInReplies(t *testing.T) {
 	if show := f.say(t, "telegram:2", "/campaign 1"); !strings.Contains(show, "Contacts: 3 · Pending 0 · Sent 1 · Failed 0 · Cancelled 0 · Opted out 2") {
 		t.Errorf("show: %q", show)
 	}
+	if q := f.say(t, "telegram:2", "/queue all"); !strings.Contains(q, "All time: 3 messages\nQueued 0 · Sending 0 · Sent 1 (delivered 0 · read 0) · Failed 0 · Cancelled 0 · Opted out 2") {
+		t.Errorf("/queue all: %q", q)
+	}
+	if s := f.say(t, "telegram:2", "/status"); !strings.Contains(s, "Cancelled 0 · Opted out 2") {
+		t.Errorf("/status: %q", s)
+	}
 	if got := strings.Join(resultColumn(t, f, 1, "C"), ","); got != "sent,opted out,opted out" {
 		t.Errorf("results statuses %q, want sent,opted out,opted out", got)
 	}

@@ -431,7 +431,9 @@ type ClaimParams struct {
 // ClaimQueueItems claims up to p.Limit due items in one atomic step: each
 // becomes processing with attempts+1, the lock time and p.Token. Items come in
 // priority order (lower first), then by due time. Concurrent claimers, in
-// this process or others, never get the same item.
+// this process or others, never get the same item. A campaign item whose
+// phone is on the opt-out list is not returned: the claim ends it as opted
+// out (see OutcomeOptedOut).
 func (db *DB) ClaimQueueItems(ctx context.Context, p ClaimParams) ([]QueueItem, error) {
 	_, items, err := db.CompleteAndClaim(ctx, nil, p)
 	return items, err
@@ -533,8 +535,11 @@ func dropOptedOut(ctx context.Context, tx *sqlx.Tx, rows []queueRow, owner strin
 		}
 	}
 	out, err := optedOut(ctx, tx, phones)
-	if err != nil || len(out) == 0 {
-		return rows, err
+	if err != nil {
+		return nil, fmt.Errorf("opt-out lookup: %w", err)
+	}
+	if len(out) == 0 {
+		return rows, nil
 	}
 	var ids []int64
 	keep := rows[:0:0]

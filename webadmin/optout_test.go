@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,5 +52,10 @@ func TestDashboardCountsOptedOut(t *testing.T) {
 	}
 	if !regexp.MustCompile(`<td>0 sent of 2, 1 opted out</td>`).MatchString(body) {
 		t.Errorf("campaign figures do not show the opted-out contact:\n%s", regexp.MustCompile(`(?s)<h2>Campaigns</h2>.*`).FindString(body))
+	}
+	// The queue table: one queued, one opted out (not cancelled).
+	if row := regexp.MustCompile(`<tr><th>all</th>((?:<td class="num">\d+</td>)+)</tr>`).FindStringSubmatch(body); row == nil ||
+		strings.Join(regexp.MustCompile(`\d+`).FindAllString(row[1], -1), " ") != "1 0 0 0 0 0 0 1" {
+		t.Errorf("all-time row %q, want queued 1 and opted out 1", row)
 	}
 }
