@@ -159,6 +159,9 @@ func (r *Router) campaignShow(ctx context.Context, c call) ([]bot.Reply, error) 
 		fmt.Sprintf("Gateway: %s · Interval: %s", gw, ops.DurationText(camp.Interval)),
 		fmt.Sprintf("Contacts: %s · Pending %s · Sent %s · Failed %s · Cancelled %s", words.Number(int(s.Total)), words.Number(int(s.Pending)), words.Number(int(s.Sent)), words.Number(int(s.Failed)), words.Number(int(s.Cancelled))),
 	}
+	if s.OptedOut > 0 {
+		lines[len(lines)-1] += " · Opted out " + words.Number(int(s.OptedOut))
+	}
 	if !camp.ScheduledAt.IsZero() && camp.Status == ops.CampaignScheduled {
 		lines = append(lines, "Starts: "+r.ops.TimeText(ctx, camp.ScheduledAt))
 	}
@@ -239,7 +242,7 @@ func (r *Router) campaignStats(ctx context.Context, c call) ([]bot.Reply, error)
 	if err != nil {
 		return nil, err
 	}
-	done := s.Sent + s.Failed + s.Cancelled
+	done := s.Sent + s.Failed + s.Cancelled + s.OptedOut
 	progress := 0.0
 	if s.Total > 0 {
 		progress = 100 * float64(done) / float64(s.Total)

@@ -11,6 +11,7 @@ import (
 // ReportStore is what reporting reads.
 type ReportStore interface {
 	QueueStatusCounts(ctx context.Context, since time.Time) (map[store.QueueStatus]int64, error)
+	OptedOutCount(ctx context.Context, since time.Time) (int64, error)
 	QueueSendsByGateway(ctx context.Context, since time.Time) (map[string]int64, error)
 	OldestDueQueued(ctx context.Context) (time.Time, bool, error)
 	CountFailedSince(ctx context.Context, since time.Time) (int64, error)
@@ -71,17 +72,37 @@ func WindowStart(name string, now time.Time) (time.Time, error) {
 	}
 }
 
-// Window counts items created in one named window by status.
+// Window counts items created in one named window by status. Campaign
+// items never sent because their number opted out count under
+// store.StatusOptedOut, not cancelled.
 func (r *Reporter) Window(ctx context.Context, name string) (Window, error) {
 	since, err := WindowStart(name, r.now())
 	if err != nil {
 		return Window{}, err
 	}
-	counts, err := r.store.QueueStatusCounts(ctx, since)
+	counts, err := r.counts(ctx, since)
 	if err != nil {
 		return Window{}, fmt.Errorf("window %s: %w", name, err)
 	}
 	return Window{Name: name, Since: since, Counts: counts}, nil
+}
+
+// counts counts items created at or after since (zero: all) by status,
+// with the items never sent because their number opted out under
+// store.StatusOptedOut rather than cancelled.
+func (r *Reporter) counts(ctx context.Context, since time.Time) (map[store.QueueStatus]int64, error) {
+	counts, err := r.store.QueueStatusCounts(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	optedOut, err := r.store.OptedOutCount(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	// Two reads: an item ended between them is counted once, as opted out.
+	counts[store.StatusCancelled] = max(0, counts[store.StatusCancelled]-optedOut)
+	counts[store.StatusOptedOut] = optedOut
+	return counts, nil
 }
 
 // Windows counts items by status in each of the five windows.
@@ -111,7 +132,7 @@ type Warning struct {
 // Health is the queue's state at a glance.
 type Health struct {
 	Now            time.Time
-	Counts         map[store.QueueStatus]int64 // all time
+	Counts         map[store.QueueStatus]int64 // all time, opted out apart (see Window)
 	OldestDue      time.Time                   // zero when nothing is queued
 	OldestDueAge   time.Duration
 	FailedLastHour int64
@@ -128,7 +149,7 @@ func (r *Reporter) Health(ctx context.Context) (Health, error) {
 	now := r.now()
 	h := Health{Now: now}
 	var err error
-	if h.Counts, err = r.store.QueueStatusCounts(ctx, time.Time{}); err != nil {
+	if h.Counts, err = r.counts(ctx, time.Time{}); err != nil {
 		return Health{}, err
 	}
 	oldest, ok, err := r.store.OldestDueQueued(ctx)

@@ -280,29 +280,70 @@ type Contact struct {
 	Phone string
 	Name  string
 	Vars  map[string]string
+	// OptedOut says the phone is on the opt-out list now: the contact
+	// must get no campaign message (see CampaignTx.EndOptedOut).
+	OptedOut bool
 }
 
 // PendingContacts returns up to limit contacts that have no queue item yet,
-// in import order.
+// in import order, each with whether its phone opted out.
 func (t *CampaignTx) PendingContacts(limit int) ([]Contact, error) {
 	var rows []struct {
-		ID    int64  `db:"id"`
-		Phone string `db:"phone"`
-		Name  string `db:"name"`
-		Vars  string `db:"variables"`
+		ID       int64  `db:"id"`
+		Phone    string `db:"phone"`
+		Name     string `db:"name"`
+		Vars     string `db:"variables"`
+		OptedOut bool   `db:"opted_out"`
 	}
-	if err := t.tx.SelectContext(t.ctx, &rows, `SELECT c.id, c.phone, c.name, c.variables FROM campaign_contacts c
+	if err := t.tx.SelectContext(t.ctx, &rows, `SELECT c.id, c.phone, c.name, c.variables, o.phone IS NOT NULL AS opted_out
+FROM campaign_contacts c
 LEFT JOIN queue_items q ON q.contact_id = c.id
+LEFT JOIN opt_outs o ON o.phone = c.phone
 WHERE c.campaign_id = ? AND q.id IS NULL ORDER BY c.id LIMIT ?`, t.c.ID, limit); err != nil {
 		return nil, fmt.Errorf("pending contacts: %w", err)
 	}
 	out := make([]Contact, len(rows))
 	for i, r := range rows {
-		out[i] = Contact{ID: r.ID, Phone: r.Phone, Name: r.Name}
+		out[i] = Contact{ID: r.ID, Phone: r.Phone, Name: r.Name, OptedOut: r.OptedOut}
 		_ = json.Unmarshal([]byte(r.Vars), &out[i].Vars)
 	}
 	return out, nil
 }
+
+// EndOptedOut records items for contacts whose phone opted out, never to
+// be sent: each is written cancelled with outcome OutcomeOptedOut, so its
+// contact is no longer pending, nothing is left open to hold the campaign
+// back, and reports count it as opted out.
+func (t *CampaignTx) EndOptedOut(items []NewQueueItem) error {
+	now := t.db.timestamp()
+	for _, it := range items {
+		row, err := enqueueRow(it, now)
+		if err != nil {
+			return err
+		}
+		res, err := t.tx.ExecContext(t.ctx, `INSERT INTO queue_items (`+optedOutColumns+`) VALUES `+optedOutPlaceholders,
+			append(row, optedOutError, OutcomeOptedOut, now)...)
+		if err != nil {
+			return fmt.Errorf("record opted-out contact: %w", err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("record opted-out contact: %w", err)
+		}
+		if err := addEvent(t.ctx, t.tx, now, id, it.CreatedBy, OutcomeOptedOut, "", StatusCancelled, optedOutError); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// optedOutColumns and optedOutPlaceholders insert an item already ended
+// as opted out: enqueueColumns' values (status cancelled, no attempt),
+// then last_error, last_error_class and cancelled_at.
+const (
+	optedOutColumns      = enqueueColumns + `, last_error, last_error_class, cancelled_at`
+	optedOutPlaceholders = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'cancelled', 0, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
 
 // Enqueue adds queue items inside the campaign's transaction.
 func (t *CampaignTx) Enqueue(items []NewQueueItem) error {
@@ -506,6 +547,10 @@ type CampaignStats struct {
 	Total, Pending                            int64
 	Queued, Processing, Sent, Delivered, Read int64
 	Failed, Cancelled                         int64
+	// OptedOut counts contacts never sent to because their phone opted
+	// out (items cancelled with outcome OutcomeOptedOut); they are not in
+	// Cancelled.
+	OptedOut int64
 }
 
 // CampaignStats returns a campaign's counts. Sent includes delivered and
@@ -519,7 +564,8 @@ func (db *DB) CampaignStats(ctx context.Context, id int64) (CampaignStats, error
 		Status string `db:"status"`
 		N      int64  `db:"n"`
 	}
-	if err := db.x.SelectContext(ctx, &rows, `SELECT status, COUNT(*) AS n FROM queue_items WHERE campaign_id = ? GROUP BY status`, id); err != nil {
+	if err := db.x.SelectContext(ctx, &rows, `SELECT `+reportedStatus("")+` AS status, COUNT(*) AS n FROM queue_items
+WHERE campaign_id = ? GROUP BY `+reportedStatus(""), id); err != nil {
 		return s, fmt.Errorf("campaign stats: %w", err)
 	}
 	var items int64
@@ -543,16 +589,30 @@ func (db *DB) CampaignStats(ctx context.Context, id int64) (CampaignStats, error
 			s.Failed = r.N
 		case StatusCancelled:
 			s.Cancelled = r.N
+		case StatusOptedOut:
+			s.OptedOut = r.N
 		}
 	}
 	s.Pending = s.Total - items
 	return s, nil
 }
 
+// reportedStatus is the SQL for a queue item's status as campaign reports
+// show it, q naming the item's table ("" or an alias with its dot): its
+// stored status, except StatusOptedOut for an item cancelled because its
+// phone opted out.
+func reportedStatus(q string) string {
+	return `CASE WHEN ` + q + `status = 'cancelled' AND ` + q + `last_error_class = '` + OutcomeOptedOut + `' THEN '` +
+		string(StatusOptedOut) + `' ELSE ` + q + `status END`
+}
+
 // CampaignResult is one contact's outcome.
 type CampaignResult struct {
-	Phone       string         `db:"phone"`
-	Name        string         `db:"name"`
+	Phone string `db:"phone"`
+	Name  string `db:"name"`
+	// Status is the reported status of the contact's message
+	// (StatusOptedOut for one never sent because the phone opted out);
+	// NULL while the contact has none.
 	Status      sql.NullString `db:"status"`
 	Attempts    sql.NullInt64  `db:"attempts"`
 	LastError   sql.NullString `db:"last_error"`
@@ -563,7 +623,7 @@ type CampaignResult struct {
 // CampaignResults returns one row per contact, in import order.
 func (db *DB) CampaignResults(ctx context.Context, id int64) ([]CampaignResult, error) {
 	var rows []CampaignResult
-	err := db.x.SelectContext(ctx, &rows, `SELECT c.phone, c.name, q.status, q.attempts, q.last_error, q.sent_at, q.delivered_at
+	err := db.x.SelectContext(ctx, &rows, `SELECT c.phone, c.name, `+reportedStatus("q.")+` AS status, q.attempts, q.last_error, q.sent_at, q.delivered_at
 FROM campaign_contacts c LEFT JOIN queue_items q ON q.contact_id = c.id
 WHERE c.campaign_id = ? ORDER BY c.id`, id)
 	if err != nil {

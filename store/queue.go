@@ -29,6 +29,19 @@ const (
 	StatusCancelled  QueueStatus = "cancelled"
 )
 
+// OutcomeOptedOut is the last_error_class of a campaign item that was never
+// sent because its phone had opted out (see opt-outs): the item is
+// cancelled, and reports count it as opted out, never as sent, failed or
+// cancelled. The dispatcher records a contact that opted out before its
+// turn this way, and a claim so ends an item whose phone opted out after it
+// was queued.
+const OutcomeOptedOut = "opted_out"
+
+// StatusOptedOut is not stored: it is the status campaign reports
+// (CampaignStats, CampaignResults) give an item stored as cancelled with
+// outcome OutcomeOptedOut, so that it counts as opted out, not cancelled.
+const StatusOptedOut QueueStatus = OutcomeOptedOut
+
 // QueueStatuses lists every status in lifecycle order.
 func QueueStatuses() []QueueStatus {
 	return []QueueStatus{StatusQueued, StatusProcessing, StatusSent, StatusDelivered, StatusRead, StatusFailed, StatusCancelled}
@@ -418,7 +431,9 @@ type ClaimParams struct {
 // ClaimQueueItems claims up to p.Limit due items in one atomic step: each
 // becomes processing with attempts+1, the lock time and p.Token. Items come in
 // priority order (lower first), then by due time. Concurrent claimers, in
-// this process or others, never get the same item.
+// this process or others, never get the same item. A campaign item whose
+// phone is on the opt-out list is not returned: the claim ends it as opted
+// out (see OutcomeOptedOut).
 func (db *DB) ClaimQueueItems(ctx context.Context, p ClaimParams) ([]QueueItem, error) {
 	_, items, err := db.CompleteAndClaim(ctx, nil, p)
 	return items, err
@@ -445,7 +460,10 @@ func (db *DB) CompleteAndClaim(ctx context.Context, outs []Outcome, p ClaimParam
 			return nil
 		}
 		var err error
-		rows, err = db.claimIn(ctx, tx, p, now)
+		if rows, err = db.claimIn(ctx, tx, p, now); err != nil {
+			return err
+		}
+		rows, err = dropOptedOut(ctx, tx, rows, p.Owner, now)
 		return err
 	})
 	if err != nil {
@@ -498,6 +516,51 @@ WHERE id IN (`+in+`)`, upd...); err != nil {
 		r.LockedBy = sql.NullString{String: p.Owner, Valid: true}
 	}
 	return rows, nil
+}
+
+// optedOutError is the last error of a campaign item ended because its
+// phone opted out.
+const optedOutError = "not sent: the number opted out of campaign messages"
+
+// dropOptedOut ends, within the claim's transaction, the claimed campaign
+// items whose phone is on the opt-out list (one lookup on its primary key
+// for the whole batch): they become cancelled with outcome OutcomeOptedOut,
+// their claim's attempt given back, and only the others are returned. Staff
+// and other non-campaign items are transactional and always go.
+func dropOptedOut(ctx context.Context, tx *sqlx.Tx, rows []queueRow, owner string, now time.Time) ([]queueRow, error) {
+	var phones []string
+	for _, r := range rows {
+		if r.CampaignID.Valid {
+			phones = append(phones, r.Phone)
+		}
+	}
+	out, err := optedOut(ctx, tx, phones)
+	if err != nil {
+		return nil, fmt.Errorf("opt-out lookup: %w", err)
+	}
+	if len(out) == 0 {
+		return rows, nil
+	}
+	var ids []int64
+	keep := rows[:0:0]
+	for _, r := range rows {
+		if r.CampaignID.Valid && out[r.Phone] {
+			ids = append(ids, r.ID)
+			continue
+		}
+		keep = append(keep, r)
+	}
+	in, args := inList(ids)
+	if _, err := tx.ExecContext(ctx, `UPDATE queue_items
+SET status = 'cancelled', attempts = attempts - 1, cancelled_at = ?, updated_at = ?, last_error = ?, last_error_class = ?,
+    lock_token = NULL, locked_at = NULL, locked_by = NULL
+WHERE id IN (`+in+`)`, append([]any{now, now, optedOutError, OutcomeOptedOut}, args...)...); err != nil {
+		return nil, fmt.Errorf("end opted-out items: %w", err)
+	}
+	if err := addEvents(ctx, tx, now, ids, owner, OutcomeOptedOut, StatusQueued, StatusCancelled, optedOutError); err != nil {
+		return nil, err
+	}
+	return keep, nil
 }
 
 // claimKey is an item's place in claim order: the claim index

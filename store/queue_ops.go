@@ -214,6 +214,23 @@ SELECT id, ?, ?, ?, ?, ?, attempts, ? FROM queue_items WHERE id = ?`,
 	return nil
 }
 
+// addEvents records the same change in the history of several items, in
+// one statement.
+func addEvents(ctx context.Context, tx *sqlx.Tx, now time.Time, ids []int64, actor, event string, from, to QueueStatus, detail string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	actor, detail = fitText(actor, 190), fitText(detail, 1024)
+	in, args := inList(ids)
+	_, err := tx.ExecContext(ctx, `INSERT INTO queue_events (queue_item_id, created_at, actor, event, from_status, to_status, attempt, detail)
+SELECT id, ?, ?, ?, ?, ?, attempts, ? FROM queue_items WHERE id IN (`+in+`)`,
+		append([]any{now, actor, event, nullString(string(from)), nullString(string(to)), detail}, args...)...)
+	if err != nil {
+		return fmt.Errorf("record events: %w", err)
+	}
+	return nil
+}
+
 // StaleQueueItems returns up to limit items processing with a lock taken
 // before lockedBefore, oldest first.
 func (db *DB) StaleQueueItems(ctx context.Context, lockedBefore time.Time, limit int) ([]QueueItem, error) {

@@ -38,6 +38,24 @@ func (db *DB) QueueStatusCounts(ctx context.Context, since time.Time) (map[Queue
 	return out, nil
 }
 
+// OptedOutCount counts the items created at or after since (zero: all)
+// that were ended because their phone opted out: stored as cancelled with
+// outcome OutcomeOptedOut, so they are part of QueueStatusCounts'
+// cancelled.
+func (db *DB) OptedOutCount(ctx context.Context, since time.Time) (int64, error) {
+	q := `SELECT COUNT(*) FROM queue_items WHERE status = 'cancelled' AND last_error_class = ?`
+	args := []any{OutcomeOptedOut}
+	if !since.IsZero() {
+		q += ` AND created_at >= ?`
+		args = append(args, since.UTC())
+	}
+	var n int64
+	if err := db.x.GetContext(ctx, &n, q, args...); err != nil {
+		return 0, fmt.Errorf("opted-out count: %w", err)
+	}
+	return n, nil
+}
+
 // QueueSendsByGateway counts items sent at or after since, per gateway that
 // sent them (including those since delivered or read).
 func (db *DB) QueueSendsByGateway(ctx context.Context, since time.Time) (map[string]int64, error) {

@@ -33,7 +33,7 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	// The queue table counts as the chat does (ops.Tally): sent includes
 	// delivered and read.
-	d := dashboardData{Active: s.ops.ActiveGateway(ctx), Columns: []string{"queued", "sending", "sent", "delivered", "read", "failed", "cancelled"}}
+	d := dashboardData{Active: s.ops.ActiveGateway(ctx), Columns: []string{"queued", "sending", "sent", "delivered", "read", "failed", "cancelled", "opted out"}}
 	h, err := s.ops.Health(ctx)
 	if err != nil {
 		s.failPage(w, r, err)
@@ -59,7 +59,7 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, win := range wins {
 		t := ops.TallyOf(win.Counts)
-		d.Windows = append(d.Windows, windowRow{Name: win.Name, Counts: []int64{t.Queued, t.Sending, t.Sent, t.Delivered, t.Read, t.Failed, t.Cancelled}})
+		d.Windows = append(d.Windows, windowRow{Name: win.Name, Counts: []int64{t.Queued, t.Sending, t.Sent, t.Delivered, t.Read, t.Failed, t.Cancelled, t.OptedOut}})
 	}
 	if d.Recent, err = s.ops.Recent(ctx, ops.RecentFilter{Limit: 25}); err != nil {
 		s.failPage(w, r, err)

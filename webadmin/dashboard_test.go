@@ -44,8 +44,8 @@ func TestDashboardCountsAsTheChatDoes(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("dashboard: %d", code)
 	}
-	head := regexp.MustCompile(`<th>Window</th>((?:<th class="num">[a-z]+</th>)+)`).FindStringSubmatch(body)
-	if head == nil || regexp.MustCompile(`<[^>]+>`).ReplaceAllString(strings.ReplaceAll(head[1], "</th>", " "), "") != "queued sending sent delivered read failed cancelled " {
+	head := regexp.MustCompile(`<th>Window</th>((?:<th class="num">[a-z ]+</th>)+)`).FindStringSubmatch(body)
+	if head == nil || regexp.MustCompile(`<[^>]+>`).ReplaceAllString(strings.ReplaceAll(head[1], "</th>", " "), "") != "queued sending sent delivered read failed cancelled opted out " {
 		t.Fatalf("queue table header: %q", head)
 	}
 	row := regexp.MustCompile(`<tr><th>all</th>((?:<td class="num">\d+</td>)+)</tr>`).FindStringSubmatch(body)
@@ -53,7 +53,7 @@ func TestDashboardCountsAsTheChatDoes(t *testing.T) {
 		t.Fatalf("no all-time row in:\n%s", body)
 	}
 	cells := regexp.MustCompile(`\d+`).FindAllString(row[1], -1)
-	if got := strings.Join(cells, " "); got != "1 0 2 1 1 0 0" {
-		t.Errorf("all-time row %q, want queued 1, sending 0, sent 2 (delivered 1, read 1), failed 0, cancelled 0", got)
+	if got := strings.Join(cells, " "); got != "1 0 2 1 1 0 0 0" {
+		t.Errorf("all-time row %q, want queued 1, sending 0, sent 2 (delivered 1, read 1), failed 0, cancelled 0, opted out 0", got)
 	}
 }

@@ -163,7 +163,8 @@ func RejectsCSV(rejects []importer.Reject) []byte {
 // ResultsXLSX writes one row per contact: phone, name, status, attempts,
 // last error, sent at, delivered at (times in loc, whose zone the column
 // headers name). A contact with no message is "pending" (rows from
-// CampaignResults say "cancelled" once the campaign is over). Text goes in
+// CampaignResults say "cancelled" once the campaign is over); one never
+// sent to because the number opted out is "opted out". Text goes in
 // as text cells, never formulas, so a name or an error that starts with
 // "=" is shown as written and nothing in the file runs.
 func ResultsXLSX(rows []CampaignResult, loc *time.Location) ([]byte, error) {
@@ -186,8 +187,11 @@ func ResultsXLSX(rows []CampaignResult, loc *time.Location) ([]byte, error) {
 	}
 	for i, r := range rows {
 		status := r.Status.String
-		if !r.Status.Valid {
+		switch {
+		case !r.Status.Valid:
 			status = "pending"
+		case status == string(StatusOptedOut):
+			status = "opted out"
 		}
 		cell, _ := excelize.CoordinatesToCellName(1, i+2)
 		// Strings only (and one number): excelize writes a string as an

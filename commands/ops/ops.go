@@ -54,6 +54,9 @@ const (
 	StatusRead       = store.StatusRead
 	StatusFailed     = store.StatusFailed
 	StatusCancelled  = store.StatusCancelled
+	// StatusOptedOut is what campaign reports call a message never sent
+	// because its number opted out (stored as cancelled).
+	StatusOptedOut = store.StatusOptedOut
 )
 
 // Campaign states.

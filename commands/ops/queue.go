@@ -148,8 +148,10 @@ func (s *Service) Windows(ctx context.Context) ([]Window, error) {
 	return ws, nil
 }
 
-// OptOut records that phone must get no more campaign messages; imports
-// skip it from now on. It returns the number in E.164.
+// OptOut records that phone must get no more campaign messages: imports
+// skip it, and the dispatcher and the delivery loop send no campaign
+// message to it from now on, those already queued included (staff messages
+// still go). It returns the number in E.164.
 func (s *Service) OptOut(ctx context.Context, a Actor, raw, reason string) (string, error) {
 	if err := s.require(a, RoleOperator, "opting a number out"); err != nil {
 		return "", err

@@ -1,8 +1,8 @@
 package ops
 
 // Tally counts messages the one way chat replies and the admin page show
-// them. Each message is in exactly one of Queued, Sending, Sent, Failed and
-// Cancelled, so those add up to Total. Sent counts every message the
+// them. Each message is in exactly one of Queued, Sending, Sent, Failed,
+// Cancelled and OptedOut, so those add up to Total. Sent counts every message the
 // provider took, including those delivered and read since; Delivered
 // includes read, and Read is part of Delivered. So a message that was read
 // counts as sent, delivered and read, never as "sent 0 … read 1".
@@ -15,6 +15,9 @@ type Tally struct {
 	Read      int64
 	Failed    int64
 	Cancelled int64
+	// OptedOut counts campaign messages never sent because the number
+	// opted out; they are neither sent, failed nor cancelled.
+	OptedOut int64
 }
 
 // TallyOf tallies counts of messages by status.
@@ -27,8 +30,9 @@ func TallyOf(counts map[QueueStatus]int64) Tally {
 		Read:      counts[StatusRead],
 		Failed:    counts[StatusFailed],
 		Cancelled: counts[StatusCancelled],
+		OptedOut:  counts[StatusOptedOut],
 	}
-	t.Total = t.Queued + t.Sending + t.Sent + t.Failed + t.Cancelled
+	t.Total = t.Queued + t.Sending + t.Sent + t.Failed + t.Cancelled + t.OptedOut
 	return t
 }
 
@@ -36,7 +40,7 @@ func TallyOf(counts map[QueueStatus]int64) Tally {
 // count the same way); contacts not queued yet (Pending) are not messages
 // and are left out.
 func CampaignTally(s CampaignStats) Tally {
-	t := Tally{Queued: s.Queued, Sending: s.Processing, Sent: s.Sent, Delivered: s.Delivered, Read: s.Read, Failed: s.Failed, Cancelled: s.Cancelled}
-	t.Total = t.Queued + t.Sending + t.Sent + t.Failed + t.Cancelled
+	t := Tally{Queued: s.Queued, Sending: s.Processing, Sent: s.Sent, Delivered: s.Delivered, Read: s.Read, Failed: s.Failed, Cancelled: s.Cancelled, OptedOut: s.OptedOut}
+	t.Total = t.Queued + t.Sending + t.Sent + t.Failed + t.Cancelled + t.OptedOut
 	return t
 }

@@ -320,25 +320,30 @@ func TestSlots(t *testing.T) {
 
 // TestItems: one item per contact, one interval apart, with template
 // parameters and flow variables filled per contact, tagged with the
-// campaign.
+// campaign; a contact that opted out takes no slot and comes back apart.
 func TestItems(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	contacts := []store.Contact{
 		{ID: 11, Phone: "+919876543201", Name: "Asha", Vars: map[string]string{"City": "Pune"}},
+		{ID: 13, Phone: "+919876543203", Name: "Opted", OptedOut: true},
 		{ID: 12, Phone: "+919876543202", Name: "Ravi", Vars: map[string]string{"city": "Delhi"}},
 	}
+	sent := []store.Contact{contacts[0], contacts[2]}
 	c := store.Campaign{ID: 5, Interval: 30 * time.Second, Gateway: "meta",
 		Content: store.QueueContent{Kind: store.ContentTemplate, TemplateName: "t", TemplateLanguage: "en", TemplateParams: []string{"{name}", "{City}"}}}
-	items, next := campaign.Items(c, contacts, start, 4)
+	items, optedOut, next := campaign.Items(c, contacts, start, 4)
 	if len(items) != 2 || !next.Equal(start.Add(time.Minute)) {
 		t.Fatalf("%d items, next %s", len(items), next)
+	}
+	if len(optedOut) != 1 || optedOut[0].ContactID != 13 || optedOut[0].Phone != "+919876543203" || optedOut[0].CampaignID != 5 {
+		t.Errorf("opted out: %+v", optedOut)
 	}
 	for i, it := range items {
 		if !it.NotBefore.Equal(start.Add(time.Duration(i) * 30 * time.Second)) {
 			t.Errorf("item %d not before %s", i, it.NotBefore)
 		}
-		if it.CampaignID != 5 || it.ContactID != contacts[i].ID || it.Phone != contacts[i].Phone || it.Gateway != "meta" ||
+		if it.CampaignID != 5 || it.ContactID != sent[i].ID || it.Phone != sent[i].Phone || it.Gateway != "meta" ||
 			it.MaxAttempts != 4 || it.Priority != store.PriorityCampaign || it.CreatedBy != "campaign:5" {
 			t.Errorf("item %d: %+v", i, it)
 		}
@@ -351,7 +356,7 @@ func TestItems(t *testing.T) {
 	}
 
 	c.Content = store.QueueContent{Kind: store.ContentFlow, FlowID: "f1"}
-	items, _ = campaign.Items(c, contacts, start, 4)
+	items, _, _ = campaign.Items(c, contacts, start, 4)
 	if items[1].Content.FlowID != "f1" || items[1].Content.FlowVariables["city"] != "Delhi" {
 		t.Errorf("flow item: %+v", items[1].Content)
 	}

@@ -40,10 +40,12 @@ func Slots(c store.Campaign, now time.Time, horizon time.Duration) (next time.Ti
 }
 
 // Items turns contacts into queue items, one per slot from next on, with
-// template parameters and flow variables filled from each contact.
-func Items(c store.Campaign, contacts []store.Contact, next time.Time, maxAttempts int) ([]store.NewQueueItem, time.Time) {
-	items := make([]store.NewQueueItem, len(contacts))
-	for i, ct := range contacts {
+// template parameters and flow variables filled from each contact. A
+// contact whose phone opted out takes no slot: it comes back in optedOut,
+// an item to record as never sent, and not in items.
+func Items(c store.Campaign, contacts []store.Contact, next time.Time, maxAttempts int) (items, optedOut []store.NewQueueItem, after time.Time) {
+	items = make([]store.NewQueueItem, 0, len(contacts))
+	for _, ct := range contacts {
 		content := c.Content
 		switch content.Kind {
 		case store.ContentFlow:
@@ -51,18 +53,24 @@ func Items(c store.Campaign, contacts []store.Contact, next time.Time, maxAttemp
 		case store.ContentTemplate:
 			content.TemplateParams = FillParams(content.TemplateParams, ct.Name, ct.Vars)
 		}
-		items[i] = store.NewQueueItem{Phone: ct.Phone, Content: content, Gateway: c.Gateway, Priority: store.PriorityCampaign,
+		it := store.NewQueueItem{Phone: ct.Phone, Content: content, Gateway: c.Gateway, Priority: store.PriorityCampaign,
 			CampaignID: c.ID, ContactID: ct.ID, MaxAttempts: maxAttempts, NotBefore: next, CreatedBy: fmt.Sprintf("campaign:%d", c.ID)}
+		if ct.OptedOut {
+			optedOut = append(optedOut, it)
+			continue
+		}
+		items = append(items, it)
 		next = next.Add(c.Interval)
 	}
-	return items, next
+	return items, optedOut, next
 }
 
 // Dispatch queues the campaign's next contacts whose slots fall before
 // now+horizon, under the lock on its row, so the interval holds however
-// many processes dispatch and however many workers send. A running
-// campaign with no contacts left and nothing open completes. It returns how
-// many items it queued.
+// many processes dispatch and however many workers send. A contact whose
+// phone opted out is recorded as opted out instead, taking no slot. A
+// running campaign with no contacts left and nothing open completes. It
+// returns how many items it queued.
 func Dispatch(tx *store.CampaignTx, horizon time.Duration, maxAttempts int) (int, error) {
 	c := tx.Campaign()
 	if c.Status != store.CampaignRunning || !c.DeletedAt.IsZero() {
@@ -73,21 +81,39 @@ func Dispatch(tx *store.CampaignTx, horizon time.Duration, maxAttempts int) (int
 	if n == 0 {
 		return 0, nil
 	}
-	contacts, err := tx.PendingContacts(n)
-	if err != nil {
-		return 0, err
+	// Opted-out contacts free their slots for the contacts after them; the
+	// contacts looked at in one pass stay bounded all the same.
+	var items []store.NewQueueItem
+	seen, exhausted := 0, false
+	for len(items) < n && seen < maxSlotsPerPass {
+		contacts, err := tx.PendingContacts(min(n-len(items), maxSlotsPerPass-seen))
+		if err != nil {
+			return 0, err
+		}
+		if len(contacts) == 0 {
+			exhausted = true
+			break
+		}
+		seen += len(contacts)
+		more, optedOut, after := Items(c, contacts, next, maxAttempts)
+		if err := tx.EndOptedOut(optedOut); err != nil {
+			return 0, err
+		}
+		if err := tx.Enqueue(more); err != nil {
+			return 0, err
+		}
+		items, next = append(items, more...), after
 	}
-	if len(contacts) == 0 {
+	if len(items) == 0 {
+		if !exhausted {
+			return 0, nil
+		}
 		open, err := tx.OpenItems()
 		if err != nil || open > 0 {
 			return 0, err
 		}
 		status := store.CampaignCompleted
 		return 0, tx.Update(store.CampaignUpdate{Status: &status, CompletedAt: &now})
-	}
-	items, next := Items(c, contacts, next, maxAttempts)
-	if err := tx.Enqueue(items); err != nil {
-		return 0, err
 	}
 	return len(items), tx.Update(store.CampaignUpdate{NextSendAt: &next})
 }
