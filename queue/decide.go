@@ -1,0 +1,123 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/messagebridge/messagebridge/store"
+)
+
+// decide turns a send result into the item's outcome, and pauses the
+// gateway when the sender is blocked. The error's text is redacted of the
+// current secrets first, before anything cuts it.
+func (l *Loop) decide(ctx context.Context, it store.QueueItem, gateway, providerID string, err error) store.Outcome {
+	if err != nil {
+		err = &redactedError{msg: Redact(err.Error(), l.secrets(ctx)...), err: err}
+	}
+	t := l.currentTuning()
+	if err != nil {
+		// A failure gets the backoff and attempt limit in force now: the
+		// tuning read at the claim may be older than an admin's change.
+		t = l.refreshTuning(ctx)
+	}
+	it.MaxAttempts = capAttempts(it.MaxAttempts, t.MaxAttempts)
+	out := Decide(it, gateway, providerID, err, l.cfg.Now(), l.retryPolicy(t), l.cfg.BlockedRecheck)
+	out.Actor = l.cfg.ProcessorID
+	c, se := ClassOf(err)
+	switch {
+	case err == nil:
+	case c == SenderBlocked:
+		l.block(gateway, out.Error)
+	case c == RateLimited && se.Scope == ScopeRecipient:
+		// Too many messages to this one person: only they wait.
+		l.holdRecipient(it.Phone, out.NextAttemptAt)
+	case c == RateLimited && se.Code != "":
+		// The provider is overloaded: every send through it slows down.
+		// (A rate limit without a provider code is the sender's own
+		// pacing, not the provider's answer.)
+		// Same test as GatewayRateLimit, on the SendError already in hand.
+		if se.Scope == ScopeGateway {
+			l.pacer.RateLimited(gateway, se.RetryAfter)
+		}
+	}
+	if err != nil {
+		l.log.Warn("send failed", "item", it.ID, "gateway", gateway, "attempt", it.Attempts,
+			"class", out.ErrorClass, "next", out.Status, "err", out.Error)
+	}
+	return out
+}
+
+// Decide is the pure decision from a send's result to an item's outcome.
+func Decide(it store.QueueItem, gateway, providerID string, err error, now time.Time, policy RetryPolicy, blockedRecheck time.Duration) store.Outcome {
+	out := store.Outcome{ID: it.ID, Token: it.LockToken, Gateway: gateway}
+	if err == nil {
+		out.Status, out.ProviderMessageID = store.StatusSent, providerID
+		return out
+	}
+	if errors.Is(err, ErrUnavailable) {
+		out.Status, out.RefundAttempt, out.NextAttemptAt, out.Event = store.StatusQueued, true, now.Add(unavailableWait), "held"
+		out.Error, out.ErrorClass = SanitizeError(err.Error()), "unavailable"
+		return out
+	}
+	class, se := ClassOf(err)
+	out.Error, out.ErrorClass = SanitizeError(err.Error()), class.String()
+	switch class {
+	case Permanent:
+		out.Status, out.Event = store.StatusFailed, "failed"
+	case RateLimited:
+		wait := time.Second
+		if se != nil && se.RetryAfter > 0 {
+			wait = se.RetryAfter
+		}
+		out.Status, out.RefundAttempt, out.NextAttemptAt, out.Event = store.StatusQueued, true, now.Add(wait), "rate_limited"
+	case SenderBlocked:
+		out.Status, out.RefundAttempt, out.NextAttemptAt, out.Event = store.StatusQueued, true, now.Add(blockedRecheck), "held"
+	default:
+		if it.Attempts >= it.MaxAttempts {
+			out.Status, out.Event = store.StatusFailed, "failed"
+			out.Error = SanitizeError(fmt.Sprintf("gave up after %d attempts: %s", it.Attempts, out.Error))
+		} else {
+			out.Status, out.NextAttemptAt, out.Event = store.StatusQueued, policy.NextRetry(it.Attempts, now), "retry"
+		}
+	}
+	return out
+}
+
+// sendOutcome names the outcome of a send that reached a gateway, for an
+// Observer.
+func sendOutcome(out store.Outcome) string {
+	switch {
+	case out.Status == store.StatusSent:
+		return "sent"
+	case out.ErrorClass == "unavailable":
+		return "unavailable"
+	case out.ErrorClass == SenderBlocked.String():
+		return "sender_blocked"
+	case out.Event == "rate_limited":
+		return "rate_limited"
+	case out.Status == store.StatusFailed:
+		return "failed"
+	}
+	return "retry"
+}
+
+// secrets returns the current secret values to redact, if the loop was
+// given them.
+func (l *Loop) secrets(ctx context.Context) []string {
+	if l.cfg.Secrets == nil {
+		return nil
+	}
+	return l.cfg.Secrets(ctx)
+}
+
+// redactedError shows a redacted text in place of err's and keeps err for
+// errors.Is and ClassOf.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
