@@ -32,7 +32,7 @@ func (l *Loop) decide(ctx context.Context, it store.QueueItem, gateway, provider
 		l.block(gateway, out.Error)
 	case c == RateLimited && se.Scope == ScopeRecipient:
 		// Too many messages to this one person: only they wait.
-		l.holdRecipient(it.Phone, out.NextAttemptAt)
+		l.recipients.holdUntil(it.Phone, out.NextAttemptAt)
 	case c == RateLimited && se.Code != "":
 		// The provider is overloaded: every send through it slows down.
 		// (A rate limit without a provider code is the sender's own

@@ -2,20 +2,82 @@ package queue
 
 import (
 	"context"
+	"sync"
 	"time"
 )
+
+// gatewayState is the loop's view of the gateway pauses recorded by every
+// process, and how fresh that view is.
+type gatewayState struct {
+	mu          sync.Mutex
+	blocked     map[string]string // gateway → reason
+	lastRefresh time.Time
+	// viewSeq is the claim count when the last full read of the pauses and
+	// the settings began, so an item of a claim numbered at most viewSeq
+	// was claimed before that view was read.
+	viewSeq uint64
+	// viewMu lets one such read run at a time.
+	viewMu sync.Mutex
+}
+
+func newGatewayState() *gatewayState {
+	return &gatewayState{blocked: map[string]string{}}
+}
+
+// refreshDue reports whether every has passed since the last periodic read
+// of the pauses, and if so counts one as begun at now.
+func (g *gatewayState) refreshDue(now time.Time, every time.Duration) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if now.Sub(g.lastRefresh) < every {
+		return false
+	}
+	g.lastRefresh = now
+	return true
+}
+
+// setBlocked replaces the pauses with those just read.
+func (g *gatewayState) setBlocked(blocked map[string]string) {
+	g.mu.Lock()
+	g.blocked = blocked
+	g.mu.Unlock()
+}
+
+// isBlocked returns the reason gateway is paused, if it is.
+func (g *gatewayState) isBlocked(gateway string) (string, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	r, ok := g.blocked[gateway]
+	return r, ok
+}
+
+// block pauses gateway for reason and reports whether it was paused already.
+func (g *gatewayState) block(gateway, reason string) (already bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, already = g.blocked[gateway]
+	g.blocked[gateway] = reason
+	return already
+}
+
+// viewFresh reports whether a full read began after claim.
+func (g *gatewayState) viewFresh(claim uint64) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.viewSeq >= claim
+}
+
+// viewRead records a full read that began at claim count seq.
+func (g *gatewayState) viewRead(seq uint64) {
+	g.mu.Lock()
+	g.viewSeq = max(g.viewSeq, seq)
+	g.mu.Unlock()
+}
 
 // maintain runs the periodic work of the fetcher when it is due: reading
 // gateway blocks set by other processes. (Stale locks are the Rescuer's.)
 func (l *Loop) maintain(ctx context.Context) {
-	now := l.cfg.Now()
-	l.mu.Lock()
-	refresh := now.Sub(l.lastRefresh) >= l.cfg.GatewayStateRefresh
-	if refresh {
-		l.lastRefresh = now
-	}
-	l.mu.Unlock()
-	if refresh {
+	if l.gw.refreshDue(l.cfg.Now(), l.cfg.GatewayStateRefresh) {
 		l.refreshGatewayStates(ctx)
 	}
 }
@@ -36,9 +98,7 @@ func (l *Loop) refreshGatewayStates(ctx context.Context) bool {
 			blocked[s.Gateway] = s.BlockedReason
 		}
 	}
-	l.mu.Lock()
-	l.blocked = blocked
-	l.mu.Unlock()
+	l.gw.setBlocked(blocked)
 	return true
 }
 
@@ -46,12 +106,9 @@ func (l *Loop) refreshGatewayStates(ctx context.Context) bool {
 // settings again, unless a read that began after claim did already. It
 // reports whether it read them.
 func (l *Loop) refreshView(ctx context.Context, claim uint64) bool {
-	l.viewMu.Lock()
-	defer l.viewMu.Unlock()
-	l.mu.Lock()
-	fresh := l.viewSeq >= claim
-	l.mu.Unlock()
-	if fresh {
+	l.gw.viewMu.Lock()
+	defer l.gw.viewMu.Unlock()
+	if l.gw.viewFresh(claim) {
 		return false
 	}
 	seq := l.claims.Load()
@@ -61,25 +118,14 @@ func (l *Loop) refreshView(ctx context.Context, claim uint64) bool {
 	if !l.refreshGatewayStates(ctx) {
 		return false
 	}
-	l.mu.Lock()
-	l.viewSeq = max(l.viewSeq, seq)
-	l.mu.Unlock()
+	l.gw.viewRead(seq)
 	return true
 }
 
-func (l *Loop) isBlocked(gateway string) (string, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	r, ok := l.blocked[gateway]
-	return r, ok
-}
-
+// block pauses gateway in this process and records the pause for the
+// others, the first time.
 func (l *Loop) block(gateway, reason string) {
-	l.mu.Lock()
-	_, already := l.blocked[gateway]
-	l.blocked[gateway] = reason
-	l.mu.Unlock()
-	if already {
+	if l.gw.block(gateway, reason) {
 		return
 	}
 	l.log.Warn("gateway paused: the provider refuses this sender; items stay queued until an admin fixes it",
@@ -89,45 +135,4 @@ func (l *Loop) block(gateway, reason string) {
 	if err := l.store.BlockGateway(ctx, gateway, reason); err != nil {
 		l.log.Error("record gateway block", "gateway", gateway, "err", err)
 	}
-}
-
-// holdRecipient makes the next send to phone wait until at least until.
-func (l *Loop) holdRecipient(phone string, until time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if until.After(l.recipientHold[phone]) {
-		l.recipientHold[phone] = until
-	}
-}
-
-// reserveRecipient books a send to phone now, or says how long to wait
-// because the last send to it was less than RecipientSpacing ago.
-func (l *Loop) reserveRecipient(phone string) (time.Duration, bool) {
-	now := l.cfg.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if until, ok := l.recipientHold[phone]; ok {
-		if wait := until.Sub(now); wait > 0 {
-			return wait, false
-		}
-		delete(l.recipientHold, phone)
-	}
-	spacing := l.currentTuning().RecipientSpacing
-	if spacing <= 0 {
-		return 0, true
-	}
-	if last, ok := l.lastSend[phone]; ok {
-		if wait := last.Add(spacing).Sub(now); wait > 0 {
-			return wait, false
-		}
-	}
-	if len(l.lastSend) > 10_000 {
-		for p, t := range l.lastSend {
-			if now.Sub(t) >= spacing {
-				delete(l.lastSend, p)
-			}
-		}
-	}
-	l.lastSend[phone] = now
-	return 0, true
 }

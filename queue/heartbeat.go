@@ -25,7 +25,7 @@ func (l *Loop) heartbeat(ctx context.Context, started time.Time) {
 		hb.Workers = t.Workers
 		err := l.store.PutHeartbeat(ctx, hb)
 		if err == nil {
-			_, err = l.store.RenewLocks(ctx, l.cfg.ProcessorID, l.heldIDs())
+			_, err = l.store.RenewLocks(ctx, l.cfg.ProcessorID, l.outbox.heldIDs())
 		}
 		if err == nil {
 			err = l.releaseOrphans(ctx, t.LockTimeout)
@@ -60,7 +60,7 @@ func (l *Loop) releaseOrphans(ctx context.Context, lockTimeout time.Duration) er
 	}
 	var outs []store.Outcome
 	for _, it := range items {
-		if l.isHeld(it.ID) {
+		if l.outbox.isHeld(it.ID) {
 			continue
 		}
 		out := l.release(it)

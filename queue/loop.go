@@ -26,10 +26,9 @@ type Loop struct {
 	tuning atomic.Pointer[Tuning]
 	// pacer paces each gateway: at its configured rate, slowed down by
 	// the provider's rate-limit answers and back up while they stop.
-	pacer     *Pacer
-	targetsMu sync.Mutex
-	targets   map[string]float64
-	rescuer   *Rescuer
+	pacer   *Pacer
+	paces   *paceView
+	rescuer *Rescuer
 
 	// inFlight counts claimed items not yet finished; freed is signalled
 	// each time one finishes.
@@ -37,30 +36,15 @@ type Loop struct {
 	inFlight   int
 	freed      chan struct{}
 
-	// pending holds outcomes not yet written. The fetcher writes them with
-	// its next claim; the completer writes them when the fetcher is idle.
-	// held is every item this loop has claimed and whose outcome is not
-	// written yet: the items whose locks it renews.
-	pendingMu sync.Mutex
-	pending   []store.Outcome
-	held      map[int64]bool
-	outcome   chan struct{}
+	// outbox holds the outcomes not yet written and the items they are for.
+	outbox *outbox
+	// gw is the view of the gateway pauses; recipients spaces the sends to
+	// each phone.
+	gw         *gatewayState
+	recipients *recipients
 
-	mu       sync.Mutex
-	blocked  map[string]string // gateway → reason
-	lastSend map[string]time.Time
-	// recipientHold is when a recipient the provider found over-messaged
-	// may get the next send.
-	recipientHold map[string]time.Time
-	lastRefresh   time.Time
-
-	// claims counts the claims this loop has made; viewSeq (under mu) is
-	// the count when the last full read of the pauses and the settings
-	// began, so an item of a claim numbered at most viewSeq was claimed
-	// before that view was read. viewMu lets one such read run at a time.
-	claims  atomic.Uint64
-	viewSeq uint64
-	viewMu  sync.Mutex
+	// claims counts the claims this loop has made (see gatewayState.viewSeq).
+	claims atomic.Uint64
 }
 
 // New returns a loop; call Run to start it.
@@ -70,17 +54,15 @@ func New(cfg Config, st Store, gws Gateways, log *slog.Logger) *Loop {
 		log = slog.New(slog.DiscardHandler)
 	}
 	l := &Loop{
-		cfg:           cfg,
-		store:         st,
-		gateways:      gws,
-		log:           log.With("component", "queue.loop", "processor", cfg.ProcessorID),
-		wake:          make(chan struct{}, 1),
-		outcome:       make(chan struct{}, 1),
-		freed:         make(chan struct{}, 1),
-		blocked:       map[string]string{},
-		lastSend:      map[string]time.Time{},
-		held:          map[int64]bool{},
-		recipientHold: map[string]time.Time{},
+		cfg:        cfg,
+		store:      st,
+		gateways:   gws,
+		log:        log.With("component", "queue.loop", "processor", cfg.ProcessorID),
+		wake:       make(chan struct{}, 1),
+		freed:      make(chan struct{}, 1),
+		outbox:     newOutbox(),
+		gw:         newGatewayState(),
+		recipients: newRecipients(),
 		static: Tuning{
 			Workers:          cfg.Workers,
 			RetryBase:        defaultRetryBase,
@@ -98,8 +80,8 @@ func New(cfg Config, st Store, gws Gateways, log *slog.Logger) *Loop {
 	// rate accepted at 0.75, 0.74× at 0.5, both under 5% rate-limit
 	// answers).
 	l.pacer = NewPacer(PacerConfig{Decrease: 0.75})
-	l.targets = map[string]float64{}
-	l.applyRates(l.static.GatewayRates)
+	l.paces = newPaceView(l.pacer)
+	l.paces.apply(l.static.GatewayRates)
 	return l
 }
 
@@ -166,7 +148,7 @@ func (l *Loop) fetch(ctx, drainCtx context.Context, sends *sync.WaitGroup) error
 	for {
 		t := l.refreshTuning(ctx)
 		free := t.Workers - l.running()
-		if l.pendingCount() >= l.cfg.MaxPendingOutcomes {
+		if l.outbox.count() >= l.cfg.MaxPendingOutcomes {
 			// Outcomes are not being written (the database is away):
 			// claim nothing more until they are.
 			free = 0
@@ -196,16 +178,16 @@ func (l *Loop) fetch(ctx, drainCtx context.Context, sends *sync.WaitGroup) error
 		}
 
 		l.maintain(ctx)
-		outs := l.takePending()
+		outs := l.outbox.take()
 		applied, items, err := l.store.CompleteAndClaim(ctx, outs, store.ClaimParams{Limit: free, Owner: l.cfg.ProcessorID, Token: randomHex(16)})
 		if err != nil {
-			l.requeuePending(outs) // the completer writes them
+			l.outbox.putBack(outs) // the completer writes them
 			if ctx.Err() == nil {
 				l.log.Error("claim failed", "err", err)
 			}
 		} else {
 			l.written(outs, applied)
-			l.hold(items)
+			l.outbox.hold(items)
 		}
 		claim := l.claims.Add(1)
 		// Every claimed item gets its send, even during shutdown: handle
@@ -215,7 +197,7 @@ func (l *Loop) fetch(ctx, drainCtx context.Context, sends *sync.WaitGroup) error
 			sends.Add(1)
 			go func() {
 				defer sends.Done()
-				l.addOutcome(l.handle(ctx, drainCtx, it, claim, true))
+				l.outbox.add(l.handle(ctx, drainCtx, it, claim, true))
 				l.finished()
 			}()
 		}
@@ -295,7 +277,7 @@ func (l *Loop) RunOnce(ctx context.Context) (int, error) {
 	if len(items) == 0 {
 		return 0, nil
 	}
-	l.hold(items)
+	l.outbox.hold(items)
 	claim := l.claims.Add(1)
 	outs := make([]store.Outcome, len(items))
 	for i, it := range items {

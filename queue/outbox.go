@@ -2,85 +2,112 @@ package queue
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/messagebridge/messagebridge/store"
 )
 
-func (l *Loop) addOutcome(o store.Outcome) {
-	l.pendingMu.Lock()
-	l.pending = append(l.pending, o)
-	l.pendingMu.Unlock()
+// outbox holds the outcomes decided but not yet written, and every item
+// this loop has claimed whose outcome is not written yet: the items whose
+// locks the heartbeat renews. The fetcher writes the outcomes with its next
+// claim; the completer writes them when the fetcher is idle.
+type outbox struct {
+	mu      sync.Mutex
+	pending []store.Outcome
+	held    map[int64]bool
+	// ready is signalled when outcomes are added or put back.
+	ready chan struct{}
+}
+
+func newOutbox() *outbox {
+	return &outbox{held: map[int64]bool{}, ready: make(chan struct{}, 1)}
+}
+
+// signal wakes the completer.
+func (o *outbox) signal() {
 	select {
-	case l.outcome <- struct{}{}:
+	case o.ready <- struct{}{}:
 	default:
 	}
 }
 
-func (l *Loop) takePending() []store.Outcome {
-	l.pendingMu.Lock()
-	defer l.pendingMu.Unlock()
-	outs := l.pending
-	l.pending = nil
+// add keeps one decided outcome until it is written.
+func (o *outbox) add(out store.Outcome) {
+	o.mu.Lock()
+	o.pending = append(o.pending, out)
+	o.mu.Unlock()
+	o.signal()
+}
+
+// take removes and returns every outcome waiting to be written.
+func (o *outbox) take() []store.Outcome {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	outs := o.pending
+	o.pending = nil
 	return outs
 }
 
-func (l *Loop) requeuePending(outs []store.Outcome) {
+// putBack returns outcomes that could not be written, ahead of newer ones.
+func (o *outbox) putBack(outs []store.Outcome) {
 	if len(outs) == 0 {
 		return
 	}
-	l.pendingMu.Lock()
-	l.pending = append(outs, l.pending...)
-	l.pendingMu.Unlock()
-	select {
-	case l.outcome <- struct{}{}:
-	default:
-	}
+	o.mu.Lock()
+	o.pending = append(outs, o.pending...)
+	o.mu.Unlock()
+	o.signal()
+}
+
+// count is how many outcomes wait to be written.
+func (o *outbox) count() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.pending)
 }
 
 // hold records claimed items as this loop's until their outcome is written.
-func (l *Loop) hold(items []store.QueueItem) {
-	l.pendingMu.Lock()
-	defer l.pendingMu.Unlock()
+func (o *outbox) hold(items []store.QueueItem) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	for _, it := range items {
-		l.held[it.ID] = true
+		o.held[it.ID] = true
 	}
 }
 
-// written lets go of items whose outcome is written, and reports those the
-// database ignored.
-func (l *Loop) written(outs []store.Outcome, applied []bool) {
-	l.pendingMu.Lock()
-	for _, o := range outs {
-		delete(l.held, o.ID)
+// letGo forgets the items whose outcomes are written.
+func (o *outbox) letGo(outs []store.Outcome) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, out := range outs {
+		delete(o.held, out.ID)
 	}
-	l.pendingMu.Unlock()
-	l.reportIgnored(outs, applied)
 }
 
 // heldIDs lists the items this loop holds.
-func (l *Loop) heldIDs() []int64 {
-	l.pendingMu.Lock()
-	defer l.pendingMu.Unlock()
-	ids := make([]int64, 0, len(l.held))
-	for id := range l.held {
+func (o *outbox) heldIDs() []int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	ids := make([]int64, 0, len(o.held))
+	for id := range o.held {
 		ids = append(ids, id)
 	}
 	return ids
 }
 
 // isHeld reports whether this loop holds item id.
-func (l *Loop) isHeld(id int64) bool {
-	l.pendingMu.Lock()
-	defer l.pendingMu.Unlock()
-	return l.held[id]
+func (o *outbox) isHeld(id int64) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.held[id]
 }
 
-// pendingCount is how many outcomes wait to be written.
-func (l *Loop) pendingCount() int {
-	l.pendingMu.Lock()
-	defer l.pendingMu.Unlock()
-	return len(l.pending)
+// written lets go of items whose outcome is written, and reports those the
+// database ignored.
+func (l *Loop) written(outs []store.Outcome, applied []bool) {
+	l.outbox.letGo(outs)
+	l.reportIgnored(outs, applied)
 }
 
 func (l *Loop) reportIgnored(outs []store.Outcome, applied []bool) {
@@ -105,7 +132,7 @@ func (l *Loop) complete(ctx context.Context, workersDone <-chan struct{}) {
 		case <-workersDone:
 			l.finalWrite(ctx)
 			return
-		case <-l.outcome:
+		case <-l.outbox.ready:
 		}
 		wait := l.cfg.CompleteDelay
 		if backoff > 0 {
@@ -117,16 +144,13 @@ func (l *Loop) complete(ctx context.Context, workersDone <-chan struct{}) {
 			return
 		case <-time.After(wait):
 		}
-		if l.writeOutcomes(ctx, l.takePending()) {
+		if l.writeOutcomes(ctx, l.outbox.take()) {
 			backoff = 0
 			continue
 		}
 		backoff = min(max(2*backoff, 100*time.Millisecond), l.cfg.OutcomeRetryMax)
 		// Try again after the backoff, even if no new outcome arrives.
-		select {
-		case l.outcome <- struct{}{}:
-		default:
-		}
+		l.outbox.signal()
 	}
 }
 
@@ -137,13 +161,13 @@ func (l *Loop) finalWrite(ctx context.Context) {
 	deadline := time.Now().Add(l.cfg.FinalWriteTimeout)
 	backoff := 100 * time.Millisecond
 	for {
-		outs := l.takePending()
+		outs := l.outbox.take()
 		if len(outs) == 0 || l.writeOutcomes(ctx, outs) {
 			return
 		}
 		if time.Now().Add(backoff).After(deadline) {
 			var ids []int64
-			for _, o := range l.takePending() {
+			for _, o := range l.outbox.take() {
 				ids = append(ids, o.ID)
 			}
 			l.log.Error("stopping with outcomes not written: these items stay processing until their lock times out, then go back to the queue",
@@ -165,7 +189,7 @@ func (l *Loop) writeOutcomes(ctx context.Context, batch []store.Outcome) bool {
 	applied, err := l.store.CompleteQueueItems(wctx, batch)
 	cancel()
 	if err != nil {
-		l.requeuePending(batch)
+		l.outbox.putBack(batch)
 		l.log.Error("outcomes not written yet; kept to try again", "items", len(batch), "err", err)
 		return false
 	}

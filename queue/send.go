@@ -23,7 +23,7 @@ func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem, claim u
 		l.log.Warn("no gateway for item", "item", it.ID, "gateway", it.Gateway, "err", msg)
 		return l.decide(drainCtx, it, name, "", Classify(Retry, "", errors.New(msg)))
 	}
-	if reason, ok := l.isBlocked(name); ok {
+	if reason, ok := l.gw.isBlocked(name); ok {
 		return store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusQueued, RefundAttempt: true,
 			NextAttemptAt: l.cfg.Now().Add(l.cfg.BlockedRecheck), Gateway: name,
 			// reason was sanitized when the pause was recorded (block, from
@@ -83,7 +83,7 @@ func (l *Loop) resolve(ctx context.Context, it store.QueueItem, claim uint64) (s
 	if err != nil {
 		return name, sender, err
 	}
-	if _, paused := l.isBlocked(name); !paused || !l.refreshView(ctx, claim) {
+	if _, paused := l.gw.isBlocked(name); !paused || !l.refreshView(ctx, claim) {
 		return name, sender, nil
 	}
 	return l.gateways.Resolve(ctx, it.Gateway)
