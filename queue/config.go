@@ -123,12 +123,13 @@ type Config struct {
 
 // Observer is told of each send attempt that called a gateway: the
 // gateway's name, the outcome and how long the gateway took to answer. The
-// outcome is one of "sent", "retry", "failed" (permanent, or out of
-// attempts), "rate_limited", "unavailable" (settings unreadable, nothing
-// reached the provider) and "sender_blocked". It is called on the send's
-// goroutine, so it must be quick and safe for concurrent use.
+// outcome is one of SendOutcomes: OutcomeSent, OutcomeRetry, OutcomeFailed
+// (permanent, or out of attempts), OutcomeRateLimited, OutcomeUnavailable
+// (settings unreadable, nothing reached the provider) and
+// OutcomeSenderBlocked. It is called on the send's goroutine, so it must be
+// quick and safe for concurrent use.
 type Observer interface {
-	ObserveSend(gateway, outcome string, latency time.Duration)
+	ObserveSend(gateway string, outcome Outcome, latency time.Duration)
 }
 
 func (c *Config) setDefaults() {

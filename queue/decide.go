@@ -57,29 +57,29 @@ func Decide(it store.QueueItem, gateway, providerID string, err error, now time.
 		return out
 	}
 	if errors.Is(err, ErrUnavailable) {
-		out.Status, out.RefundAttempt, out.NextAttemptAt, out.Event = store.StatusQueued, true, now.Add(unavailableWait), "held"
-		out.Error, out.ErrorClass = SanitizeError(err.Error()), "unavailable"
+		out.Status, out.RefundAttempt, out.NextAttemptAt, out.Event = store.StatusQueued, true, now.Add(unavailableWait), OutcomeHeld.String()
+		out.Error, out.ErrorClass = SanitizeError(err.Error()), OutcomeUnavailable.String()
 		return out
 	}
 	class, se := ClassOf(err)
 	out.Error, out.ErrorClass = SanitizeError(err.Error()), class.String()
 	switch class {
 	case Permanent:
-		out.Status, out.Event = store.StatusFailed, "failed"
+		out.Status, out.Event = store.StatusFailed, OutcomeFailed.String()
 	case RateLimited:
 		wait := time.Second
 		if se != nil && se.RetryAfter > 0 {
 			wait = se.RetryAfter
 		}
-		out.Status, out.RefundAttempt, out.NextAttemptAt, out.Event = store.StatusQueued, true, now.Add(wait), "rate_limited"
+		out.Status, out.RefundAttempt, out.NextAttemptAt, out.Event = store.StatusQueued, true, now.Add(wait), OutcomeRateLimited.String()
 	case SenderBlocked:
-		out.Status, out.RefundAttempt, out.NextAttemptAt, out.Event = store.StatusQueued, true, now.Add(blockedRecheck), "held"
+		out.Status, out.RefundAttempt, out.NextAttemptAt, out.Event = store.StatusQueued, true, now.Add(blockedRecheck), OutcomeHeld.String()
 	default:
 		if it.Attempts >= it.MaxAttempts {
-			out.Status, out.Event = store.StatusFailed, "failed"
+			out.Status, out.Event = store.StatusFailed, OutcomeFailed.String()
 			out.Error = SanitizeError(fmt.Sprintf("gave up after %d attempts: %s", it.Attempts, out.Error))
 		} else {
-			out.Status, out.NextAttemptAt, out.Event = store.StatusQueued, policy.NextRetry(it.Attempts, now), "retry"
+			out.Status, out.NextAttemptAt, out.Event = store.StatusQueued, policy.NextRetry(it.Attempts, now), OutcomeRetry.String()
 		}
 	}
 	return out
@@ -87,20 +87,20 @@ func Decide(it store.QueueItem, gateway, providerID string, err error, now time.
 
 // sendOutcome names the outcome of a send that reached a gateway, for an
 // Observer.
-func sendOutcome(out store.Outcome) string {
+func sendOutcome(out store.Outcome) Outcome {
 	switch {
 	case out.Status == store.StatusSent:
-		return "sent"
-	case out.ErrorClass == "unavailable":
-		return "unavailable"
+		return OutcomeSent
+	case out.ErrorClass == OutcomeUnavailable.String():
+		return OutcomeUnavailable
 	case out.ErrorClass == SenderBlocked.String():
-		return "sender_blocked"
-	case out.Event == "rate_limited":
-		return "rate_limited"
+		return OutcomeSenderBlocked
+	case out.Event == OutcomeRateLimited.String():
+		return OutcomeRateLimited
 	case out.Status == store.StatusFailed:
-		return "failed"
+		return OutcomeFailed
 	}
-	return "retry"
+	return OutcomeRetry
 }
 
 // secrets returns the current secret values to redact, if the loop was

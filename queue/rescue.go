@@ -222,10 +222,10 @@ func RescueOutcome(it store.QueueItem, now time.Time, lockTimeout time.Duration)
 	out := store.Outcome{ID: it.ID, Token: it.LockToken, ErrorClass: "stale_lock"}
 	reason := fmt.Sprintf("lock held by %s expired after %s (the processor stopped or stalled)", it.LockedBy, lockTimeout)
 	if it.Attempts >= it.MaxAttempts {
-		out.Status, out.Event = store.StatusFailed, "failed"
+		out.Status, out.Event = store.StatusFailed, OutcomeFailed.String()
 		out.Error = fmt.Sprintf("gave up after %d attempts: %s", it.Attempts, reason)
 		return out
 	}
-	out.Status, out.NextAttemptAt, out.Event, out.Error = store.StatusQueued, now, "rescued", reason
+	out.Status, out.NextAttemptAt, out.Event, out.Error = store.StatusQueued, now, OutcomeRescued.String(), reason
 	return out
 }

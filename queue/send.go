@@ -68,7 +68,7 @@ func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem, claim u
 // release gives a claimed item back untried, at shutdown.
 func (l *Loop) release(it store.QueueItem) store.Outcome {
 	return store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusQueued, RefundAttempt: true,
-		NextAttemptAt: l.cfg.Now(), Event: "released", Actor: l.cfg.ProcessorID}
+		NextAttemptAt: l.cfg.Now(), Event: OutcomeReleased.String(), Actor: l.cfg.ProcessorID}
 }
 
 // resolve finds the item's gateway and its sender. An item whose gateway
