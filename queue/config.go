@@ -62,8 +62,7 @@ type Config struct {
 	Retry RetryPolicy
 	// LockTimeout is how long an item may stay processing before it is
 	// recovered as stale (5m), when Tuning is nil. The loop does not
-	// recover stale items itself: a Rescuer does (Loop.Rescue runs one
-	// pass of it).
+	// recover stale items itself: a Rescuer, run next to it, does.
 	LockTimeout time.Duration
 	// PollInterval is the fallback wait between claims when nothing wakes
 	// the loop (1s, ±20% jitter).

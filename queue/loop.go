@@ -26,9 +26,8 @@ type Loop struct {
 	tuning atomic.Pointer[Tuning]
 	// pacer paces each gateway: at its configured rate, slowed down by
 	// the provider's rate-limit answers and back up while they stop.
-	pacer   *Pacer
-	paces   *paceView
-	rescuer *Rescuer
+	pacer *Pacer
+	paces *paceView
 
 	// inFlight counts claimed items not yet finished; freed is signalled
 	// each time one finishes.
@@ -72,8 +71,6 @@ func New(cfg Config, st Store, gws Gateways, log *slog.Logger) *Loop {
 			GatewayRates:     cfg.GatewayRates,
 		},
 	}
-	l.rescuer = NewRescuer(st, RescuerConfig{LockTimeout: cfg.LockTimeout, Tuning: cfg.Tuning,
-		Actor: cfg.ProcessorID, Now: cfg.Now}, log)
 	// A gentler decrease than TCP's halving: a provider's per-second quota
 	// refills within a second, so three quarters keeps more of it used
 	// (measured with `messagebridge bench pacing`: 0.87× the provider's

@@ -208,13 +208,6 @@ func (r *Rescuer) RescueOnce(ctx context.Context) (res RescueResult, err error) 
 	return res, nil
 }
 
-// Rescue runs one pass of stale-lock recovery with the loop's lock timeout
-// (Config.Tuning, else Config.LockTimeout), recording the loop's processor
-// as the actor. The loop does not call it: run a Rescuer for that.
-func (l *Loop) Rescue(ctx context.Context) (RescueResult, error) {
-	return l.rescuer.RescueOnce(ctx)
-}
-
 // RescueOutcome decides what becomes of one stale item: queued again now, or
 // failed when its attempts are spent. The attempt stays counted, so an item
 // that keeps stalling its processor ends.
