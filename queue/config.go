@@ -69,6 +69,11 @@ type Config struct {
 	PollInterval time.Duration
 	// SendTimeout bounds one send (30s).
 	SendTimeout time.Duration
+	// DrainTimeout is how long the sends in flight when Run's context is
+	// cancelled may go on; then they are cut (SendTimeout). A cut send
+	// counts as an attempt and is retried (see cutMidSend); claimed items
+	// not yet sent are released at once with their attempt refunded.
+	DrainTimeout time.Duration
 	// HeartbeatInterval is how often the heartbeat is written (10s).
 	HeartbeatInterval time.Duration
 	// RecipientSpacing is the least time between two sends to one phone
@@ -99,7 +104,9 @@ type Config struct {
 	// outcomes while the database is away (5s).
 	OutcomeRetryMax time.Duration
 	// FinalWriteTimeout is how long a stopping loop keeps trying to write
-	// its last outcomes (3s).
+	// its last outcomes once its sends are done or cut (3s). Run returns
+	// within DrainTimeout + FinalWriteTimeout of its context's end, so a
+	// caller that closes the database after Run closes it under nothing.
 	FinalWriteTimeout time.Duration
 	// MaxPendingOutcomes bounds the outcomes kept in memory while they
 	// cannot be written: at the bound the loop claims nothing more
@@ -146,6 +153,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SendTimeout <= 0 {
 		c.SendTimeout = 30 * time.Second
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = c.SendTimeout
 	}
 	if c.HeartbeatInterval <= 0 {
 		c.HeartbeatInterval = 10 * time.Second

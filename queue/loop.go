@@ -93,13 +93,18 @@ func (l *Loop) Notify() {
 	}
 }
 
-// Run delivers until ctx is cancelled, then finishes the sends in flight,
-// writes their outcomes and returns, leaving no item locked by this loop.
+// Run delivers until ctx is cancelled. Then it claims nothing more,
+// releases the claimed items not yet sent (their attempt refunded), lets
+// the sends in flight finish for at most Config.DrainTimeout before it
+// cuts them, writes every outcome decided (for at most
+// Config.FinalWriteTimeout) and returns, leaving no item locked by this
+// loop unless the database would not take the outcomes.
 func (l *Loop) Run(ctx context.Context) error {
 	started := l.cfg.Now()
-	// Work that must finish after ctx is cancelled: in-flight sends and
-	// their outcomes.
-	drainCtx := context.WithoutCancel(ctx)
+	// Work that goes on after ctx is cancelled, for a bounded time: sends
+	// in flight, and the writing of outcomes.
+	s, over := l.stagesOf(ctx)
+	defer over()
 	t := l.refreshTuning(ctx)
 
 	var sends sync.WaitGroup
@@ -107,7 +112,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	completerDone := make(chan struct{})
 	go func() {
 		defer close(completerDone)
-		l.complete(drainCtx, workersDone)
+		l.complete(s.finish, workersDone)
 	}()
 	hbCtx, stopHeartbeat := context.WithCancel(ctx)
 	hbDone := make(chan struct{})
@@ -117,14 +122,14 @@ func (l *Loop) Run(ctx context.Context) error {
 	}()
 
 	l.log.Info("delivery loop started", "workers", t.Workers)
-	err := l.fetch(ctx, drainCtx, &sends)
+	err := l.fetch(s, &sends)
 
 	sends.Wait()
 	close(workersDone)
 	<-completerDone
 	stopHeartbeat()
 	<-hbDone
-	dctx, cancel := context.WithTimeout(drainCtx, 5*time.Second)
+	dctx, cancel := context.WithTimeout(s.finish, 5*time.Second)
 	defer cancel()
 	if derr := l.store.DeleteHeartbeat(dctx, l.cfg.ProcessorID); derr != nil {
 		l.log.Warn("remove heartbeat", "err", derr)
@@ -141,7 +146,8 @@ func (l *Loop) Run(ctx context.Context) error {
 // cycle, so a change of Workers takes effect with the next claim: raised,
 // more items are claimed; lowered, sends in flight finish and fewer are
 // claimed until the count is under the new number.
-func (l *Loop) fetch(ctx, drainCtx context.Context, sends *sync.WaitGroup) error {
+func (l *Loop) fetch(s stages, sends *sync.WaitGroup) error {
+	ctx := s.claim
 	for {
 		t := l.refreshTuning(ctx)
 		free := t.Workers - l.running()
@@ -194,7 +200,7 @@ func (l *Loop) fetch(ctx, drainCtx context.Context, sends *sync.WaitGroup) error
 			sends.Add(1)
 			go func() {
 				defer sends.Done()
-				l.outbox.add(l.handle(ctx, drainCtx, it, claim, true))
+				l.outbox.add(l.handle(s, it, claim, true))
 				l.finished()
 			}()
 		}
@@ -278,7 +284,7 @@ func (l *Loop) RunOnce(ctx context.Context) (int, error) {
 	claim := l.claims.Add(1)
 	outs := make([]store.Outcome, len(items))
 	for i, it := range items {
-		outs[i] = l.handle(ctx, ctx, it, claim, false)
+		outs[i] = l.handle(oneStage(ctx), it, claim, false)
 	}
 	applied, err := l.store.CompleteQueueItems(ctx, outs)
 	if err != nil {

@@ -9,19 +9,24 @@ import (
 	"github.com/messagebridge/messagebridge/store"
 )
 
-// handle sends one claimed item and returns its outcome. ctx is the loop's
-// context: once it is done, items not yet sent are released. Sends that have
-// started run on drainCtx so that they finish. With pace, the send waits for
-// its gateway's pace first.
-func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem, claim uint64, pace bool) store.Outcome {
+// handle sends one claimed item and returns its outcome. Once s.claim is
+// done, items not yet sent are released with their attempt refunded. Sends
+// that have started run on s.send, so that they finish unless the stop
+// cuts them; their outcome is decided on s.finish. With pace, the send
+// waits for its gateway's pace first.
+func (l *Loop) handle(s stages, it store.QueueItem, claim uint64, pace bool) store.Outcome {
+	ctx := s.claim
 	if ctx.Err() != nil {
 		return l.release(it)
 	}
 	name, sender, err := l.resolve(ctx, it, claim)
 	if err != nil {
-		msg := SanitizeError(err.Error(), l.secrets(drainCtx)...)
+		if ctx.Err() != nil {
+			return l.release(it)
+		}
+		msg := SanitizeError(err.Error(), l.secrets(s.finish)...)
 		l.log.Warn("no gateway for item", "item", it.ID, "gateway", it.Gateway, "err", msg)
-		return l.decide(drainCtx, it, name, "", Classify(Retry, "", errors.New(msg)))
+		return l.decide(s.finish, it, name, "", Classify(Retry, "", errors.New(msg)))
 	}
 	if reason, ok := l.gw.isBlocked(name); ok {
 		return store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusQueued, RefundAttempt: true,
@@ -41,11 +46,14 @@ func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem, claim u
 		}
 	}
 
-	sctx, cancel := context.WithTimeout(drainCtx, l.cfg.SendTimeout)
+	sctx, cancel := context.WithTimeout(s.send, l.cfg.SendTimeout)
 	d, err := l.delivery(sctx, it)
 	if err != nil {
 		cancel()
-		return l.decide(drainCtx, it, name, "", err)
+		if s.cut() {
+			return l.release(it) // nothing reached the gateway
+		}
+		return l.decide(s.finish, it, name, "", err)
 	}
 	obs := l.cfg.Observer
 	var start time.Time
@@ -58,7 +66,10 @@ func (l *Loop) handle(ctx, drainCtx context.Context, it store.QueueItem, claim u
 		lat = time.Since(start)
 	}
 	cancel()
-	out := l.decide(drainCtx, it, name, id, err)
+	if err != nil && s.cut() {
+		err = cutMidSend(err)
+	}
+	out := l.decide(s.finish, it, name, id, err)
 	if obs != nil {
 		obs.ObserveSend(name, sendOutcome(out), lat)
 	}
