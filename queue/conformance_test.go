@@ -21,6 +21,9 @@ type bundle struct {
 	clock *storetest.Clock
 	fake  *fake.Sender
 	loop  *queue.Loop
+	// rescuer recovers stale locks on the same clock, as cmd runs one next
+	// to the loop.
+	rescuer *queue.Rescuer
 }
 
 var epoch = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
@@ -38,6 +41,7 @@ func setup(t *testing.T, db *store.DB, clock *storetest.Clock) *bundle {
 		BlockedRecheck: time.Minute,
 		Now:            clock.Now,
 	}, db, queue.StaticGateways{Active: "fake", Senders: map[string]queue.Sender{"fake": b.fake}}, nil)
+	b.rescuer = queue.NewRescuer(db, queue.RescuerConfig{LockTimeout: 5 * time.Minute, Actor: "test-processor", Now: clock.Now}, nil)
 	return b
 }
 
@@ -255,11 +259,11 @@ func testStaleLockRecovery(t *testing.T, b *bundle) {
 	}
 
 	b.clock.Advance(4 * time.Minute) // under the 5m lock timeout
-	if res, err := b.loop.Rescue(ctx); err != nil || res != (queue.RescueResult{}) {
+	if res, err := b.rescuer.RescueOnce(ctx); err != nil || res != (queue.RescueResult{}) {
 		t.Fatalf("rescue before the timeout: %+v, %v", res, err)
 	}
 	b.clock.Advance(2 * time.Minute)
-	res, err := b.loop.Rescue(ctx)
+	res, err := b.rescuer.RescueOnce(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

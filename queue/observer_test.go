@@ -26,10 +26,11 @@ type recorder struct {
 	seen []observed
 }
 
-func (r *recorder) ObserveSend(gateway, outcome string, latency time.Duration) {
+func (r *recorder) ObserveSend(gateway string, outcome queue.Outcome, latency time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.seen = append(r.seen, observed{gateway, outcome, latency})
+	// Kept as the word, so the test checks the stored and scraped values.
+	r.seen = append(r.seen, observed{gateway, string(outcome), latency})
 }
 
 func (r *recorder) take() []observed {

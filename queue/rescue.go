@@ -208,13 +208,6 @@ func (r *Rescuer) RescueOnce(ctx context.Context) (res RescueResult, err error) 
 	return res, nil
 }
 
-// Rescue runs one pass of stale-lock recovery with the loop's lock timeout
-// (Config.Tuning, else Config.LockTimeout), recording the loop's processor
-// as the actor. The loop does not call it: run a Rescuer for that.
-func (l *Loop) Rescue(ctx context.Context) (RescueResult, error) {
-	return l.rescuer.RescueOnce(ctx)
-}
-
 // RescueOutcome decides what becomes of one stale item: queued again now, or
 // failed when its attempts are spent. The attempt stays counted, so an item
 // that keeps stalling its processor ends.
@@ -222,10 +215,10 @@ func RescueOutcome(it store.QueueItem, now time.Time, lockTimeout time.Duration)
 	out := store.Outcome{ID: it.ID, Token: it.LockToken, ErrorClass: "stale_lock"}
 	reason := fmt.Sprintf("lock held by %s expired after %s (the processor stopped or stalled)", it.LockedBy, lockTimeout)
 	if it.Attempts >= it.MaxAttempts {
-		out.Status, out.Event = store.StatusFailed, "failed"
+		out.Status, out.Event = store.StatusFailed, OutcomeFailed.String()
 		out.Error = fmt.Sprintf("gave up after %d attempts: %s", it.Attempts, reason)
 		return out
 	}
-	out.Status, out.NextAttemptAt, out.Event, out.Error = store.StatusQueued, now, "rescued", reason
+	out.Status, out.NextAttemptAt, out.Event, out.Error = store.StatusQueued, now, OutcomeRescued.String(), reason
 	return out
 }

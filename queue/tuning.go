@@ -47,7 +47,7 @@ func (l *Loop) refreshTuning(ctx context.Context) Tuning {
 	if prev := l.tuning.Swap(&t); prev != nil && prev.Workers != t.Workers {
 		l.log.Info("workers changed", "from", prev.Workers, "to", t.Workers)
 	}
-	l.applyRates(t.GatewayRates)
+	l.paces.apply(t.GatewayRates)
 	return t
 }
 
@@ -66,24 +66,4 @@ func (l *Loop) retryPolicy(t Tuning) RetryPolicy {
 		return l.cfg.Retry
 	}
 	return Backoff{Base: t.RetryBase, Cap: t.RetryMaxDelay, Jitter: retryJitter}
-}
-
-// applyRates makes the pacer's targets follow the configured rates: a
-// gateway with a new rate gets it as its target, one whose rate is gone
-// loses its target.
-func (l *Loop) applyRates(rates map[string]float64) {
-	l.targetsMu.Lock()
-	defer l.targetsMu.Unlock()
-	for name, perSec := range rates {
-		if l.targets[name] != perSec {
-			l.pacer.SetTarget(name, perSec)
-			l.targets[name] = perSec
-		}
-	}
-	for name := range l.targets {
-		if _, ok := rates[name]; !ok {
-			l.pacer.SetTarget(name, 0)
-			delete(l.targets, name)
-		}
-	}
 }

@@ -162,6 +162,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 		// A hold for a paused gateway is decided on the settings as
 		// stored, not as cached (a switch may have released the item).
 		RefreshSettings: m.settings.Invalidate,
+
+		// At a stop, sends in flight get half the shutdown timeout, then
+		// are cut; the outcomes get a quarter more to be written. So the
+		// loop is done, and its items are no longer processing, before
+		// the shutdown timeout ends and Close lets go of the database.
+		DrainTimeout:      cfg.ShutdownTimeout / 2,
+		FinalWriteTimeout: cfg.ShutdownTimeout / 4,
 	}, db, m.gws, log)
 	m.ops = ops.New(db, m.settings, ops.Config{Gateways: m.gset.describe(m.settings), Notify: m.loop.Notify, Paces: m.loop.Paces,
 		Media: m.media, MediaStorage: m.storage, Imported: m.metrics.ObserveImport}, log)
@@ -197,11 +204,18 @@ func (m *Main) Run(ctx context.Context) error {
 	return m.services.run(ctx, m.cfg.ShutdownTimeout)
 }
 
-// Close lets go of the gateways and the database. Call it after Run.
+// Close lets go of the gateways and the database. Call it after Run. A
+// service that did not stop within the shutdown timeout may still use the
+// database: then the database is left open for the process's exit to close,
+// rather than closed under it.
 func (m *Main) Close() error {
 	m.pairer.Close()
 	m.gset.close()
 	_ = m.wa.Close()
+	if busy := m.services.stillRunning(); len(busy) > 0 {
+		m.log.Warn("shutdown: the database is left open for services still stopping", "services", busy)
+		return nil
+	}
 	return m.db.Close()
 }
 

@@ -187,7 +187,7 @@ func pacingCheck(ctx context.Context, out io.Writer, db *store.DB, fake *pacingF
 		}
 		limited := 0
 		for _, e := range evs {
-			if e.Event == "rate_limited" {
+			if e.Event == queue.OutcomeRateLimited.String() {
 				limited++
 			}
 		}

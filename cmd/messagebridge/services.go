@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -25,6 +26,10 @@ type service struct {
 type services struct {
 	log  *slog.Logger
 	list []service
+
+	// running names the services started and not yet returned.
+	mu      sync.Mutex
+	running map[string]bool
 }
 
 func (s *services) add(name string, run func(ctx context.Context) error) {
@@ -49,11 +54,20 @@ func (s *services) run(ctx context.Context, grace time.Duration) error {
 	}
 	results := make(chan result, len(s.list))
 	var wg sync.WaitGroup
+	s.mu.Lock()
+	s.running = map[string]bool{}
+	for _, svc := range s.list {
+		s.running[svc.name] = true
+	}
+	s.mu.Unlock()
 	for _, svc := range s.list {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			err := svc.run(ctx)
+			s.mu.Lock()
+			delete(s.running, svc.name)
+			s.mu.Unlock()
 			if err == nil && ctx.Err() == nil && !svc.ends {
 				err = errors.New("stopped unexpectedly")
 			}
@@ -69,7 +83,8 @@ func (s *services) run(ctx context.Context, grace time.Duration) error {
 	select {
 	case <-done:
 	case <-time.After(grace):
-		s.log.Warn("shutdown: some services did not stop in time; their work is recovered at the next start", "grace", grace)
+		s.log.Warn("shutdown: some services did not stop in time; their work is recovered at the next start",
+			"grace", grace, "services", s.stillRunning())
 	}
 	collect := func() []error {
 		var errs []error
@@ -86,4 +101,16 @@ func (s *services) run(ctx context.Context, grace time.Duration) error {
 		}
 	}
 	return errors.Join(collect()...)
+}
+
+// stillRunning lists the services started and not yet returned, by name.
+func (s *services) stillRunning() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.running))
+	for name := range s.running {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
 }

@@ -56,7 +56,7 @@ func New(src Source, log *slog.Logger) *Metrics {
 		reg: prometheus.NewRegistry(),
 		sends: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "messagebridge_sends_total",
-			Help: "Send attempts that reached a gateway, by gateway and outcome (sent, retry, failed, rate_limited, unavailable, sender_blocked).",
+			Help: "Send attempts that reached a gateway, by gateway and outcome (" + sendOutcomes() + ").",
 		}, []string{"gateway", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "messagebridge_send_duration_seconds",
@@ -90,9 +90,18 @@ func New(src Source, log *slog.Logger) *Metrics {
 
 // ObserveSend counts one send attempt through gateway with its outcome and
 // records how long the gateway took.
-func (m *Metrics) ObserveSend(gateway, outcome string, latency time.Duration) {
-	m.sends.WithLabelValues(gateway, outcome).Inc()
+func (m *Metrics) ObserveSend(gateway string, outcome queue.Outcome, latency time.Duration) {
+	m.sends.WithLabelValues(gateway, outcome.String()).Inc()
 	m.duration.WithLabelValues(gateway).Observe(latency.Seconds())
+}
+
+// sendOutcomes lists the outcome label's values for the help text.
+func sendOutcomes() string {
+	var names []string
+	for _, o := range queue.SendOutcomes() {
+		names = append(names, o.String())
+	}
+	return strings.Join(names, ", ")
 }
 
 // ObserveWebhook counts one webhook request from provider by the class of

@@ -81,9 +81,9 @@ func wantLines(t *testing.T, body string, lines ...string) {
 func TestScrapeHasEveryFamily(t *testing.T) {
 	t.Parallel()
 	m := metrics.New(healthySource(), nil)
-	m.ObserveSend("meta", "sent", 300*time.Millisecond)
-	m.ObserveSend("meta", "sent", 2*time.Second)
-	m.ObserveSend("meta", "rate_limited", 40*time.Millisecond)
+	m.ObserveSend("meta", queue.OutcomeSent, 300*time.Millisecond)
+	m.ObserveSend("meta", queue.OutcomeSent, 2*time.Second)
+	m.ObserveSend("meta", queue.OutcomeRateLimited, 40*time.Millisecond)
 	m.ObserveWebhook("meta", http.StatusOK)
 	m.ObserveWebhook("meta", http.StatusUnauthorized)
 	m.ObserveImport(120)
@@ -200,7 +200,7 @@ func TestFailingQueueDepthKeepsTheScrape(t *testing.T) {
 	src := healthySource()
 	src.depthErr = errors.New("database is away")
 	m := metrics.New(src, nil)
-	m.ObserveSend("meta", "sent", time.Second)
+	m.ObserveSend("meta", queue.OutcomeSent, time.Second)
 
 	for i := 1; i <= 2; i++ {
 		res, body := scrape(t, m.Handler(noToken), "127.0.0.1:1", "")

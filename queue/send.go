@@ -1,0 +1,101 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/messagebridge/messagebridge/store"
+)
+
+// handle sends one claimed item and returns its outcome. Once s.claim is
+// done, items not yet sent are released with their attempt refunded. Sends
+// that have started run on s.send, so that they finish unless the stop
+// cuts them; their outcome is decided on s.finish. With pace, the send
+// waits for its gateway's pace first.
+func (l *Loop) handle(s stages, it store.QueueItem, claim uint64, pace bool) store.Outcome {
+	ctx := s.claim
+	if ctx.Err() != nil {
+		return l.release(it)
+	}
+	name, sender, err := l.resolve(ctx, it, claim)
+	if err != nil {
+		if ctx.Err() != nil {
+			return l.release(it)
+		}
+		msg := SanitizeError(err.Error(), l.secrets(s.finish)...)
+		l.log.Warn("no gateway for item", "item", it.ID, "gateway", it.Gateway, "err", msg)
+		return l.decide(s.finish, it, name, "", Classify(Retry, "", errors.New(msg)))
+	}
+	if reason, ok := l.gw.isBlocked(name); ok {
+		return store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusQueued, RefundAttempt: true,
+			NextAttemptAt: l.cfg.Now().Add(l.cfg.BlockedRecheck), Gateway: name,
+			// reason was sanitized when the pause was recorded (block, from
+			// decide's out.Error), so it only needs bounding here.
+			Error:      Clip(fmt.Sprintf("held: gateway %s is paused: %s", name, reason), MaxErrorLen),
+			ErrorClass: SenderBlocked.String()}
+	}
+	if wait, ok := l.reserveRecipient(it.Phone); !ok {
+		return store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusQueued, RefundAttempt: true,
+			NextAttemptAt: l.cfg.Now().Add(wait)}
+	}
+	if pace {
+		if err := l.pacer.Wait(ctx, name); err != nil {
+			return l.release(it)
+		}
+	}
+
+	sctx, cancel := context.WithTimeout(s.send, l.cfg.SendTimeout)
+	d, err := l.delivery(sctx, it)
+	if err != nil {
+		cancel()
+		if s.cut() {
+			return l.release(it) // nothing reached the gateway
+		}
+		return l.decide(s.finish, it, name, "", err)
+	}
+	obs := l.cfg.Observer
+	var start time.Time
+	if obs != nil {
+		start = time.Now()
+	}
+	id, err := sender.Send(sctx, d)
+	var lat time.Duration
+	if obs != nil {
+		lat = time.Since(start)
+	}
+	cancel()
+	if err != nil && s.cut() {
+		err = cutMidSend(err)
+	}
+	out := l.decide(s.finish, it, name, id, err)
+	if obs != nil {
+		obs.ObserveSend(name, sendOutcome(out), lat)
+	}
+	return out
+}
+
+// release gives a claimed item back untried, at shutdown.
+func (l *Loop) release(it store.QueueItem) store.Outcome {
+	return store.Outcome{ID: it.ID, Token: it.LockToken, Status: store.StatusQueued, RefundAttempt: true,
+		NextAttemptAt: l.cfg.Now(), Event: OutcomeReleased.String(), Actor: l.cfg.ProcessorID}
+}
+
+// resolve finds the item's gateway and its sender. An item whose gateway
+// is paused is held; the hold must not rest on a view older than the
+// item's claim, since an admin may have switched gateways or lifted the
+// pause since, releasing the item just now (and the view of another
+// process may be seconds old). So when the view at hand says paused and
+// was read before this claim, the pauses and the settings are read again
+// and the item resolved afresh.
+func (l *Loop) resolve(ctx context.Context, it store.QueueItem, claim uint64) (string, Sender, error) {
+	name, sender, err := l.gateways.Resolve(ctx, it.Gateway)
+	if err != nil {
+		return name, sender, err
+	}
+	if _, paused := l.gw.isBlocked(name); !paused || !l.refreshView(ctx, claim) {
+		return name, sender, nil
+	}
+	return l.gateways.Resolve(ctx, it.Gateway)
+}
