@@ -20,6 +20,7 @@ type Store interface {
 	DeleteHeartbeat(ctx context.Context, processorID string) error
 	BlockGateway(ctx context.Context, gateway, reason string) error
 	GatewayStates(ctx context.Context) ([]store.GatewayState, error)
+	OptedOut(ctx context.Context, phone string) (bool, error)
 }
 
 // Library resolves saved messages and their media for deliveries; nil in

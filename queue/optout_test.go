@@ -3,9 +3,12 @@ package queue_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/messagebridge/messagebridge/gateways/fake"
+	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/queue/campaign"
 	"github.com/messagebridge/messagebridge/store"
 )
@@ -177,10 +180,80 @@ func TestOptOutsHoldAtSendTime(t *testing.T) {
 	}{
 		{"BeforeAndDuringCampaign", testOptOutBeforeAndDuringCampaign},
 		{"HoldsAtClaim", testOptOutHoldsAtClaim},
+		{"WhileWaitingForThePace", testOptOutWhileWaitingForThePace},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			forEachDialect(t, tc.fn)
 		})
 	}
+}
+
+// A campaign item claimed with its batch, whose phone opts out while it
+// waits for its gateway's pace, is not sent either: after a wait that long
+// the loop looks the phone up again before sending.
+func testOptOutWhileWaitingForThePace(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	c := newCampaign(t, b.db, 2, 0) // both slots due at once
+	list, err := b.db.CampaignContacts(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phones := []string{list[0].Phone, list[1].Phone}
+	if _, err := changeCampaign(ctx, b.db, c.ID, campaign.Start); err != nil {
+		t.Fatal(err)
+	}
+	d := campaign.NewDispatcher(b.db, campaign.DispatcherConfig{Tick: time.Minute, Now: b.clock.Now}, nil)
+	if _, err := d.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The first send opts the other phone out, while the other item,
+	// claimed with it, waits its two seconds for the pace.
+	var once sync.Once
+	var other int
+	snd := &fake.Sender{Fail: func(d queue.Delivery) error {
+		once.Do(func() {
+			if d.Phone == phones[0] {
+				other = 1
+			}
+			if err := b.db.AddOptOut(ctx, phones[other], "replied STOP", "telegram:2"); err != nil {
+				t.Error(err)
+			}
+		})
+		return nil
+	}}
+	loop := queue.New(queue.Config{Workers: 4, ProcessorID: "paced", LockTimeout: 5 * time.Minute, Now: b.clock.Now,
+		GatewayRates: map[string]float64{"fake": 0.5}},
+		b.db, queue.StaticGateways{Active: "fake", Senders: map[string]queue.Sender{"fake": snd}}, nil)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- loop.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s, err := b.db.CampaignStats(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Sent+s.OptedOut+s.Failed+s.Cancelled == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the campaign's two items did not finish: %+v", s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var got []string
+	for _, r := range snd.Sends() {
+		got = append(got, r.Phone)
+	}
+	if want := []string{phones[1-other]}; !slices.Equal(got, want) {
+		t.Fatalf("the gateway got %v, want only %v", got, want)
+	}
+	checkOptedOutResults(t, b.db, c.ID, phones, other)
 }

@@ -41,8 +41,12 @@ func (l *Loop) handle(s stages, it store.QueueItem, claim uint64, pace bool) sto
 			NextAttemptAt: l.cfg.Now().Add(wait)}
 	}
 	if pace {
+		start := time.Now()
 		if err := l.pacer.Wait(ctx, name); err != nil {
 			return l.release(it)
+		}
+		if out, ok := l.optedOutWhileWaiting(ctx, it, time.Since(start)); ok {
+			return out
 		}
 	}
 
@@ -98,4 +102,30 @@ func (l *Loop) resolve(ctx context.Context, it store.QueueItem, claim uint64) (s
 		return name, sender, nil
 	}
 	return l.gateways.Resolve(ctx, it.Gateway)
+}
+
+// optOutRecheckAfter is how long a claimed campaign item may wait for its
+// gateway's pace before its phone is looked up on the opt-out list again.
+// The claim checked the whole batch at once; a wait this long (a slow
+// gateway such as the linked session, 3-8 s a send) leaves room for an
+// opt-out in between. At most one lookup per such wait, so never more
+// lookups than the gateway's pace allows sends.
+const optOutRecheckAfter = time.Second
+
+// optedOutWhileWaiting ends a campaign item whose phone opted out while it
+// waited for its gateway's pace. A failed lookup sends anyway: the
+// claim checked the phone moments ago.
+func (l *Loop) optedOutWhileWaiting(ctx context.Context, it store.QueueItem, waited time.Duration) (store.Outcome, bool) {
+	if it.CampaignID == 0 || waited < optOutRecheckAfter {
+		return store.Outcome{}, false
+	}
+	out, err := l.store.OptedOut(ctx, it.Phone)
+	if err != nil {
+		l.log.Warn("opt-out recheck failed; sending on the claim's check", "item", it.ID, "err", err)
+		return store.Outcome{}, false
+	}
+	if !out {
+		return store.Outcome{}, false
+	}
+	return store.OptedOutOutcome(it, l.cfg.ProcessorID), true
 }

@@ -563,6 +563,24 @@ WHERE id IN (`+in+`)`, append([]any{now, now, optedOutError, OutcomeOptedOut}, a
 	return keep, nil
 }
 
+// OptedOut reports whether phone (E.164) is on the opt-out list: one
+// lookup on the list's primary key.
+func (db *DB) OptedOut(ctx context.Context, phone string) (bool, error) {
+	var n int
+	if err := db.x.GetContext(ctx, &n, `SELECT COUNT(*) FROM opt_outs WHERE phone = ?`, phone); err != nil {
+		return false, fmt.Errorf("opt-out lookup: %w", err)
+	}
+	return n > 0, nil
+}
+
+// OptedOutOutcome ends a claimed campaign item whose phone opted out after
+// its claim, before it was sent: cancelled with outcome OutcomeOptedOut and
+// its attempt given back, as a claim ends one (see dropOptedOut).
+func OptedOutOutcome(it QueueItem, actor string) Outcome {
+	return Outcome{ID: it.ID, Token: it.LockToken, Status: StatusCancelled, RefundAttempt: true,
+		Error: optedOutError, ErrorClass: OutcomeOptedOut, Event: OutcomeOptedOut, Actor: actor}
+}
+
 // claimKey is an item's place in claim order: the claim index
 // (status, priority, next_attempt_at) and the primary key after it.
 type claimKey struct {

@@ -20,7 +20,8 @@ var ErrConflict = errors.New("not allowed in the item's current state")
 type Outcome struct {
 	ID    int64
 	Token string
-	// Status is sent, queued (try again at NextAttemptAt) or failed.
+	// Status is sent, queued (try again at NextAttemptAt), failed or
+	// cancelled (never to be sent: see OptedOutOutcome).
 	Status            QueueStatus
 	ProviderMessageID string
 	// Gateway is the gateway that sent (or tried to send) the item.
@@ -177,8 +178,14 @@ SET status = 'failed', attempts = attempts - ?, failed_at = ?, updated_at = ?, s
     last_error = ?, last_error_class = ?, lock_token = NULL, locked_at = NULL, locked_by = NULL
 WHERE id = ? AND lock_token = ? AND status = 'processing'`,
 			refund, now, now, nullString(o.Gateway), nullString(o.Error), nullString(o.ErrorClass), o.ID, o.Token)
+	case StatusCancelled:
+		res, err = tx.ExecContext(ctx, `UPDATE queue_items
+SET status = 'cancelled', attempts = attempts - ?, cancelled_at = ?, updated_at = ?,
+    last_error = ?, last_error_class = ?, lock_token = NULL, locked_at = NULL, locked_by = NULL
+WHERE id = ? AND lock_token = ? AND status = 'processing'`,
+			refund, now, now, nullString(o.Error), nullString(o.ErrorClass), o.ID, o.Token)
 	default:
-		return false, fmt.Errorf("outcome status %q is not sent, queued or failed", o.Status)
+		return false, fmt.Errorf("outcome status %q is not sent, queued, failed or cancelled", o.Status)
 	}
 	if err != nil {
 		return false, err
