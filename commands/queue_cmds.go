@@ -170,7 +170,7 @@ func (r *Router) gatewayUse(ctx context.Context, c call) ([]bot.Reply, error) {
 	if len(c.cmd.Args) != 1 {
 		return nil, userErrorf("Usage: /gateway use <name> — one of %s.", strings.Join(r.ops.GatewayNames(), ", "))
 	}
-	if err := r.ops.UseGateway(ctx, c.who, c.cmd.Args[0]); err != nil {
+	if err := r.ops.UseGateway(ctx, c.who, c.cmd.Args[0], false); err != nil {
 		return nil, err
 	}
 	return text(fmt.Sprintf("Messages now go out via %s.", r.ops.ActiveGateway(ctx))), nil

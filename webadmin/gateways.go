@@ -62,7 +62,7 @@ func (s *server) gatewaysData(r *http.Request) (gatewaysData, error) {
 
 func (s *server) gatewayUse(w http.ResponseWriter, r *http.Request) {
 	name := r.PostFormValue("gateway")
-	if err := s.ops.UseGateway(r.Context(), actor(r), name); err != nil {
+	if err := s.ops.UseGateway(r.Context(), actor(r), name, false); err != nil {
 		s.fail(w, r, "/admin/gateways", err)
 		return
 	}

@@ -330,14 +330,17 @@ func upperFirst(s string) string {
 }
 
 // ChangeCampaign starts, pauses, resumes, cancels or deletes a campaign.
-// Start checks readiness and, with the campaign's content, its gateway and
-// contacts, that everything can be sent; the state rule runs under the
-// lock on the campaign row.
+// Start and resume run the readiness check (CampaignReadiness: contacts,
+// content its gateway can send, an interval the gateway allows, a usable
+// message, template or flow) and the state rule under the lock on the
+// campaign row.
 func (s *Service) ChangeCampaign(ctx context.Context, a Actor, id int64, action CampaignAction) (Campaign, error) {
 	return s.changeCampaign(ctx, a, id, action, time.Time{})
 }
 
-// ScheduleCampaign makes a campaign start at a time.
+// ScheduleCampaign makes a campaign start at a time, after the readiness
+// check; it is checked again at that time (see campaign.Dispatcher), and
+// a is told in chat if it is not ready then.
 func (s *Service) ScheduleCampaign(ctx context.Context, a Actor, id int64, at time.Time) (Campaign, error) {
 	if !at.After(s.cfg.Now()) {
 		return Campaign{}, Errorf(EINVALID, "%s is in the past; use /campaign start %d to start now.", s.TimeText(ctx, at), id)
@@ -356,17 +359,16 @@ func (s *Service) changeCampaign(ctx context.Context, a Actor, id int64, action 
 	if err := campaign.Check(c, action); err != nil {
 		return Campaign{}, campaignError(err, id)
 	}
-	if action == campaign.Start || action == campaign.Schedule || action == campaign.Resume {
-		gwName := s.campaignGateway(ctx, c, nil)
-		if err := s.checkCampaignContent(ctx, id, c.Content, gwName); err != nil {
-			return Campaign{}, err
+	updated, err := s.st.WithCampaign(ctx, id, func(tx *store.CampaignTx) error {
+		if err := campaign.Apply(tx, action, at, s.CampaignReadiness); err != nil {
+			return err
 		}
-		if gw, ok := s.gateway(gwName); ok && c.Interval < gw.MinInterval {
-			return Campaign{}, Errorf(ECONFLICT, "Campaign #%d sends every %s, faster than %s's own pacing of %s; set interval=%s or more first.",
-				id, DurationText(c.Interval), gwName, DurationText(gw.MinInterval), DurationText(gw.MinInterval))
+		if action != campaign.Schedule {
+			return nil
 		}
-	}
-	updated, err := s.st.WithCampaign(ctx, id, func(tx *store.CampaignTx) error { return campaign.Apply(tx, action, at) })
+		// The one to tell if it is not ready at its time.
+		return tx.Update(store.CampaignUpdate{ScheduledBy: &a.Identity})
+	})
 	if err != nil {
 		return Campaign{}, campaignError(err, id)
 	}

@@ -110,7 +110,7 @@ func TestCampaignContentFitsGateway(t *testing.T) {
 	if _, err := svc.SetCampaign(ctx, operator, f.ID, ops.CampaignChange{Flow: ptr("flow-9")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.UseGateway(ctx, admin, "whapi"); err != nil {
+	if err := svc.UseGateway(ctx, admin, "whapi", false); err != nil {
 		t.Fatal(err)
 	}
 	_, err = svc.ChangeCampaign(ctx, operator, f.ID, ops.ActionStart)

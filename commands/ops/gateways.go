@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/messagebridge/messagebridge/commands/words"
 	"github.com/messagebridge/messagebridge/queue"
 )
 
@@ -93,9 +94,13 @@ func capsText(c queue.Capabilities) string {
 }
 
 // UseGateway makes name the active gateway. A gateway that cannot carry
-// staff messages is refused with the reason. Choosing a paused gateway is
-// an admin's word that it may send again: its pause is lifted.
-func (s *Service) UseGateway(ctx context.Context, a Actor, name string) error {
+// staff messages is refused with the reason. Unless force, so is a switch
+// that would leave scheduled or running campaigns following the active
+// gateway unable to send (their content or interval, as CampaignReadiness
+// checks them): the refusal lists them and asks for /gateway use! <name>.
+// Choosing a paused gateway is an admin's word that it may send again: its
+// pause is lifted.
+func (s *Service) UseGateway(ctx context.Context, a Actor, name string, force bool) error {
 	if err := s.require(a, RoleAdmin, "switching the gateway"); err != nil {
 		return err
 	}
@@ -108,6 +113,16 @@ func (s *Service) UseGateway(ctx context.Context, a Actor, name string) error {
 		s.audit(ctx, a, "gateway.use", name, "refused")
 		return Errorf(ECONFLICT, "Not switched: %s. Messages still go out via %s.", p, s.ActiveGateway(ctx))
 	}
+	if !force && name != s.ActiveGateway(ctx) {
+		conflicts, err := s.campaignsBlockedBy(ctx, name)
+		if err != nil {
+			return err
+		}
+		if len(conflicts) > 0 {
+			s.audit(ctx, a, "gateway.use", name, "refused: campaigns")
+			return campaignConflictError(name, s.ActiveGateway(ctx), conflicts)
+		}
+	}
 	if _, err := s.settings.Set(ctx, SettingActiveGateway, name, a.Identity); err != nil {
 		return err
 	}
@@ -117,4 +132,16 @@ func (s *Service) UseGateway(ctx context.Context, a Actor, name string) error {
 	s.audit(ctx, a, "gateway.use", name, "ok")
 	s.cfg.Notify()
 	return nil
+}
+
+// campaignConflictError refuses a switch to name that campaigns following
+// the active gateway could not go out through.
+func campaignConflictError(name, active string, cs []CampaignConflict) error {
+	lines := []string{fmt.Sprintf("Not switched: %s that follow the active gateway cannot go out via %s:", words.Count(len(cs), "campaign"), name)}
+	for _, c := range cs {
+		lines = append(lines, fmt.Sprintf("#%d %s (%s): %s.", c.Campaign.ID, Echo(c.Campaign.Name), c.Campaign.Status, strings.TrimSuffix(c.Reason, ".")))
+	}
+	lines = append(lines, fmt.Sprintf("Messages still go out via %s. Fix the campaigns or give them their own gateway (/campaign set <id> gateway=%s) first, "+
+		"or switch anyway with /gateway use! %s: a scheduled campaign then waits, paused, at its time, and a running one's messages fail.", active, active, name))
+	return Errorf(ECONFLICT, "%s", strings.Join(lines, "\n"))
 }

@@ -32,12 +32,12 @@ func TestUseGatewayNeedsStaffFlow(t *testing.T) {
 	if got := svc.ActiveGateway(ctx); got != "dryrun" {
 		t.Fatalf("default gateway %q, want dryrun", got)
 	}
-	wantCode(t, svc.UseGateway(ctx, admin, "shiprocket"), ops.ECONFLICT, shiprocket.SettingStaffFlow, "dryrun")
+	wantCode(t, svc.UseGateway(ctx, admin, "shiprocket", false), ops.ECONFLICT, shiprocket.SettingStaffFlow, "dryrun")
 	_, err := svc.SetSetting(ctx, admin, ops.SettingActiveGateway, "shiprocket", false)
 	wantCode(t, err, ops.ECONFLICT, shiprocket.SettingStaffFlow)
 	// A gateway that has neither text nor a staff flow setting is refused
 	// for good.
-	wantCode(t, svc.UseGateway(ctx, admin, "mediaonly"), ops.ECONFLICT, "cannot send staff messages")
+	wantCode(t, svc.UseGateway(ctx, admin, "mediaonly", false), ops.ECONFLICT, "cannot send staff messages")
 	if got := svc.ActiveGateway(ctx); got != "dryrun" {
 		t.Fatalf("a refused switch changed the gateway to %q", got)
 	}
@@ -45,10 +45,10 @@ func TestUseGatewayNeedsStaffFlow(t *testing.T) {
 		t.Fatalf("a refused switch stored gateway.active: %v", err)
 	}
 
-	wantCode(t, svc.UseGateway(ctx, admin, "nosuch"), ops.EINVALID, "dryrun, shiprocket")
+	wantCode(t, svc.UseGateway(ctx, admin, "nosuch", false), ops.EINVALID, "dryrun, shiprocket")
 	_, err = svc.SetSetting(ctx, admin, ops.SettingActiveGateway, "nosuch", false)
 	wantCode(t, err, ops.EINVALID)
-	wantCode(t, svc.UseGateway(ctx, operator, "dryrun"), ops.EFORBIDDEN)
+	wantCode(t, svc.UseGateway(ctx, operator, "dryrun", false), ops.EFORBIDDEN)
 	_, err = svc.SetSetting(ctx, operator, ops.SettingActiveGateway, "dryrun", false)
 	wantCode(t, err, ops.EFORBIDDEN)
 
@@ -56,7 +56,7 @@ func TestUseGatewayNeedsStaffFlow(t *testing.T) {
 	if _, err := svc.SetSetting(ctx, admin, shiprocket.SettingStaffFlow, "flow-777", false); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.UseGateway(ctx, admin, " ShipRocket "); err != nil {
+	if err := svc.UseGateway(ctx, admin, " ShipRocket ", false); err != nil {
 		t.Fatalf("switch with the staff flow set: %v", err)
 	}
 	if got := svc.ActiveGateway(ctx); got != "shiprocket" {

@@ -78,7 +78,7 @@ func TestUseGatewayReleasesHeldItems(t *testing.T) {
 			woken := 0
 			svc, _ := newService(t, db, []ops.Gateway{{Name: "dryrun", Caps: allCaps}, {Name: "meta", Caps: allCaps}, {Name: "whapi", Caps: allCaps}},
 				func() { woken++ })
-			if err := svc.UseGateway(ctx, admin, "meta"); err != nil {
+			if err := svc.UseGateway(ctx, admin, "meta", false); err != nil {
 				t.Fatal(err)
 			}
 			ids, err := db.EnqueueQueueItems(ctx, []store.NewQueueItem{
@@ -120,7 +120,7 @@ func TestUseGatewayReleasesHeldItems(t *testing.T) {
 			recheck := hold()
 			clock.Advance(2 * time.Second)
 			woken = 0
-			if err := svc.UseGateway(ctx, admin, "dryrun"); err != nil {
+			if err := svc.UseGateway(ctx, admin, "dryrun", false); err != nil {
 				t.Fatal(err)
 			}
 			if got := next(ids[0]); !got.Equal(clock.Now()) {
@@ -135,7 +135,7 @@ func TestUseGatewayReleasesHeldItems(t *testing.T) {
 			// Choosing the paused gateway again lifts its pause and
 			// releases what waits for it.
 			clock.Advance(time.Second)
-			if err := svc.UseGateway(ctx, admin, "whapi"); err != nil {
+			if err := svc.UseGateway(ctx, admin, "whapi", false); err != nil {
 				t.Fatal(err)
 			}
 			if got := next(ids[1]); !got.Equal(clock.Now()) {
@@ -147,7 +147,7 @@ func TestUseGatewayReleasesHeldItems(t *testing.T) {
 			if err != nil || len(st.Paused) != 0 {
 				t.Fatalf("paused after switching away from meta: %+v, %v", st.Paused, err)
 			}
-			if err := svc.UseGateway(ctx, admin, "meta"); err != nil {
+			if err := svc.UseGateway(ctx, admin, "meta", false); err != nil {
 				t.Fatal(err)
 			}
 			if err := db.BlockGateway(ctx, "meta", "sender_blocked (code 190): expired"); err != nil {

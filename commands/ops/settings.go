@@ -220,7 +220,7 @@ func (s *Service) SetSetting(ctx context.Context, a Actor, key, value string, se
 		return settings.Value{}, Errorf(EFORBIDDEN, "%s is a secret: set it on the admin page or with the %s variable, never in a chat. Nothing was changed.", d.Key, d.EnvVar())
 	}
 	if d.Key == SettingActiveGateway {
-		if err := s.UseGateway(ctx, a, value); err != nil {
+		if err := s.UseGateway(ctx, a, value, false); err != nil {
 			return settings.Value{}, err
 		}
 		return s.Setting(ctx, d.Key)
