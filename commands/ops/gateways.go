@@ -137,11 +137,11 @@ func (s *Service) UseGateway(ctx context.Context, a Actor, name string, force bo
 // campaignConflictError refuses a switch to name that campaigns following
 // the active gateway could not go out through.
 func campaignConflictError(name, active string, cs []CampaignConflict) error {
-	lines := []string{fmt.Sprintf("Not switched: %s that follow the active gateway cannot go out via %s:", words.Count(len(cs), "campaign"), name)}
+	lines := []string{fmt.Sprintf("Not switched: %s following the active gateway could not go out via %s:", words.Count(len(cs), "campaign"), name)}
 	for _, c := range cs {
 		lines = append(lines, fmt.Sprintf("#%d %s (%s): %s.", c.Campaign.ID, Echo(c.Campaign.Name), c.Campaign.Status, strings.TrimSuffix(c.Reason, ".")))
 	}
 	lines = append(lines, fmt.Sprintf("Messages still go out via %s. Fix the campaigns or give them their own gateway (/campaign set <id> gateway=%s) first, "+
-		"or switch anyway with /gateway use! %s: a scheduled campaign then waits, paused, at its time, and a running one's messages fail.", active, active, name))
+		"or switch anyway with /gateway use! %s: a scheduled campaign then waits, paused, at its time; a running one keeps going, and what the new gateway cannot send fails.", active, active, name))
 	return Errorf(ECONFLICT, "%s", strings.Join(lines, "\n"))
 }

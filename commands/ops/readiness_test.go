@@ -146,3 +146,58 @@ func TestScheduledCampaignNotReadyAtItsTime(t *testing.T) {
 		})
 	}
 }
+
+// TestGatewaySwitchListsStrandedCampaigns: the switch asks the content and
+// interval part of the readiness check of the running and scheduled
+// campaigns that follow the active gateway; campaigns with their own
+// gateway, drafts, and ones the new gateway can carry are not listed.
+func TestGatewaySwitchListsStrandedCampaigns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.OpenSQLite(t, storetest.Options{})
+	svc, _ := newService(t, db, []ops.Gateway{
+		{Name: "meta", Caps: allCaps},
+		{Name: "slow", Caps: allCaps, MinInterval: 5 * time.Second},
+		{Name: "whapi", Caps: queue.Capabilities{Text: true, Media: true}},
+	}, nil)
+	msg := textMessage(t, db, "hello", "Hello!")
+	mk := func(name string, ch ops.CampaignChange) ops.Campaign {
+		t.Helper()
+		c := newCampaign(t, svc, name)
+		importCSV(t, svc, c.ID, csvContacts("Name,Mobile", "Asha,9876543201"))
+		if _, err := svc.SetCampaign(ctx, operator, c.ID, ch); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	fast := mk("Fast text", ops.CampaignChange{SavedMessage: &msg, Interval: ptr(time.Second)})
+	if _, err := svc.ChangeCampaign(ctx, operator, fast.ID, ops.ActionStart); err != nil {
+		t.Fatal(err)
+	}
+	flow := mk("Flow", ops.CampaignChange{Flow: ptr("flow-1")})
+	if _, err := svc.ScheduleCampaign(ctx, operator, flow.ID, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	own := mk("Pinned", ops.CampaignChange{Flow: ptr("flow-2"), Gateway: ptr("meta")})
+	if _, err := svc.ChangeCampaign(ctx, operator, own.ID, ops.ActionStart); err != nil {
+		t.Fatal(err)
+	}
+	mk("Draft", ops.CampaignChange{Flow: ptr("flow-3")})
+
+	err := svc.UseGateway(ctx, admin, "whapi", false)
+	wantCode(t, err, ops.ECONFLICT, "1 campaign following", fmt.Sprintf("#%d Flow (scheduled)", flow.ID), "flow", "/gateway use! whapi")
+	noPhrase(t, err, "Fast text")
+	noPhrase(t, err, "Pinned")
+	noPhrase(t, err, "Draft")
+	err = svc.UseGateway(ctx, admin, "slow", false)
+	wantCode(t, err, ops.ECONFLICT, "2 campaigns", fmt.Sprintf("#%d Fast text (running): it sends every 1s", fast.ID), fmt.Sprintf("#%d Flow (scheduled)", flow.ID), "pacing of 5s", "/gateway use! slow")
+	if got := svc.ActiveGateway(ctx); got != "meta" {
+		t.Fatalf("refused switches left %s active", got)
+	}
+	if err := svc.UseGateway(ctx, admin, "slow", true); err != nil {
+		t.Fatalf("forced: %v", err)
+	}
+	if got := svc.ActiveGateway(ctx); got != "slow" {
+		t.Fatalf("forced switch: %s active", got)
+	}
+}
