@@ -138,8 +138,15 @@ func (s *Service) UseGateway(ctx context.Context, a Actor, name string, force bo
 // the active gateway could not go out through.
 func campaignConflictError(name, active string, cs []CampaignConflict) error {
 	lines := []string{fmt.Sprintf("Not switched: %s following the active gateway could not go out via %s:", words.Count(len(cs), "campaign"), name)}
-	for _, c := range cs {
-		lines = append(lines, fmt.Sprintf("#%d %s (%s): %s.", c.Campaign.ID, Echo(c.Campaign.Name), c.Campaign.Status, strings.TrimSuffix(c.Reason, ".")))
+	// The page carries the refusal in a cookie: a few lines, each cut.
+	const shown = 4
+	for i, c := range cs {
+		if i == shown {
+			lines = append(lines, fmt.Sprintf("…and %d more (/campaigns).", len(cs)-shown))
+			break
+		}
+		lines = append(lines, fmt.Sprintf("#%d %s (%s): %s.", c.Campaign.ID, clip(Echo(c.Campaign.Name), 60), c.Campaign.Status,
+			clip(strings.TrimSuffix(c.Reason, "."), 220)))
 	}
 	lines = append(lines, fmt.Sprintf("Messages still go out via %s. Fix the campaigns or give them their own gateway (/campaign set <id> gateway=%s) first, "+
 		"or switch anyway with /gateway use! %s: a scheduled campaign then waits, paused, at its time; a running one keeps going, and what the new gateway cannot send fails.", active, active, name))
