@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/queue/campaign"
 	"github.com/messagebridge/messagebridge/store"
 )
@@ -272,61 +271,32 @@ func (s *Service) campaignGateway(ctx context.Context, c Campaign, override *str
 }
 
 // checkCampaignContent refuses content the gateway cannot send, and
-// template parameters naming columns the campaign's contacts lack.
+// template parameters naming columns the campaign's contacts lack: the
+// content part of CampaignReadiness, asked when the content or gateway is
+// set.
 func (s *Service) checkCampaignContent(ctx context.Context, id int64, content store.QueueContent, gwName string) error {
 	if content.Kind == "" {
 		return nil
 	}
-	gw, ok := s.gateway(gwName)
-	if !ok {
-		return Errorf(ECONFLICT, "Campaign #%d names the gateway %q, which is not configured; set gateway=<name>.", id, gwName)
-	}
-	kind, err := s.contentKind(ctx, content)
+	c := Campaign{ID: id, Content: content}
+	kind, why, err := s.campaignKind(c, func(id int64) (store.SavedMessage, error) { return s.st.SavedMessageByID(ctx, id) })
 	if err != nil {
 		return err
 	}
-	if ok, why := gw.Caps.CanSend(kind); !ok {
-		hint := "choose what to send with message=, template= or flow=, or another gateway with gateway=<name>"
-		return Errorf(ECONFLICT, "Campaign #%d cannot send a %s through %s: %s. %s.", id, kind, gwName, why, upperFirst(hint))
+	if why == "" {
+		why = s.contentProblem(c, gwName, kind)
 	}
-	if content.Kind == store.ContentTemplate {
+	if why == "" && content.Kind == store.ContentTemplate {
 		cols, total, err := s.st.ContactColumns(ctx, id)
 		if err != nil {
 			return err
 		}
-		if missing := campaign.MissingColumns(content.TemplateParams, cols, total); len(missing) > 0 {
-			return Errorf(ECONFLICT, "Campaign #%d's template parameters do not fit its contacts: %s. Import a list with those columns, or change params=.", id, strings.Join(missing, "; "))
-		}
+		why = templateProblem(c, cols, total)
+	}
+	if why != "" {
+		return Errorf(ECONFLICT, "Campaign #%d: %s.", id, why)
 	}
 	return nil
-}
-
-// contentKind is the delivery kind content turns into.
-func (s *Service) contentKind(ctx context.Context, c store.QueueContent) (queue.Kind, error) {
-	switch c.Kind {
-	case store.ContentTemplate:
-		return queue.KindTemplate, nil
-	case store.ContentFlow:
-		return queue.KindFlow, nil
-	case store.ContentSavedMessage:
-		m, err := s.st.SavedMessageByID(ctx, c.SavedMessageID)
-		if errors.Is(err, store.ErrNotFound) {
-			return "", Errorf(ECONFLICT, "The campaign's saved message is gone; set another with message=<name>.")
-		}
-		if err != nil {
-			return "", err
-		}
-		return queue.Kind(m.Kind), nil
-	default:
-		return queue.KindText, nil
-	}
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // ChangeCampaign starts, pauses, resumes, cancels or deletes a campaign.

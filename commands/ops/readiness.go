@@ -43,10 +43,7 @@ func (s *Service) CampaignReadiness(tx *store.CampaignTx) error {
 		if err != nil {
 			return err
 		}
-		if missing := campaign.MissingColumns(c.Content.TemplateParams, cols, total); len(missing) > 0 {
-			return notReady(c, fmt.Sprintf("its template parameters do not fit its contacts: %s. Import a list with those columns, or change params= (/campaign set %d)",
-				strings.Join(missing, "; "), c.ID), nil)
-		}
+		return notReady(c, templateProblem(c, cols, total), nil)
 	case store.ContentFlow:
 		if strings.TrimSpace(c.Content.FlowID) == "" {
 			return notReady(c, fmt.Sprintf("it names no flow; set one with /campaign set %d flow=<name or id>", c.ID), nil)
@@ -107,11 +104,21 @@ func (s *Service) campaignKind(c Campaign, savedMessage func(id int64) (store.Sa
 	}
 }
 
-// gatewayProblem says why gateway gwName cannot carry campaign c's content
-// of kind, or its interval, or "" when it can: the content/interval part
-// of the readiness check, which a gateway switch also asks of the
-// campaigns that follow the active gateway.
-func (s *Service) gatewayProblem(c Campaign, gwName string, kind queue.Kind) string {
+// templateProblem says why a template campaign's parameters do not fit
+// its contacts' columns (counts of contacts with a value per column, and
+// the number of contacts), or "".
+func templateProblem(c Campaign, cols map[string]int, total int) string {
+	missing := campaign.MissingColumns(c.Content.TemplateParams, cols, total)
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("its template parameters do not fit its contacts: %s. Import a list with those columns, or change params= (/campaign set %d)",
+		strings.Join(missing, "; "), c.ID)
+}
+
+// contentProblem says why gateway gwName cannot carry content of kind, or
+// "" when it can.
+func (s *Service) contentProblem(c Campaign, gwName string, kind queue.Kind) string {
 	gw, ok := s.gateway(gwName)
 	if !ok {
 		return fmt.Sprintf("it names the gateway %q, which is not configured; choose one of %s with /campaign set %d gateway=<name>",
@@ -121,6 +128,18 @@ func (s *Service) gatewayProblem(c Campaign, gwName string, kind queue.Kind) str
 		return fmt.Sprintf("it sends a %s and %s cannot: %s. Choose what to send (message=, template= or flow=) or another gateway (gateway=<name>) with /campaign set %d",
 			kind, gwName, why, c.ID)
 	}
+	return ""
+}
+
+// gatewayProblem says why gateway gwName cannot carry campaign c's content
+// of kind, or its interval, or "" when it can: the content/interval part
+// of the readiness check, which a gateway switch also asks of the
+// campaigns that follow the active gateway.
+func (s *Service) gatewayProblem(c Campaign, gwName string, kind queue.Kind) string {
+	if why := s.contentProblem(c, gwName, kind); why != "" {
+		return why
+	}
+	gw, _ := s.gateway(gwName)
 	if c.Interval < gw.MinInterval {
 		return fmt.Sprintf("it sends every %s, faster than %s's own pacing of %s; set interval=%s or more (/campaign set %d interval=%s)",
 			DurationText(c.Interval), gwName, DurationText(gw.MinInterval), DurationText(gw.MinInterval), c.ID, DurationText(gw.MinInterval))
