@@ -132,7 +132,7 @@ func FailureText(it ops.QueueItem, role string) string {
 // CampaignNoticeText tells the one who scheduled campaign c that it did
 // not start at its time: it is paused, why, and how to go on once fixed.
 func CampaignNoticeText(c ops.Campaign) string {
-	return fmt.Sprintf("⚠ Your campaign #%d %q is paused: %s\nFix: fix what it says, then send it with /campaign resume %d (or pick a new time with /campaign schedule %d <time>).",
+	return fmt.Sprintf("⚠ Your campaign #%d %q is paused: %s\nOnce that is fixed, send it with /campaign resume %d, or pick a new time with /campaign schedule %d <YYYY-MM-DD HH:MM>.",
 		c.ID, c.Name, c.PauseReason, c.ID, c.ID)
 }
 
