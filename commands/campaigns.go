@@ -116,7 +116,11 @@ func (r *Router) campaignList(ctx context.Context, c call) ([]bot.Reply, error) 
 	}
 	lines := []string{"Campaigns (newest first):"}
 	for _, s := range list {
-		lines = append(lines, fmt.Sprintf("#%d %s · %s · %d/%d sent", s.ID, s.Name, s.Status, s.Stats.Sent, s.Stats.Total))
+		line := fmt.Sprintf("#%d %s · %s · %d/%d sent", s.ID, s.Name, s.Status, s.Stats.Sent, s.Stats.Total)
+		if s.Status == ops.CampaignPaused && s.PauseReason != "" {
+			line += " · " + s.PauseReason
+		}
+		lines = append(lines, line)
 	}
 	return text(strings.Join(lines, "\n")), nil
 }
@@ -164,6 +168,9 @@ func (r *Router) campaignShow(ctx context.Context, c call) ([]bot.Reply, error) 
 	}
 	if !camp.ScheduledAt.IsZero() && camp.Status == ops.CampaignScheduled {
 		lines = append(lines, "Starts: "+r.ops.TimeText(ctx, camp.ScheduledAt))
+	}
+	if camp.Status == ops.CampaignPaused && camp.PauseReason != "" {
+		lines = append(lines, fmt.Sprintf("Paused: %s Once fixed, /campaign resume %d sends it.", camp.PauseReason, camp.ID))
 	}
 	return text(strings.Join(lines, "\n")), nil
 }

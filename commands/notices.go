@@ -94,7 +94,11 @@ func (n *Notices) RunOnce(ctx context.Context) (int, error) {
 	}
 	for _, nt := range claimed {
 		sctx, cancel := context.WithTimeout(ctx, ops.NoticeSendTimeout)
-		err := n.notifiers[nt.Transport()].Notify(sctx, nt.ChatID(), FailureText(nt.Item, nt.Role))
+		msg := FailureText(nt.Item, nt.Role)
+		if nt.Campaign != nil {
+			msg = CampaignNoticeText(*nt.Campaign)
+		}
+		err := n.notifiers[nt.Transport()].Notify(sctx, nt.ChatID(), msg)
 		cancel()
 		n.ops.FinishFailureNotice(context.WithoutCancel(ctx), nt, err)
 	}
@@ -123,6 +127,13 @@ func FailureText(it ops.QueueItem, role string) string {
 		b.WriteString("\n" + fix)
 	}
 	return b.String()
+}
+
+// CampaignNoticeText tells the one who scheduled campaign c that it did
+// not start at its time: it is paused, why, and how to go on once fixed.
+func CampaignNoticeText(c ops.Campaign) string {
+	return fmt.Sprintf("⚠ Your campaign #%d %q is paused: %s\nOnce that is fixed, send it with /campaign resume %d, or pick a new time with /campaign schedule %d <YYYY-MM-DD HH:MM>.",
+		c.ID, c.Name, c.PauseReason, c.ID, c.ID)
 }
 
 // explanationText is the plain reason, with the code for operators and

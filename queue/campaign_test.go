@@ -38,7 +38,7 @@ func newCampaign(t *testing.T, db *store.DB, contacts int, interval time.Duratio
 }
 
 func changeCampaign(ctx context.Context, db *store.DB, id int64, a campaign.Action) (store.Campaign, error) {
-	return db.WithCampaign(ctx, id, func(tx *store.CampaignTx) error { return campaign.Apply(tx, a, time.Time{}) })
+	return db.WithCampaign(ctx, id, func(tx *store.CampaignTx) error { return campaign.Apply(tx, a, time.Time{}, nil) })
 }
 
 func runDispatcher(t *testing.T, db *store.DB, l *queue.Loop) (stop func()) {

@@ -43,6 +43,12 @@ type Campaign struct {
 	DeletedAt time.Time
 	CreatedBy string
 	CreatedAt time.Time
+	// PauseReason says why the campaign is paused when it was not an
+	// operator's pause (a scheduled start it was not ready for); empty
+	// otherwise.
+	PauseReason string
+	// ScheduledBy is who last scheduled it (a chat identity, or "web:…").
+	ScheduledBy string
 }
 
 type campaignRow struct {
@@ -61,11 +67,13 @@ type campaignRow struct {
 	DeletedAt   sql.NullTime   `db:"deleted_at"`
 	CreatedBy   string         `db:"created_by"`
 	CreatedAt   time.Time      `db:"created_at"`
+	PauseReason string         `db:"pause_reason"`
+	ScheduledBy sql.NullString `db:"scheduled_by"`
 }
 
 const campaignColumns = `id, name, status, content_kind, body, saved_message_id, template_name, template_language,
 template_params, flow_id, gateway, send_interval_ms, next_send_at, scheduled_at, started_at, paused_at, completed_at,
-cancelled_at, deleted_at, created_by, created_at`
+cancelled_at, deleted_at, created_by, created_at, pause_reason, scheduled_by`
 
 func (r campaignRow) campaign() Campaign {
 	c := Campaign{
@@ -74,6 +82,7 @@ func (r campaignRow) campaign() Campaign {
 		NextSendAt: utc(r.NextSendAt), ScheduledAt: utc(r.ScheduledAt), StartedAt: utc(r.StartedAt),
 		PausedAt: utc(r.PausedAt), CompletedAt: utc(r.CompletedAt), CancelledAt: utc(r.CancelledAt),
 		DeletedAt: utc(r.DeletedAt), CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(),
+		PauseReason: r.PauseReason, ScheduledBy: r.ScheduledBy.String,
 	}
 	// A campaign's content was validated when it was set; a broken
 	// parameter list reads as none rather than hiding the campaign.
@@ -138,6 +147,10 @@ type CampaignUpdate struct {
 	CompletedAt *time.Time
 	CancelledAt *time.Time
 	DeletedAt   *time.Time
+	// PauseReason is written as given ("" clears it; cut to 1000
+	// characters).
+	PauseReason *string
+	ScheduledBy *string
 }
 
 // CampaignTx is one campaign, its row locked, inside a transaction: the
@@ -196,6 +209,57 @@ func (t *CampaignTx) OpenItems() (int, error) {
 	return n, nil
 }
 
+// Setting returns a plain (not secret) setting's stored value, read
+// inside the campaign's transaction; ok is false when it is unset.
+func (t *CampaignTx) Setting(name string) (value string, ok bool, err error) {
+	var r settingRow
+	err = t.tx.GetContext(t.ctx, &r, `SELECT name, value, is_secret, updated_at, updated_by FROM settings WHERE name = ?`, name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("setting %s: %w", name, err)
+	}
+	if r.Secret {
+		return "", false, fmt.Errorf("setting %s is secret; read it with DB.Setting", name)
+	}
+	return r.Value, true, nil
+}
+
+// SavedMessage returns a saved message by id, read inside the campaign's
+// transaction, or ErrNotFound.
+func (t *CampaignTx) SavedMessage(id int64) (SavedMessage, error) {
+	var r savedRow
+	err := t.tx.GetContext(t.ctx, &r, `SELECT `+savedColumns+` FROM saved_messages WHERE id = ?`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return SavedMessage{}, fmt.Errorf("saved message %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return SavedMessage{}, fmt.Errorf("saved message %d: %w", id, err)
+	}
+	return r.message(), nil
+}
+
+// NotifyScheduler adds a staff notice about the locked campaign for the
+// one who scheduled it, when that is someone in the operators table (a
+// chat identity; the web page is not told in chat). It reports whether a
+// notice was added.
+func (t *CampaignTx) NotifyScheduler() (bool, error) {
+	if t.c.ScheduledBy == "" {
+		return false, nil
+	}
+	now := t.db.timestamp()
+	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO staff_notices
+(campaign_id, recipient, failed_at, state, attempts, next_attempt_at, created_at, detail)
+SELECT ?, o.identity, ?, 'pending', 0, ?, ?, '' FROM operators o WHERE o.identity = ?`,
+		t.c.ID, now, now, now, t.c.ScheduledBy)
+	if err != nil {
+		return false, fmt.Errorf("notify the scheduler of campaign %d: %w", t.c.ID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
 // Update writes the changed columns.
 func (t *CampaignTx) Update(u CampaignUpdate) error {
 	var sets []string
@@ -225,6 +289,12 @@ func (t *CampaignTx) Update(u CampaignUpdate) error {
 	}
 	if u.Interval != nil {
 		set("send_interval_ms", u.Interval.Milliseconds())
+	}
+	if u.PauseReason != nil {
+		set("pause_reason", fitText(*u.PauseReason, 1000))
+	}
+	if u.ScheduledBy != nil {
+		set("scheduled_by", nullString(*u.ScheduledBy))
 	}
 	for _, tc := range []struct {
 		col string
@@ -515,7 +585,17 @@ AND (`+col+` IS NULL OR `+col+` <= ?) ORDER BY id`, status, before.UTC()); err !
 // contacts, how many contacts have a non-empty value, and returns the
 // number of contacts.
 func (db *DB) ContactColumns(ctx context.Context, campaignID int64) (map[string]int, int, error) {
-	rows, err := db.x.QueryContext(ctx, `SELECT variables FROM campaign_contacts WHERE campaign_id = ?`, campaignID)
+	return contactColumns(ctx, db.x, campaignID)
+}
+
+// ContactColumns is DB.ContactColumns for the locked campaign, read
+// inside its transaction.
+func (t *CampaignTx) ContactColumns() (map[string]int, int, error) {
+	return contactColumns(t.ctx, t.tx, t.c.ID)
+}
+
+func contactColumns(ctx context.Context, q sqlx.QueryerContext, campaignID int64) (map[string]int, int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT variables FROM campaign_contacts WHERE campaign_id = ?`, campaignID)
 	if err != nil {
 		return nil, 0, fmt.Errorf("contact columns: %w", err)
 	}

@@ -23,10 +23,13 @@ const (
 
 // StaffNotice says that the person who queued an item from a chat must be
 // told it failed. The failing transaction adds it (see addStaffNotice), so
-// no failure is missed and none is added twice.
+// no failure is missed and none is added twice. A notice about a campaign
+// (CampaignID set, ItemID 0) tells the one who scheduled it that it did not
+// start (see CampaignTx.NotifyScheduler).
 type StaffNotice struct {
-	ID     int64 `db:"id"`
-	ItemID int64 `db:"queue_item_id"`
+	ID         int64 `db:"id"`
+	ItemID     int64 `db:"queue_item_id"`
+	CampaignID int64 `db:"campaign_id"`
 	// Recipient is the chat identity that queued the item
 	// ("telegram:123").
 	Recipient string `db:"recipient"`
@@ -44,7 +47,7 @@ type StaffNotice struct {
 }
 
 // noticeColumns are selected into StaffNotice.
-const noticeColumns = `id, queue_item_id, recipient, failed_at, state, attempts, next_attempt_at,
+const noticeColumns = `id, COALESCE(queue_item_id, 0) AS queue_item_id, COALESCE(campaign_id, 0) AS campaign_id, recipient, failed_at, state, attempts, next_attempt_at,
 COALESCE(claim_token, '') AS claim_token, created_at, detail`
 
 // addStaffNotice adds, within the transaction that failed an item, a
@@ -196,6 +199,18 @@ func (db *DB) exec(ctx context.Context, query string, args ...any) (int64, error
 		return err
 	})
 	return n, err
+}
+
+// CampaignNotices returns the notices about one campaign, oldest first.
+func (db *DB) CampaignNotices(ctx context.Context, campaignID int64) ([]StaffNotice, error) {
+	var ns []StaffNotice
+	if err := db.x.SelectContext(ctx, &ns, `SELECT `+noticeColumns+` FROM staff_notices WHERE campaign_id = ? ORDER BY id`, campaignID); err != nil {
+		return nil, fmt.Errorf("campaign notices: %w", err)
+	}
+	for i := range ns {
+		ns[i] = ns[i].utc()
+	}
+	return ns, nil
 }
 
 // StaffNotices returns the notices about one item, oldest first.

@@ -36,7 +36,7 @@ func TestDashboardCountsOptedOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.db.WithCampaign(ctx, c.ID, func(tx *store.CampaignTx) error {
-		return campaign.Apply(tx, campaign.Start, time.Time{})
+		return campaign.Apply(tx, campaign.Start, time.Time{}, nil)
 	}); err != nil {
 		t.Fatal(err)
 	}

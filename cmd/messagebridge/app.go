@@ -181,6 +181,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 	dispatcher := campaign.NewDispatcher(db, campaign.DispatcherConfig{
 		MaxAttempts: func(ctx context.Context) int { return m.settings.Int(ctx, queue.SettingMaxAttempts) },
 		Notify:      m.loop.Notify,
+		Ready:       m.ops.CampaignReadiness,
 	}, log)
 	m.services.add("campaign dispatcher", dispatcher.Run)
 	m.services.add("housekeeping", m.housekeeping)

@@ -442,7 +442,7 @@ func TestDatabaseCutMidCampaign(t *testing.T) {
 	}
 
 	if _, err := r.db.WithCampaign(ctx, c.ID, func(tx *store.CampaignTx) error {
-		return campaign.Apply(tx, campaign.Start, time.Time{})
+		return campaign.Apply(tx, campaign.Start, time.Time{}, nil)
 	}); err != nil {
 		t.Fatal(err)
 	}

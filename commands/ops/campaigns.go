@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/queue/campaign"
 	"github.com/messagebridge/messagebridge/store"
 )
@@ -272,72 +271,46 @@ func (s *Service) campaignGateway(ctx context.Context, c Campaign, override *str
 }
 
 // checkCampaignContent refuses content the gateway cannot send, and
-// template parameters naming columns the campaign's contacts lack.
+// template parameters naming columns the campaign's contacts lack: the
+// content part of CampaignReadiness, asked when the content or gateway is
+// set.
 func (s *Service) checkCampaignContent(ctx context.Context, id int64, content store.QueueContent, gwName string) error {
 	if content.Kind == "" {
 		return nil
 	}
-	gw, ok := s.gateway(gwName)
-	if !ok {
-		return Errorf(ECONFLICT, "Campaign #%d names the gateway %q, which is not configured; set gateway=<name>.", id, gwName)
-	}
-	kind, err := s.contentKind(ctx, content)
+	c := Campaign{ID: id, Content: content}
+	kind, why, err := s.campaignKind(c, func(id int64) (store.SavedMessage, error) { return s.st.SavedMessageByID(ctx, id) })
 	if err != nil {
 		return err
 	}
-	if ok, why := gw.Caps.CanSend(kind); !ok {
-		hint := "choose what to send with message=, template= or flow=, or another gateway with gateway=<name>"
-		return Errorf(ECONFLICT, "Campaign #%d cannot send a %s through %s: %s. %s.", id, kind, gwName, why, upperFirst(hint))
+	if why == "" {
+		why = s.contentProblem(c, gwName, kind)
 	}
-	if content.Kind == store.ContentTemplate {
+	if why == "" && content.Kind == store.ContentTemplate {
 		cols, total, err := s.st.ContactColumns(ctx, id)
 		if err != nil {
 			return err
 		}
-		if missing := campaign.MissingColumns(content.TemplateParams, cols, total); len(missing) > 0 {
-			return Errorf(ECONFLICT, "Campaign #%d's template parameters do not fit its contacts: %s. Import a list with those columns, or change params=.", id, strings.Join(missing, "; "))
-		}
+		why = templateProblem(c, cols, total)
+	}
+	if why != "" {
+		return Errorf(ECONFLICT, "Campaign #%d: %s.", id, why)
 	}
 	return nil
 }
 
-// contentKind is the delivery kind content turns into.
-func (s *Service) contentKind(ctx context.Context, c store.QueueContent) (queue.Kind, error) {
-	switch c.Kind {
-	case store.ContentTemplate:
-		return queue.KindTemplate, nil
-	case store.ContentFlow:
-		return queue.KindFlow, nil
-	case store.ContentSavedMessage:
-		m, err := s.st.SavedMessageByID(ctx, c.SavedMessageID)
-		if errors.Is(err, store.ErrNotFound) {
-			return "", Errorf(ECONFLICT, "The campaign's saved message is gone; set another with message=<name>.")
-		}
-		if err != nil {
-			return "", err
-		}
-		return queue.Kind(m.Kind), nil
-	default:
-		return queue.KindText, nil
-	}
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
 // ChangeCampaign starts, pauses, resumes, cancels or deletes a campaign.
-// Start checks readiness and, with the campaign's content, its gateway and
-// contacts, that everything can be sent; the state rule runs under the
-// lock on the campaign row.
+// Start and resume run the readiness check (CampaignReadiness: contacts,
+// content its gateway can send, an interval the gateway allows, a usable
+// message, template or flow) and the state rule under the lock on the
+// campaign row.
 func (s *Service) ChangeCampaign(ctx context.Context, a Actor, id int64, action CampaignAction) (Campaign, error) {
 	return s.changeCampaign(ctx, a, id, action, time.Time{})
 }
 
-// ScheduleCampaign makes a campaign start at a time.
+// ScheduleCampaign makes a campaign start at a time, after the readiness
+// check; it is checked again at that time (see campaign.Dispatcher), and
+// a is told in chat if it is not ready then.
 func (s *Service) ScheduleCampaign(ctx context.Context, a Actor, id int64, at time.Time) (Campaign, error) {
 	if !at.After(s.cfg.Now()) {
 		return Campaign{}, Errorf(EINVALID, "%s is in the past; use /campaign start %d to start now.", s.TimeText(ctx, at), id)
@@ -356,17 +329,16 @@ func (s *Service) changeCampaign(ctx context.Context, a Actor, id int64, action 
 	if err := campaign.Check(c, action); err != nil {
 		return Campaign{}, campaignError(err, id)
 	}
-	if action == campaign.Start || action == campaign.Schedule || action == campaign.Resume {
-		gwName := s.campaignGateway(ctx, c, nil)
-		if err := s.checkCampaignContent(ctx, id, c.Content, gwName); err != nil {
-			return Campaign{}, err
+	updated, err := s.st.WithCampaign(ctx, id, func(tx *store.CampaignTx) error {
+		if err := campaign.Apply(tx, action, at, s.CampaignReadiness); err != nil {
+			return err
 		}
-		if gw, ok := s.gateway(gwName); ok && c.Interval < gw.MinInterval {
-			return Campaign{}, Errorf(ECONFLICT, "Campaign #%d sends every %s, faster than %s's own pacing of %s; set interval=%s or more first.",
-				id, DurationText(c.Interval), gwName, DurationText(gw.MinInterval), DurationText(gw.MinInterval))
+		if action != campaign.Schedule {
+			return nil
 		}
-	}
-	updated, err := s.st.WithCampaign(ctx, id, func(tx *store.CampaignTx) error { return campaign.Apply(tx, action, at) })
+		// The one to tell if it is not ready at its time.
+		return tx.Update(store.CampaignUpdate{ScheduledBy: &a.Identity})
+	})
 	if err != nil {
 		return Campaign{}, campaignError(err, id)
 	}

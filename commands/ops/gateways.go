@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/messagebridge/messagebridge/commands/words"
 	"github.com/messagebridge/messagebridge/queue"
 )
 
@@ -93,9 +94,12 @@ func capsText(c queue.Capabilities) string {
 }
 
 // UseGateway makes name the active gateway. A gateway that cannot carry
-// staff messages is refused with the reason. A gateway that is not ready
-// (not set up) is refused with its readiness reason unless force is set
-// (/gateway use!): the refusal is Forceable. Choosing a paused gateway is
+// staff messages is refused with the reason. Unless force (an admin's
+// /gateway use!, the page's "Switch anyway"), so is a gateway that is not
+// ready (not set up), with its readiness reason, and a switch that would
+// leave scheduled or running campaigns following the active gateway unable
+// to send (their content or interval, as CampaignReadiness checks them),
+// listing them; both refusals are Forceable. Choosing a paused gateway is
 // an admin's word that it may send again: its pause is lifted.
 func (s *Service) UseGateway(ctx context.Context, a Actor, name string, force bool) error {
 	if err := s.require(a, RoleAdmin, "switching the gateway"); err != nil {
@@ -118,6 +122,16 @@ func (s *Service) UseGateway(ctx context.Context, a Actor, name string, force bo
 		}
 		name += " (forced: " + reason + ")"
 	}
+	if !force && g.Name != s.ActiveGateway(ctx) {
+		conflicts, err := s.campaignsBlockedBy(ctx, g.Name)
+		if err != nil {
+			return err
+		}
+		if len(conflicts) > 0 {
+			s.audit(ctx, a, "gateway.use", g.Name, "refused: campaigns")
+			return Forceable(campaignConflictError(g.Name, s.ActiveGateway(ctx), conflicts))
+		}
+	}
 	if _, err := s.settings.Set(ctx, SettingActiveGateway, g.Name, a.Identity); err != nil {
 		return err
 	}
@@ -135,4 +149,23 @@ func (g Gateway) readiness(ctx context.Context) string {
 		return ""
 	}
 	return strings.TrimSuffix(strings.TrimSpace(g.Ready(ctx)), ".")
+}
+
+// campaignConflictError refuses a switch to name that campaigns following
+// the active gateway could not go out through.
+func campaignConflictError(name, active string, cs []CampaignConflict) *Error {
+	lines := []string{fmt.Sprintf("Not switched: %s following the active gateway could not go out via %s:", words.Count(len(cs), "campaign"), name)}
+	// The page carries the refusal in a cookie: a few lines, each cut.
+	const shown = 4
+	for i, c := range cs {
+		if i == shown {
+			lines = append(lines, fmt.Sprintf("…and %d more (/campaigns).", len(cs)-shown))
+			break
+		}
+		lines = append(lines, fmt.Sprintf("#%d %s (%s): %s.", c.Campaign.ID, clip(Echo(c.Campaign.Name), 60), c.Campaign.Status,
+			clip(strings.TrimSuffix(c.Reason, "."), 220)))
+	}
+	lines = append(lines, fmt.Sprintf("Messages still go out via %s. Fix the campaigns or give them their own gateway (/campaign set <id> gateway=%s) first, "+
+		"or switch anyway with /gateway use! %s: a scheduled campaign then waits, paused, at its time; a running one keeps going, and what the new gateway cannot send fails.", active, active, name))
+	return Errorf(ECONFLICT, "%s", strings.Join(lines, "\n"))
 }

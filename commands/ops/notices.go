@@ -38,6 +38,10 @@ type FailureNotice struct {
 	Recipient string
 	Role      string
 	Item      QueueItem
+	// Campaign, when set, makes this a notice about a scheduled campaign
+	// that did not start (Item is empty): it is paused, and
+	// Campaign.PauseReason says why.
+	Campaign *Campaign
 	// Attempts counts the tries to tell them, this one included.
 	Attempts int
 }
@@ -90,6 +94,9 @@ func (s *Service) ClaimFailureNotices(ctx context.Context, transports []string, 
 // fillNotice reads the notice's item and recipient; why says why it is no
 // longer worth telling.
 func (s *Service) fillNotice(ctx context.Context, n *FailureNotice, c store.StaffNotice) (why string, err error) {
+	if c.CampaignID != 0 {
+		return s.fillCampaignNotice(ctx, n, c)
+	}
 	it, err := s.QueueItem(ctx, c.ItemID)
 	if ErrorCode(err) == ENOTFOUND {
 		return "the message is gone", nil
@@ -108,6 +115,31 @@ func (s *Service) fillNotice(ctx context.Context, n *FailureNotice, c store.Staf
 		return "", err
 	}
 	n.Item, n.Role = it, op.Role
+	return "", nil
+}
+
+// fillCampaignNotice reads a campaign notice's campaign and recipient;
+// why says why it is no longer worth telling (the campaign was resumed,
+// rescheduled or cancelled since).
+func (s *Service) fillCampaignNotice(ctx context.Context, n *FailureNotice, c store.StaffNotice) (why string, err error) {
+	camp, err := s.Campaign(ctx, c.CampaignID)
+	if ErrorCode(err) == ENOTFOUND {
+		return "the campaign is gone", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if camp.Status != CampaignPaused || camp.PauseReason == "" || !camp.DeletedAt.IsZero() {
+		return fmt.Sprintf("the campaign was changed since (now %s)", camp.Status), nil
+	}
+	op, err := s.st.Operator(ctx, c.Recipient)
+	if errors.Is(err, store.ErrNotFound) {
+		return "the person may no longer use the bot", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	n.Campaign, n.Role = &camp, op.Role
 	return "", nil
 }
 

@@ -145,6 +145,7 @@ type Store interface {
 	CreateCampaign(ctx context.Context, name, actor string) (store.Campaign, error)
 	Campaign(ctx context.Context, id int64) (store.Campaign, error)
 	Campaigns(ctx context.Context, limit int) ([]store.Campaign, error)
+	DueCampaigns(ctx context.Context, status string, before time.Time) ([]int64, error)
 	WithCampaign(ctx context.Context, id int64, fn func(tx *store.CampaignTx) error) (store.Campaign, error)
 	AddCampaignContacts(ctx context.Context, id int64, contacts []store.NewContact) (added, duplicates, suppressed int, err error)
 	CampaignContacts(ctx context.Context, id int64) ([]store.NewContact, error)

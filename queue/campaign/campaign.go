@@ -131,9 +131,12 @@ func allowed(a Action) []string {
 	return nil
 }
 
-// Check says whether action fits c's state, without changing anything.
+// Check says whether action fits c's state, without changing anything. A
+// campaign paused before it ever started (its scheduled start found it not
+// ready) may also be started or scheduled again.
 func Check(c store.Campaign, a Action) error {
-	if !c.DeletedAt.IsZero() || !slices.Contains(allowed(a), c.Status) {
+	neverStarted := c.Status == store.CampaignPaused && c.StartedAt.IsZero() && (a == Start || a == Schedule)
+	if !c.DeletedAt.IsZero() || !(slices.Contains(allowed(a), c.Status) || neverStarted) {
 		return &StateError{ID: c.ID, Status: c.Status, Action: a, Deleted: !c.DeletedAt.IsZero()}
 	}
 	return nil
@@ -155,43 +158,69 @@ func Ready(c store.Campaign, contacts int) error {
 	return &NotReadyError{ID: c.ID, Reason: strings.Join(missing, ", and ") + "."}
 }
 
+// Readiness is the one check of whether the locked campaign can send now,
+// beyond Ready's: content its gateway can send, an interval the gateway
+// allows, a usable saved message, template parameters that fit the
+// contacts' columns. It reads only through tx (the campaign's transaction)
+// and returns a *NotReadyError saying what is wrong, or another error when
+// it could not tell. The operations layer, which knows the gateways,
+// provides it; every path that starts, schedules or resumes a campaign (chat,
+// the page, the scheduler) passes it to Apply.
+type Readiness func(tx *store.CampaignTx) error
+
+// CheckReady runs Ready and then ready (when not nil) on the locked
+// campaign.
+func CheckReady(tx *store.CampaignTx, ready Readiness) error {
+	n, err := tx.Contacts()
+	if err != nil {
+		return err
+	}
+	if err := Ready(tx.Campaign(), n); err != nil {
+		return err
+	}
+	if ready == nil {
+		return nil
+	}
+	return ready(tx)
+}
+
 // Apply carries out action on the locked campaign: it checks the state and,
-// for start and schedule, readiness, then writes the new state with what
-// goes with it. Start and resume set the next send slot to now; pause takes
-// back the items queued for coming slots that were never tried; schedule
-// sets the start time at; cancel also cancels the campaign's queued items;
-// delete hides the campaign and keeps its results.
-func Apply(tx *store.CampaignTx, a Action, at time.Time) error {
+// for start, schedule and resume, readiness (CheckReady with ready), then
+// writes the new state with what goes with it. Start and resume set the
+// next send slot to now; pause takes back the items queued for coming slots
+// that were never tried; schedule sets the start time at; cancel also
+// cancels the campaign's queued items; delete hides the campaign and keeps
+// its results. Start, schedule and resume clear a pause's reason.
+func Apply(tx *store.CampaignTx, a Action, at time.Time, ready Readiness) error {
 	c := tx.Campaign()
 	if err := Check(c, a); err != nil {
 		return err
 	}
-	if a == Start || a == Schedule {
-		n, err := tx.Contacts()
-		if err != nil {
-			return err
-		}
-		if err := Ready(c, n); err != nil {
+	if a == Start || a == Schedule || a == Resume {
+		if err := CheckReady(tx, ready); err != nil {
 			return err
 		}
 	}
 	now := tx.Now()
 	status := func(s string) *string { return &s }
+	noReason := new(string)
+	var zero time.Time
 	var u store.CampaignUpdate
 	switch a {
 	case Start:
-		u = store.CampaignUpdate{Status: status(store.CampaignRunning), StartedAt: &now, NextSendAt: &now}
+		u = store.CampaignUpdate{Status: status(store.CampaignRunning), StartedAt: &now, NextSendAt: &now, PausedAt: &zero, PauseReason: noReason}
 	case Schedule:
 		at = at.UTC()
-		u = store.CampaignUpdate{Status: status(store.CampaignScheduled), ScheduledAt: &at}
+		u = store.CampaignUpdate{Status: status(store.CampaignScheduled), ScheduledAt: &at, PausedAt: &zero, PauseReason: noReason}
 	case Pause:
 		if _, err := tx.TakeBackUntried(); err != nil {
 			return err
 		}
 		u = store.CampaignUpdate{Status: status(store.CampaignPaused), PausedAt: &now}
 	case Resume:
-		var zero time.Time
-		u = store.CampaignUpdate{Status: status(store.CampaignRunning), PausedAt: &zero, NextSendAt: &now}
+		// A campaign paused before it ever started (see Dispatcher.Once)
+		// starts now: StartedAt is written only the first time.
+		u = store.CampaignUpdate{Status: status(store.CampaignRunning), PausedAt: &zero, NextSendAt: &now, StartedAt: &now, PauseReason: noReason}
 	case Cancel:
 		if _, err := tx.CancelQueued(); err != nil {
 			return err

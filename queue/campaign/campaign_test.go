@@ -31,7 +31,7 @@ func TestCheck(t *testing.T) {
 	for _, a := range allActions {
 		for _, s := range allStates {
 			for _, deleted := range []bool{false, true} {
-				c := store.Campaign{ID: 7, Status: s}
+				c := store.Campaign{ID: 7, Status: s, StartedAt: time.Now()}
 				if deleted {
 					c.DeletedAt = time.Now()
 				}
@@ -56,6 +56,17 @@ func TestCheck(t *testing.T) {
 	}
 	if err := campaign.Check(store.Campaign{Status: store.CampaignDraft}, "explode"); err == nil {
 		t.Error("an unknown action was allowed")
+	}
+	// A campaign paused before it ever started (its scheduled start found
+	// it not ready) may be started or scheduled again, as well as resumed.
+	never := store.Campaign{ID: 8, Status: store.CampaignPaused}
+	for _, a := range []campaign.Action{campaign.Start, campaign.Schedule, campaign.Resume, campaign.Cancel, campaign.Delete} {
+		if err := campaign.Check(never, a); err != nil {
+			t.Errorf("Check(paused, never started, %s) = %v, want allowed", a, err)
+		}
+	}
+	if err := campaign.Check(never, campaign.Pause); err == nil {
+		t.Error("a paused campaign that never started was paused again")
 	}
 }
 

@@ -130,6 +130,9 @@ type DispatcherConfig struct {
 	Notify func()
 	// Now is the clock for scheduled starts (time.Now).
 	Now func() time.Time
+	// Ready is the readiness check a scheduled campaign passes when its
+	// time comes (see Readiness); nil checks only contacts and content.
+	Ready Readiness
 }
 
 // Dispatcher is the service that starts scheduled campaigns when their
@@ -182,9 +185,28 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-// Once runs one pass: scheduled campaigns whose time has come start, and
-// every running campaign queues its slots due within the next tick. It
-// returns how many items it queued.
+// notReady pauses a scheduled campaign that was not ready at its time,
+// with the reason, and tells the one who scheduled it (a staff notice).
+func (d *Dispatcher) notReady(tx *store.CampaignTx, nr *NotReadyError) error {
+	c := tx.Campaign()
+	now := tx.Now()
+	status := store.CampaignPaused
+	reason := "it did not start at its scheduled time: " + nr.Reason
+	if err := tx.Update(store.CampaignUpdate{Status: &status, PausedAt: &now, PauseReason: &reason}); err != nil {
+		return err
+	}
+	told, err := tx.NotifyScheduler()
+	if err != nil {
+		return err
+	}
+	d.log.Warn("scheduled campaign not ready; paused", "campaign", c.ID, "reason", nr.Reason, "scheduler_told", told)
+	return nil
+}
+
+// Once runs one pass: scheduled campaigns whose time has come start when
+// ready (a campaign that is not goes to paused with the reason, and its
+// scheduler is told), and every running campaign queues its slots due
+// within the next tick. It returns how many items it queued.
 func (d *Dispatcher) Once(ctx context.Context) (int, error) {
 	now := d.cfg.Now()
 	ids, err := d.st.DueCampaigns(ctx, store.CampaignScheduled, now)
@@ -198,13 +220,13 @@ func (d *Dispatcher) Once(ctx context.Context) (int, error) {
 			if c.Status != store.CampaignScheduled || c.ScheduledAt.After(now) {
 				return nil // another process got there first
 			}
-			err := Apply(tx, Start, time.Time{})
+			err := Apply(tx, Start, time.Time{}, d.cfg.Ready)
 			var nr *NotReadyError
 			if errors.As(err, &nr) {
-				// Its contacts or content went away since it was
-				// scheduled: leave it for an operator to see.
-				d.log.Warn("scheduled campaign not started", "campaign", id, "reason", nr.Reason)
-				return nil
+				// Its gateway, content or contacts changed since it was
+				// scheduled: it does not start. It waits, paused with the
+				// reason, and the one who scheduled it is told.
+				return d.notReady(tx, nr)
 			}
 			if err == nil && c.ScheduledAt.Before(tx.Now()) {
 				at := c.ScheduledAt
