@@ -95,6 +95,14 @@ func (s *site) signedIn(t *testing.T) *http.Client {
 
 func (s *site) post(t *testing.T, c *http.Client, path string, form url.Values) *http.Response {
 	t.Helper()
+	res, _ := s.postRead(t, c, path, form)
+	return res
+}
+
+// postRead posts form as the page itself would and returns the answer with
+// its body, unescaped.
+func (s *site) postRead(t *testing.T, c *http.Client, path string, form url.Values) (*http.Response, string) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, s.srv.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	// What a browser sends for a form on the page itself.
@@ -104,9 +112,12 @@ func (s *site) post(t *testing.T, c *http.Client, path string, form url.Values) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	return res
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, html.UnescapeString(string(b))
 }
 
 func (s *site) get(t *testing.T, c *http.Client, path string) (int, string) {

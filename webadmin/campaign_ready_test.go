@@ -46,12 +46,11 @@ func TestPageGatewaySwitchAndPausedCampaign(t *testing.T) {
 	}
 
 	b := s.signedIn(t)
-	if res := s.post(t, b, "/admin/gateways/active", url.Values{"gateway": {"whapi"}}); res.StatusCode != http.StatusSeeOther {
+	res, body := s.postRead(t, b, "/admin/gateways/active", url.Values{"gateway": {"whapi"}})
+	if res.StatusCode != http.StatusConflict {
 		t.Fatalf("switch: %d", res.StatusCode)
 	}
-	_, body := s.get(t, b, "/admin/gateways")
-	body = html.UnescapeString(body)
-	for _, want := range []string{"Not switched", "#1 Diwali (scheduled)", "template", "/gateway use! whapi"} {
+	for _, want := range []string{"Not switched", "#1 Diwali (scheduled)", "template", "/gateway use! whapi", "Switch anyway"} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("the refused switch's page lacks %q:\n%s", want, body)
 		}
@@ -60,8 +59,12 @@ func TestPageGatewaySwitchAndPausedCampaign(t *testing.T) {
 		t.Fatal("the page switched to whapi")
 	}
 
-	if err := s.ops.UseGateway(ctx, ops.Actor{Identity: "web:admin", Role: ops.RoleAdmin}, whapi.Name, true); err != nil {
-		t.Fatal(err)
+	// The page's "Switch anyway" goes ahead.
+	if res := s.post(t, b, "/admin/gateways/active", url.Values{"gateway": {"whapi"}, "force": {"1"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("forced switch: %d", res.StatusCode)
+	}
+	if got := s.ops.ActiveGateway(ctx); got != whapi.Name {
+		t.Fatalf("after the forced switch the active gateway is %s", got)
 	}
 	later := func() time.Time { return time.Now().Add(2 * time.Hour) }
 	d := campaign.NewDispatcher(s.db, campaign.DispatcherConfig{Tick: time.Minute, Now: later, Ready: s.ops.CampaignReadiness}, nil)

@@ -2,8 +2,6 @@ package webadmin_test
 
 import (
 	"context"
-	"html"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,17 +29,8 @@ func TestGatewaySwitchRefusesNotSetUp(t *testing.T) {
 
 	post := func(form url.Values) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/admin/gateways/active", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", s.srv.URL)
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-		res, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, html.UnescapeString(string(b))
+		res, body := s.postRead(t, c, "/admin/gateways/active", form)
+		return res.StatusCode, body
 	}
 
 	code, body := post(url.Values{"gateway": {"meta"}})
