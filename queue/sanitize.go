@@ -5,9 +5,12 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
-// MaxErrorLen bounds an error text stored on an item or shown to operators.
+// MaxErrorLen bounds an error text stored on an item or shown to operators,
+// in characters ("…" included).
 const MaxErrorLen = 500
 
 const (
@@ -103,21 +106,15 @@ func Redact(msg string, secrets ...string) string {
 func SanitizeError(msg string, secrets ...string) string {
 	msg = Redact(msg, secrets...)
 	msg = strings.Join(strings.Fields(msg), " ")
-	return Clip(msg, MaxErrorLen)
+	return words.Cut(msg, MaxErrorLen)
 }
 
-// Clip bounds s to n bytes, cut on a character boundary and marked with
-// "…". Cut only text that was already redacted.
-func Clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := max(n, 0)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+// Clip bounds s to n characters with words.Cut (cut between characters,
+// marked with "…"). Cut only text that was already redacted.
+//
+// Deprecated: call words.Cut; Clip stays only until the loop's last caller
+// moves.
+func Clip(s string, n int) string { return words.Cut(s, n) }
 
 // redactSecrets replaces every occurrence of each secret, and every piece
 // of secretPieceLen or more bytes of one, with a single mark per run.

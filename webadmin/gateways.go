@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/messagebridge/messagebridge/commands/words"
+	"github.com/messagebridge/messagebridge/store/words"
 
 	"github.com/go-chi/chi/v5"
 )
