@@ -99,11 +99,7 @@ VALUES (?, 'draft', 0, ?, ?, ?)`, name, now, actor, now)
 // Campaign returns a campaign, deleted ones included (see DeletedAt), or
 // ErrNotFound.
 func (db *DB) Campaign(ctx context.Context, id int64) (Campaign, error) {
-	var r campaignRow
-	err := db.x.GetContext(ctx, &r, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Campaign{}, fmt.Errorf("campaign %d: %w", id, ErrNotFound)
-	}
+	r, err := getOne[campaignRow](ctx, db.x, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`, id)
 	if err != nil {
 		return Campaign{}, fmt.Errorf("campaign %d: %w", id, err)
 	}
@@ -156,9 +152,8 @@ type CampaignTx struct {
 // returns the campaign as it is afterwards.
 func (db *DB) WithCampaign(ctx context.Context, id int64, fn func(tx *CampaignTx) error) (Campaign, error) {
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		var r campaignRow
-		err := tx.GetContext(ctx, &r, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`+db.dialect.forUpdate(), id)
-		if errors.Is(err, sql.ErrNoRows) {
+		r, err := getOne[campaignRow](ctx, tx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`+db.dialect.forUpdate(), id)
+		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("campaign %d: %w", id, ErrNotFound)
 		}
 		if err != nil {
