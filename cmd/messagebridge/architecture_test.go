@@ -46,6 +46,7 @@ func TestImportsFollowTheLayering(t *testing.T) {
 		{"store", "bot/...", "persistence knows no rules"},
 		{"store", "webadmin/...", "persistence knows no rules"},
 		{"bot/...", "gateways/...", "a chat transport is not a sender"},
+		{"bot/...", "commands/...", "a chat transport carries text; shared text helpers live in store/words"},
 		{"queue/...", "commands/...", "the loop knows no chat wording"},
 		{"gateways/...", "commands/...", "the providers know no chat wording"},
 	}
