@@ -216,18 +216,6 @@ SELECT id, ?, ?, ?, ?, ?, attempts, ? FROM queue_items WHERE id = ?`,
 	return nil
 }
 
-// StaleQueueItems returns up to limit items processing with a lock taken
-// before lockedBefore, oldest first.
-func (db *DB) StaleQueueItems(ctx context.Context, lockedBefore time.Time, limit int) ([]QueueItem, error) {
-	var rows []queueRow
-	err := db.x.SelectContext(ctx, &rows, `SELECT `+queueColumns+` FROM queue_items
-WHERE status = 'processing' AND locked_at < ? ORDER BY locked_at, id LIMIT ?`, lockedBefore.UTC(), limit)
-	if err != nil {
-		return nil, fmt.Errorf("stale items: %w", err)
-	}
-	return rowsToItems(rows)
-}
-
 // QueueEdit changes an item's phone and/or content; nil fields stay.
 type QueueEdit struct {
 	Phone   *string

@@ -422,10 +422,9 @@ func Find(text string) []string {
 // phoneCandidate is a candidate being assembled by Find.
 type phoneCandidate struct {
 	groups []string
-	total  int  // all digits
-	sig    int  // digits after the prefix
-	limit  int  // maximum significant digits
-	intl   bool // has an international prefix
+	total  int // all digits
+	sig    int // digits after the prefix
+	limit  int // maximum significant digits
 }
 
 func (c *phoneCandidate) accepts(g phoneGroup) bool {
