@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/messagebridge/messagebridge/commands/words"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // MaxReplyMessages is the most chat messages the text of one reply becomes

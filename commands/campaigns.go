@@ -12,7 +12,7 @@ import (
 	"github.com/messagebridge/messagebridge/bot"
 	"github.com/messagebridge/messagebridge/commands/ops"
 	"github.com/messagebridge/messagebridge/commands/phone"
-	"github.com/messagebridge/messagebridge/commands/words"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // campaignID reads the campaign id in args[0].
@@ -22,7 +22,7 @@ func campaignID(args []string, usage string) (int64, error) {
 	}
 	id, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, userErrorf("%q is not a campaign id. Usage: %s", clip(args[0], 40), usage)
+		return 0, userErrorf("%q is not a campaign id. Usage: %s", words.Cut(args[0], 40), usage)
 	}
 	return id, nil
 }
@@ -51,7 +51,7 @@ func (r *Router) campaignSet(ctx context.Context, c call) ([]bot.Reply, error) {
 	for _, kv := range c.cmd.Args[1:] {
 		key, val, ok := strings.Cut(kv, "=")
 		if !ok || val == "" {
-			return nil, userErrorf("%q is not key=value. Usage: %s", clip(kv, 40), usage)
+			return nil, userErrorf("%q is not key=value. Usage: %s", words.Cut(kv, 40), usage)
 		}
 		switch strings.ToLower(key) {
 		case "message":
@@ -77,9 +77,9 @@ func (r *Router) campaignSet(ctx context.Context, c call) ([]bot.Reply, error) {
 		case "gateway":
 			ch.Gateway = &val
 		default:
-			return nil, userErrorf("Unknown setting %q. Usage: %s", clip(key, 40), usage)
+			return nil, userErrorf("Unknown setting %q. Usage: %s", words.Cut(key, 40), usage)
 		}
-		changed = append(changed, clip(kv, 60))
+		changed = append(changed, words.Cut(kv, 60))
 	}
 	if params != nil {
 		if ch.Template == nil {
@@ -99,9 +99,9 @@ func parseInterval(v string) (time.Duration, error) {
 	if err != nil {
 		if durationShape.MatchString(v) {
 			// Well formed but beyond what a duration holds.
-			return 0, userErrorf("interval=%s is too long: the longest allowed is %s between two messages.", clip(v, 20), ops.DurationText(ops.MaxCampaignInterval))
+			return 0, userErrorf("interval=%s is too long: the longest allowed is %s between two messages.", words.Cut(v, 20), ops.DurationText(ops.MaxCampaignInterval))
 		}
-		return 0, userErrorf("interval=%s is not a duration such as 5s, 2m or 1h.", clip(v, 20))
+		return 0, userErrorf("interval=%s is not a duration such as 5s, 2m or 1h.", words.Cut(v, 20))
 	}
 	return d, nil
 }
@@ -208,7 +208,7 @@ func (r *Router) campaignSchedule(ctx context.Context, c call) ([]bot.Reply, err
 	loc := r.ops.Location(ctx)
 	at, err := time.ParseInLocation("2006-01-02 15:04", c.cmd.Args[1]+" "+c.cmd.Args[2], loc)
 	if err != nil {
-		return nil, userErrorf("%s %s is not a date and time like 2026-12-01 10:00.", clip(c.cmd.Args[1], 20), clip(c.cmd.Args[2], 20))
+		return nil, userErrorf("%s %s is not a date and time like 2026-12-01 10:00.", words.Cut(c.cmd.Args[1], 20), words.Cut(c.cmd.Args[2], 20))
 	}
 	if _, err := r.ops.ScheduleCampaign(ctx, c.who, id, at); err != nil {
 		return nil, err
@@ -354,9 +354,9 @@ func importSheet(args []string, id int64) (string, error) {
 			if afterSheet && !strings.Contains(sheet, " ") {
 				// sheet=Mumbai Store: a name with spaces, without quotes.
 				name := sheet + " " + strings.Join(args[i:], " ")
-				return "", userErrorf("Put a sheet name with spaces in quotes: send /import %d sheet=\"%s\" with the file.", id, clip(name, 60))
+				return "", userErrorf("Put a sheet name with spaces in quotes: send /import %d sheet=\"%s\" with the file.", id, words.Cut(name, 60))
 			}
-			return "", userErrorf("%q is not understood here: the caption is /import %d, with sheet=\"<sheet name>\" after it to pick a sheet of a workbook.", clip(w, 40), id)
+			return "", userErrorf("%q is not understood here: the caption is /import %d, with sheet=\"<sheet name>\" after it to pick a sheet of a workbook.", words.Cut(w, 40), id)
 		}
 		if isQuote(v) {
 			// The closing quote is missing: Parse left the words as typed.
@@ -364,7 +364,7 @@ func importSheet(args []string, id int64) (string, error) {
 			if name == "" {
 				name = "Mumbai Store"
 			}
-			return "", userErrorf("The quote after sheet= is not closed: send /import %d sheet=\"%s\" with the file.", id, clip(name, 60))
+			return "", userErrorf("The quote after sheet= is not closed: send /import %d sheet=\"%s\" with the file.", id, words.Cut(name, 60))
 		}
 		if strings.TrimSpace(v) == "" {
 			return "", userErrorf("sheet= needs the name of a sheet of the workbook: send /import %d sheet=\"Mumbai Store\" with the file, with the sheet's name in the quotes.", id)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/messagebridge/messagebridge/commands/ops"
-	"github.com/messagebridge/messagebridge/commands/words"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // tallyText words message counts the one way /status, /queue and

@@ -7,6 +7,7 @@ import (
 
 	"github.com/messagebridge/messagebridge/bot"
 	"github.com/messagebridge/messagebridge/commands/ops"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // send queues a message to each phone number in the command: staff intake.
@@ -43,7 +44,7 @@ func (r *Router) send(ctx context.Context, c call) ([]bot.Reply, error) {
 		lines = append(lines, fmt.Sprintf("• %s already queued as #%d (%s) — /send! %s to send again", d.Phone, d.ID, d.Status, d.Phone))
 	}
 	for _, inv := range res.Invalid {
-		lines = append(lines, fmt.Sprintf("✗ %s: %s", clip(inv.Raw, 40), inv.Reason))
+		lines = append(lines, fmt.Sprintf("✗ %s: %s", words.Cut(inv.Raw, 40), inv.Reason))
 	}
 	if len(res.Queued) == 0 {
 		if len(res.Invalid) > 0 {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/messagebridge/messagebridge/bot"
 	"github.com/messagebridge/messagebridge/commands/ops"
-	"github.com/messagebridge/messagebridge/commands/words"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // The saved-message library from the chat: /save, /messages, /message and
@@ -124,7 +124,7 @@ func (r *Router) messages(ctx context.Context, c call) ([]bot.Reply, error) {
 			line += " · " + string(m.State)
 		}
 		if body := strings.Join(strings.Fields(m.Body), " "); body != "" {
-			line += " · " + clip(body, 60)
+			line += " · " + words.Cut(body, 60)
 		}
 		lines = append(lines, line)
 	}
@@ -148,7 +148,7 @@ func (r *Router) messagePreview(ctx context.Context, c call) ([]bot.Reply, error
 	m := p.Message
 	head := fmt.Sprintf("%q · %s · %s", m.Name, m.Kind, m.State)
 	if p.Media != nil {
-		head += " · " + ops.SizeText(p.Media.Size)
+		head += " · " + words.Size(p.Media.Size)
 	}
 	head += fmt.Sprintf(" · by %s, %s", m.UpdatedBy, r.ops.TimeText(ctx, m.UpdatedAt))
 	if m.State == ops.SavedArchived {
@@ -241,7 +241,7 @@ func (r *Router) mediaCleanup(ctx context.Context, c call) ([]bot.Reply, error) 
 	if res.Candidates == 0 {
 		return text("Nothing to clean up: every media file is in use, or was used too recently (setting media.cleanup_grace)."), nil
 	}
-	lines := []string{fmt.Sprintf("Media cleanup: deleted %s (%s).", words.Count(res.Deleted, "unused file"), ops.SizeText(res.Bytes))}
+	lines := []string{fmt.Sprintf("Media cleanup: deleted %s (%s).", words.Count(res.Deleted, "unused file"), words.Size(res.Bytes))}
 	if res.Kept > 0 {
 		lines = append(lines, fmt.Sprintf("%s came into use meanwhile and %s kept.", words.Number(res.Kept), words.Noun(res.Kept, "was")))
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/messagebridge/messagebridge/bot"
 	"github.com/messagebridge/messagebridge/commands/ops"
-	"github.com/messagebridge/messagebridge/commands/words"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // Notifier sends a chat message to one person on its transport, not as a

@@ -9,8 +9,8 @@ import (
 
 	"github.com/messagebridge/messagebridge/bot"
 	"github.com/messagebridge/messagebridge/commands/ops"
-	"github.com/messagebridge/messagebridge/commands/words"
 	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 func (r *Router) status(ctx context.Context, c call) ([]bot.Reply, error) {
@@ -246,7 +246,7 @@ func itemArg(args []string, usage string) (int64, error) {
 	}
 	id, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, userErrorf("%q is not a message id. Usage: %s", clip(args[0], 40), usage)
+		return 0, userErrorf("%q is not a message id. Usage: %s", words.Cut(args[0], 40), usage)
 	}
 	return id, nil
 }
@@ -268,7 +268,7 @@ func itemLine(it ops.QueueItem, now time.Time) string {
 }
 
 func oneLineError(s string) string {
-	s = clip(queue.SanitizeError(s), 120)
+	s = words.Cut(queue.SanitizeError(s), 120)
 	if s == "" {
 		return "no error recorded"
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/messagebridge/messagebridge/bot"
 	"github.com/messagebridge/messagebridge/commands/ops"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 var _ bot.Handler = (*Router)(nil)
@@ -145,8 +146,8 @@ func (r *Router) Handle(ctx context.Context, m bot.Message) []bot.Reply {
 		var unknown *UnknownCommandError
 		switch {
 		case errors.As(err, &unknown):
-			r.ops.Audit(ctx, ops.AuditEntry{Actor: identity, Role: op.Role, Transport: m.Transport, Action: "/" + clip(unknown.Name, 60), Outcome: "error", Detail: "unknown command"})
-			reply := fmt.Sprintf("There is no command /%s.", clip(unknown.Name, 60))
+			r.ops.Audit(ctx, ops.AuditEntry{Actor: identity, Role: op.Role, Transport: m.Transport, Action: "/" + words.Cut(unknown.Name, 60), Outcome: "error", Detail: "unknown command"})
+			reply := fmt.Sprintf("There is no command /%s.", words.Cut(unknown.Name, 60))
 			if near := commandTable().nearest(unknown.Name, op.Role); near != "" {
 				reply += fmt.Sprintf(" Did you mean /%s?", near)
 			}
@@ -217,14 +218,5 @@ func text(s string) []bot.Reply { return []bot.Reply{{Text: s}} }
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
-	return clip(s, 200)
-}
-
-// clip cuts s to at most n characters.
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
+	return words.Cut(s, 200)
 }

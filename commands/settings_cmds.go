@@ -7,6 +7,7 @@ import (
 
 	"github.com/messagebridge/messagebridge/bot"
 	"github.com/messagebridge/messagebridge/commands/ops"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // settingsList shows every setting with its value, secrets masked; with a
@@ -46,7 +47,7 @@ func (r *Router) settingsList(ctx context.Context, c call) ([]bot.Reply, error) 
 		lines = append(lines, line)
 	}
 	if len(lines) == 0 {
-		return nil, userErrorf("There is no setting or group %q; /settings lists them.", clip(filter, 40))
+		return nil, userErrorf("There is no setting or group %q; /settings lists them.", words.Cut(filter, 40))
 	}
 	head := "Settings (change with /set <key> <value>; /settings <group> explains them):"
 	if filter != "" {

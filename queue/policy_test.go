@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/messagebridge/messagebridge/gateways/fake"
 	"github.com/messagebridge/messagebridge/queue"
@@ -94,8 +95,8 @@ func TestSanitizeError(t *testing.T) {
 		}
 	}
 	long := strings.Repeat("é", 1000)
-	if got := queue.SanitizeError(long); len(got) > queue.MaxErrorLen+len("…") || !strings.HasSuffix(got, "…") {
-		t.Errorf("long error not bounded: %d bytes", len(got))
+	if got := queue.SanitizeError(long); utf8.RuneCountInString(got) > queue.MaxErrorLen || !strings.HasSuffix(got, "…") || !utf8.ValidString(got) {
+		t.Errorf("long error not bounded: %d characters", utf8.RuneCountInString(got))
 	}
 	if got := queue.SanitizeError("template   missing\n\tfor   en"); got != "template missing for en" {
 		t.Errorf("whitespace not folded: %q", got)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/messagebridge/messagebridge/store"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // ReportStore is what reporting reads.
@@ -218,11 +219,7 @@ func warnings(h Health, blockedAfter time.Duration) []Warning {
 		ws = append(ws, Warning{Kind: "blocked_queue", Message: fmt.Sprintf("the oldest due message has waited %s", h.OldestDueAge.Round(time.Second))})
 	}
 	if h.FailedLastHour > 0 {
-		msg := fmt.Sprintf("%d messages failed in the last hour", h.FailedLastHour)
-		if h.FailedLastHour == 1 {
-			msg = "1 message failed in the last hour"
-		}
-		ws = append(ws, Warning{Kind: "permanent_failures", Message: msg})
+		ws = append(ws, Warning{Kind: "permanent_failures", Message: words.Count(int(h.FailedLastHour), "message") + " failed in the last hour"})
 	}
 	if len(h.Processors) == 0 {
 		ws = append(ws, Warning{Kind: "no_processor", Message: "no delivery processor is running"})

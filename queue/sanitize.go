@@ -5,9 +5,12 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
-// MaxErrorLen bounds an error text stored on an item or shown to operators.
+// MaxErrorLen bounds an error text stored on an item or shown to operators,
+// in characters ("…" included).
 const MaxErrorLen = 500
 
 const (
@@ -103,20 +106,7 @@ func Redact(msg string, secrets ...string) string {
 func SanitizeError(msg string, secrets ...string) string {
 	msg = Redact(msg, secrets...)
 	msg = strings.Join(strings.Fields(msg), " ")
-	return Clip(msg, MaxErrorLen)
-}
-
-// Clip bounds s to n bytes, cut on a character boundary and marked with
-// "…". Cut only text that was already redacted.
-func Clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := max(n, 0)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return words.Cut(msg, MaxErrorLen)
 }
 
 // redactSecrets replaces every occurrence of each secret, and every piece

@@ -75,8 +75,8 @@ func TestRedactConfiguredSecrets(t *testing.T) {
 						t.Errorf("%s: %q lost %q", tc.name, got, k)
 					}
 				}
-				if len(got) > queue.MaxErrorLen+len("…") {
-					t.Errorf("%s: %d bytes, over the bound", tc.name, len(got))
+				if n := utf8.RuneCountInString(got); n > queue.MaxErrorLen {
+					t.Errorf("%s: %d characters, over the bound", tc.name, n)
 				}
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/messagebridge/messagebridge/store"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // handle sends one claimed item and returns its outcome. Once s.claim is
@@ -33,7 +34,7 @@ func (l *Loop) handle(s stages, it store.QueueItem, claim uint64, pace bool) sto
 			NextAttemptAt: l.cfg.Now().Add(l.cfg.BlockedRecheck), Gateway: name,
 			// reason was sanitized when the pause was recorded (block, from
 			// decide's out.Error), so it only needs bounding here.
-			Error:      Clip(fmt.Sprintf("held: gateway %s is paused: %s", name, reason), MaxErrorLen),
+			Error:      words.Cut(fmt.Sprintf("held: gateway %s is paused: %s", name, reason), MaxErrorLen),
 			ErrorClass: SenderBlocked.String()}
 	}
 	if wait, ok := l.reserveRecipient(it.Phone); !ok {

@@ -76,11 +76,7 @@ func lockSetupTokens(ctx context.Context, tx *sqlx.Tx, d Dialect) error {
 
 // AdminUserByName returns the account with username, or ErrNotFound.
 func (db *DB) AdminUserByName(ctx context.Context, username string) (AdminUser, error) {
-	var u AdminUser
-	err := db.x.GetContext(ctx, &u, `SELECT `+adminUserColumns+` FROM admin_users WHERE username = ?`, username)
-	if errors.Is(err, sql.ErrNoRows) {
-		return AdminUser{}, fmt.Errorf("admin user %s: %w", username, ErrNotFound)
-	}
+	u, err := getOne[AdminUser](ctx, db.x, `SELECT `+adminUserColumns+` FROM admin_users WHERE username = ?`, username)
 	if err != nil {
 		return AdminUser{}, fmt.Errorf("admin user %s: %w", username, err)
 	}
@@ -116,12 +112,7 @@ func (db *DB) SetAdminPassword(ctx context.Context, id int64, passwordHash strin
 	// MySQL counts changed rows only; an unchanged hash is no error, a
 	// missing account is.
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		var one int
-		err := db.x.GetContext(ctx, &one, `SELECT 1 FROM admin_users WHERE id = ?`, id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("set admin password of #%d: %w", id, ErrNotFound)
-		}
-		if err != nil {
+		if _, err := getOne[int](ctx, db.x, `SELECT 1 FROM admin_users WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("set admin password of #%d: %w", id, err)
 		}
 	}
@@ -212,18 +203,15 @@ type WebSession struct {
 // WebSessionUser returns the session with tokenHash and its account, or
 // ErrNotFound when there is none or it expired at or before now.
 func (db *DB) WebSessionUser(ctx context.Context, tokenHash string, now time.Time) (WebSession, error) {
-	var row struct {
+	type sessionRow struct {
 		AdminUser
 		SessionCreatedAt time.Time `db:"session_created_at"`
 		ExpiresAt        time.Time `db:"expires_at"`
 	}
-	err := db.x.GetContext(ctx, &row, `SELECT u.id, u.username, u.password_hash, u.created_at, u.last_login_at,
+	row, err := getOne[sessionRow](ctx, db.x, `SELECT u.id, u.username, u.password_hash, u.created_at, u.last_login_at,
     s.created_at AS session_created_at, s.expires_at
 FROM web_sessions s JOIN admin_users u ON u.id = s.admin_user_id
 WHERE s.token_hash = ? AND s.expires_at > ?`, tokenHash, now.UTC().Truncate(time.Microsecond))
-	if errors.Is(err, sql.ErrNoRows) {
-		return WebSession{}, fmt.Errorf("web session: %w", ErrNotFound)
-	}
 	if err != nil {
 		return WebSession{}, fmt.Errorf("web session: %w", err)
 	}
@@ -300,9 +288,8 @@ func (db *DB) ConsumeSetupToken(ctx context.Context, tokenHash string, now time.
 // valid at now. The DELETE's row count decides: a concurrent consumer of
 // the same row waits for its lock and then deletes nothing.
 func consumeSetupToken(ctx context.Context, tx *sqlx.Tx, tokenHash string, now time.Time) (bool, error) {
-	var expires time.Time
-	err := tx.GetContext(ctx, &expires, `SELECT expires_at FROM admin_setup_tokens WHERE token_hash = ?`, tokenHash)
-	if errors.Is(err, sql.ErrNoRows) {
+	expires, err := getOne[time.Time](ctx, tx, `SELECT expires_at FROM admin_setup_tokens WHERE token_hash = ?`, tokenHash)
+	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // AuditEntry is one line of the audit log.
@@ -36,12 +38,12 @@ const (
 // (cut between characters, ending in "…"), so no text, however long or in
 // whatever script, loses the row.
 func (db *DB) Audit(ctx context.Context, e AuditEntry) error {
-	e.Actor = fitText(e.Actor, auditActorChars)
-	e.Role = fitText(e.Role, auditRoleChars)
-	e.Transport = fitText(e.Transport, auditTransportChars)
-	e.Action = fitText(e.Action, auditActionChars)
-	e.Detail = fitText(e.Detail, auditDetailChars)
-	e.Outcome = fitText(e.Outcome, auditOutcomeChars)
+	e.Actor = words.Cut(e.Actor, auditActorChars)
+	e.Role = words.Cut(e.Role, auditRoleChars)
+	e.Transport = words.Cut(e.Transport, auditTransportChars)
+	e.Action = words.Cut(e.Action, auditActionChars)
+	e.Detail = words.Cut(e.Detail, auditDetailChars)
+	e.Outcome = words.Cut(e.Outcome, auditOutcomeChars)
 	_, err := db.x.ExecContext(ctx, `INSERT INTO audit_log (created_at, actor, role, transport, action, detail, outcome)
 VALUES (?, ?, ?, ?, ?, ?, ?)`, db.timestamp(), e.Actor, e.Role, e.Transport, e.Action, e.Detail, e.Outcome)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // Campaign states: draft → scheduled → running ⇄ paused → completed, or
@@ -108,11 +110,7 @@ VALUES (?, 'draft', 0, ?, ?, ?)`, name, now, actor, now)
 // Campaign returns a campaign, deleted ones included (see DeletedAt), or
 // ErrNotFound.
 func (db *DB) Campaign(ctx context.Context, id int64) (Campaign, error) {
-	var r campaignRow
-	err := db.x.GetContext(ctx, &r, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Campaign{}, fmt.Errorf("campaign %d: %w", id, ErrNotFound)
-	}
+	r, err := getOne[campaignRow](ctx, db.x, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`, id)
 	if err != nil {
 		return Campaign{}, fmt.Errorf("campaign %d: %w", id, err)
 	}
@@ -169,9 +167,8 @@ type CampaignTx struct {
 // returns the campaign as it is afterwards.
 func (db *DB) WithCampaign(ctx context.Context, id int64, fn func(tx *CampaignTx) error) (Campaign, error) {
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		var r campaignRow
-		err := tx.GetContext(ctx, &r, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`+db.dialect.forUpdate(), id)
-		if errors.Is(err, sql.ErrNoRows) {
+		r, err := getOne[campaignRow](ctx, tx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`+db.dialect.forUpdate(), id)
+		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("campaign %d: %w", id, ErrNotFound)
 		}
 		if err != nil {
@@ -212,9 +209,8 @@ func (t *CampaignTx) OpenItems() (int, error) {
 // Setting returns a plain (not secret) setting's stored value, read
 // inside the campaign's transaction; ok is false when it is unset.
 func (t *CampaignTx) Setting(name string) (value string, ok bool, err error) {
-	var r settingRow
-	err = t.tx.GetContext(t.ctx, &r, `SELECT name, value, is_secret, updated_at, updated_by FROM settings WHERE name = ?`, name)
-	if errors.Is(err, sql.ErrNoRows) {
+	r, err := getOne[settingRow](t.ctx, t.tx, `SELECT name, value, is_secret, updated_at, updated_by FROM settings WHERE name = ?`, name)
+	if errors.Is(err, ErrNotFound) {
 		return "", false, nil
 	}
 	if err != nil {
@@ -229,11 +225,7 @@ func (t *CampaignTx) Setting(name string) (value string, ok bool, err error) {
 // SavedMessage returns a saved message by id, read inside the campaign's
 // transaction, or ErrNotFound.
 func (t *CampaignTx) SavedMessage(id int64) (SavedMessage, error) {
-	var r savedRow
-	err := t.tx.GetContext(t.ctx, &r, `SELECT `+savedColumns+` FROM saved_messages WHERE id = ?`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return SavedMessage{}, fmt.Errorf("saved message %d: %w", id, ErrNotFound)
-	}
+	r, err := getOne[savedRow](t.ctx, t.tx, `SELECT `+savedColumns+` FROM saved_messages WHERE id = ?`, id)
 	if err != nil {
 		return SavedMessage{}, fmt.Errorf("saved message %d: %w", id, err)
 	}
@@ -291,7 +283,7 @@ func (t *CampaignTx) Update(u CampaignUpdate) error {
 		set("send_interval_ms", u.Interval.Milliseconds())
 	}
 	if u.PauseReason != nil {
-		set("pause_reason", fitText(*u.PauseReason, 1000))
+		set("pause_reason", words.Cut(*u.PauseReason, 1000))
 	}
 	if u.ScheduledBy != nil {
 		set("scheduled_by", nullString(*u.ScheduledBy))

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -50,11 +48,7 @@ func (db *DB) PutCatalogEntry(ctx context.Context, e CatalogEntry, actor string)
 
 // CatalogEntry returns the entry of a kind with a name, or ErrNotFound.
 func (db *DB) CatalogEntry(ctx context.Context, kind, name string) (CatalogEntry, error) {
-	var e CatalogEntry
-	err := db.x.GetContext(ctx, &e, `SELECT `+catalogColumns+` FROM catalog_entries WHERE kind = ? AND name = ?`, kind, name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return CatalogEntry{}, fmt.Errorf("%s %q: %w", kind, name, ErrNotFound)
-	}
+	e, err := getOne[CatalogEntry](ctx, db.x, `SELECT `+catalogColumns+` FROM catalog_entries WHERE kind = ? AND name = ?`, kind, name)
 	if err != nil {
 		return CatalogEntry{}, fmt.Errorf("%s %q: %w", kind, name, err)
 	}

@@ -2,16 +2,14 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 )
 
 // Cursor returns a transport's saved position and whether one is saved.
 func (db *DB) Cursor(ctx context.Context, name string) (int64, bool, error) {
-	var pos int64
-	err := db.x.GetContext(ctx, &pos, `SELECT position FROM cursors WHERE name = ?`, name)
-	if errors.Is(err, sql.ErrNoRows) {
+	pos, err := getOne[int64](ctx, db.x, `SELECT position FROM cursors WHERE name = ?`, name)
+	if errors.Is(err, ErrNotFound) {
 		return 0, false, nil
 	}
 	if err != nil {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -12,10 +11,9 @@ import (
 // uploaded for account (e.g. a Meta phone-number id), while it is still
 // valid at now.
 func (db *DB) GatewayMediaID(ctx context.Context, mediaID int64, gateway, account string) (string, bool, error) {
-	var id string
-	err := db.x.GetContext(ctx, &id, `SELECT provider_media_id FROM gateway_media
+	id, err := getOne[string](ctx, db.x, `SELECT provider_media_id FROM gateway_media
 WHERE media_id = ? AND gateway = ? AND account = ? AND expires_at > ?`, mediaID, gateway, account, db.timestamp())
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, ErrNotFound) {
 		return "", false, nil
 	}
 	if err != nil {

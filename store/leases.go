@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -16,13 +15,13 @@ func (db *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Du
 	now := db.timestamp()
 	got := false
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		var cur struct {
+		type leaseRow struct {
 			Holder    string    `db:"holder"`
 			ExpiresAt time.Time `db:"expires_at"`
 		}
-		err := tx.GetContext(ctx, &cur, `SELECT holder, expires_at FROM leases WHERE name = ?`+db.dialect.forUpdate(), name)
+		cur, err := getOne[leaseRow](ctx, tx, `SELECT holder, expires_at FROM leases WHERE name = ?`+db.dialect.forUpdate(), name)
 		switch {
-		case errors.Is(err, sql.ErrNoRows):
+		case errors.Is(err, ErrNotFound):
 			if _, err := tx.ExecContext(ctx, `INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)`,
 				name, holder, now, now.Add(ttl)); err != nil {
 				if isDuplicate(err) {

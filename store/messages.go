@@ -136,14 +136,10 @@ func (db *DB) SavedMessageByName(ctx context.Context, name string) (SavedMessage
 	if name == "" {
 		return SavedMessage{}, fmt.Errorf("saved message %q: %w", name, ErrNotFound)
 	}
-	var r savedRow
-	err := db.x.GetContext(ctx, &r, `SELECT `+savedColumns+` FROM saved_messages WHERE active_name = ?`, name)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = db.x.GetContext(ctx, &r, `SELECT `+savedColumns+` FROM saved_messages
+	r, err := getOne[savedRow](ctx, db.x, `SELECT `+savedColumns+` FROM saved_messages WHERE active_name = ?`, name)
+	if errors.Is(err, ErrNotFound) {
+		r, err = getOne[savedRow](ctx, db.x, `SELECT `+savedColumns+` FROM saved_messages
 WHERE name = ? AND state = 'deleted' ORDER BY id DESC LIMIT 1`, name)
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return SavedMessage{}, fmt.Errorf("saved message %q: %w", name, ErrNotFound)
 	}
 	if err != nil {
 		return SavedMessage{}, fmt.Errorf("saved message %q: %w", name, err)
@@ -157,11 +153,7 @@ WHERE name = ? AND state = 'deleted' ORDER BY id DESC LIMIT 1`, name)
 // is still delivered (its media is kept while the item is queued or
 // processing); callers choosing a message for a new send must check State.
 func (db *DB) SavedMessageByID(ctx context.Context, id int64) (SavedMessage, error) {
-	var r savedRow
-	err := db.x.GetContext(ctx, &r, `SELECT `+savedColumns+` FROM saved_messages WHERE id = ?`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return SavedMessage{}, fmt.Errorf("saved message %d: %w", id, ErrNotFound)
-	}
+	r, err := getOne[savedRow](ctx, db.x, `SELECT `+savedColumns+` FROM saved_messages WHERE id = ?`, id)
 	if err != nil {
 		return SavedMessage{}, fmt.Errorf("saved message %d: %w", id, err)
 	}
@@ -282,9 +274,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)`, m.Name, m.Kind, m.Body, nullInt(m
 // useMedia locks a media object for the rest of tx and records its use;
 // ErrNotFound when it does not exist or is deleted.
 func (db *DB) useMedia(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) error {
-	var deleted sql.NullTime
-	err := tx.GetContext(ctx, &deleted, `SELECT deleted_at FROM media_objects WHERE id = ?`+db.dialect.forUpdate(), id)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && deleted.Valid) {
+	deleted, err := getOne[sql.NullTime](ctx, tx, `SELECT deleted_at FROM media_objects WHERE id = ?`+db.dialect.forUpdate(), id)
+	if errors.Is(err, ErrNotFound) || (err == nil && deleted.Valid) {
 		return fmt.Errorf("media object %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
@@ -300,12 +291,11 @@ func (db *DB) useMedia(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time
 // (active or archived). Without one it returns ErrConflict when a message
 // of that name was deleted, ErrNotFound when none ever had it.
 func (db *DB) lockSavedByName(ctx context.Context, tx *sqlx.Tx, name string) (savedRow, error) {
-	var r savedRow
-	err := tx.GetContext(ctx, &r, `SELECT `+savedColumns+` FROM saved_messages WHERE active_name = ?`+db.dialect.forUpdate(), name)
+	r, err := getOne[savedRow](ctx, tx, `SELECT `+savedColumns+` FROM saved_messages WHERE active_name = ?`+db.dialect.forUpdate(), name)
 	if err == nil {
 		return r, nil
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	if !errors.Is(err, ErrNotFound) {
 		return savedRow{}, err
 	}
 	var n int
@@ -463,11 +453,7 @@ const mediaColumns = `id, sha256, mime_type, size_bytes, storage, storage_key, o
 
 // MediaObject returns a media object that is not deleted, or ErrNotFound.
 func (db *DB) MediaObject(ctx context.Context, id int64) (MediaObject, error) {
-	var m MediaObject
-	err := db.x.GetContext(ctx, &m, `SELECT `+mediaColumns+` FROM media_objects WHERE id = ? AND deleted_at IS NULL`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return MediaObject{}, fmt.Errorf("media object %d: %w", id, ErrNotFound)
-	}
+	m, err := getOne[MediaObject](ctx, db.x, `SELECT `+mediaColumns+` FROM media_objects WHERE id = ? AND deleted_at IS NULL`, id)
 	if err != nil {
 		return MediaObject{}, fmt.Errorf("media object %d: %w", id, err)
 	}
@@ -480,11 +466,7 @@ func (db *DB) MediaObject(ctx context.Context, id int64) (MediaObject, error) {
 // file may be gone, so the content must be stored again (CreateMediaObject
 // then brings the object back).
 func (db *DB) MediaObjectBySHA(ctx context.Context, sha256 string) (MediaObject, error) {
-	var m MediaObject
-	err := db.x.GetContext(ctx, &m, `SELECT `+mediaColumns+` FROM media_objects WHERE sha256 = ? AND deleted_at IS NULL`, sha256)
-	if errors.Is(err, sql.ErrNoRows) {
-		return MediaObject{}, fmt.Errorf("media object sha256 %s: %w", sha256, ErrNotFound)
-	}
+	m, err := getOne[MediaObject](ctx, db.x, `SELECT `+mediaColumns+` FROM media_objects WHERE sha256 = ? AND deleted_at IS NULL`, sha256)
 	if err != nil {
 		return MediaObject{}, fmt.Errorf("media object sha256 %s: %w", sha256, err)
 	}
@@ -512,11 +494,11 @@ func (db *DB) CreateMediaObject(ctx context.Context, m MediaObject, actor string
 	var id int64
 	create := func(tx *sqlx.Tx) error {
 		now := db.timestamp()
-		var cur struct {
+		type mediaRow struct {
 			ID        int64        `db:"id"`
 			DeletedAt sql.NullTime `db:"deleted_at"`
 		}
-		err := tx.GetContext(ctx, &cur, `SELECT id, deleted_at FROM media_objects WHERE sha256 = ?`+db.dialect.forUpdate(), m.SHA256)
+		cur, err := getOne[mediaRow](ctx, tx, `SELECT id, deleted_at FROM media_objects WHERE sha256 = ?`+db.dialect.forUpdate(), m.SHA256)
 		switch {
 		case err == nil && !cur.DeletedAt.Valid:
 			id = cur.ID
@@ -528,7 +510,7 @@ func (db *DB) CreateMediaObject(ctx context.Context, m MediaObject, actor string
 size_bytes = ?, storage = ?, storage_key = ?, original_name = ? WHERE id = ?`,
 				now, m.MIME, m.Size, m.Storage, m.StorageKey, m.OriginalName, id)
 			return err
-		case !errors.Is(err, sql.ErrNoRows):
+		case !errors.Is(err, ErrNotFound):
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO media_objects
@@ -594,11 +576,7 @@ func (db *DB) MarkMediaDeleted(ctx context.Context, id int64, olderThan time.Tim
 	var marked bool
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		marked = false
-		var deleted sql.NullTime
-		err := tx.GetContext(ctx, &deleted, `SELECT deleted_at FROM media_objects WHERE id = ?`+db.dialect.forUpdate(), id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
+		deleted, err := getOne[sql.NullTime](ctx, tx, `SELECT deleted_at FROM media_objects WHERE id = ?`+db.dialect.forUpdate(), id)
 		if err != nil || deleted.Valid {
 			return err
 		}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // NoticeState is where a staff notice is: pending (to be told), sent, or
@@ -162,7 +164,7 @@ type NoticeOutcome struct {
 // claimer owns the notice now (or it was finished already).
 func (db *DB) FinishStaffNotice(ctx context.Context, id int64, token string, o NoticeOutcome) (bool, error) {
 	now := db.timestamp()
-	detail := fitText(o.Detail, 255)
+	detail := words.Cut(o.Detail, 255)
 	var n int64
 	var err error
 	switch o.State {

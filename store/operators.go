@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -35,12 +34,8 @@ type Operator struct {
 
 // Operator returns the operator with an identity, or ErrNotFound.
 func (db *DB) Operator(ctx context.Context, identity string) (Operator, error) {
-	var o Operator
-	err := db.x.GetContext(ctx, &o, `SELECT id, identity, transport, role, display_name, created_at, created_by, updated_at
+	o, err := getOne[Operator](ctx, db.x, `SELECT id, identity, transport, role, display_name, created_at, created_by, updated_at
 FROM operators WHERE identity = ?`, identity)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Operator{}, fmt.Errorf("operator %s: %w", identity, ErrNotFound)
-	}
 	if err != nil {
 		return Operator{}, fmt.Errorf("operator %s: %w", identity, err)
 	}
@@ -95,11 +90,7 @@ func (db *DB) OperatorRemoval(ctx context.Context, identity string) (OperatorRem
 }
 
 func operatorRemoval(ctx context.Context, q sqlx.QueryerContext, identity string) (OperatorRemoval, error) {
-	var r OperatorRemoval
-	err := sqlx.GetContext(ctx, q, &r, `SELECT identity, removed_at, removed_by FROM removed_operators WHERE identity = ?`, identity)
-	if errors.Is(err, sql.ErrNoRows) {
-		return OperatorRemoval{}, fmt.Errorf("removal of operator %s: %w", identity, ErrNotFound)
-	}
+	r, err := getOne[OperatorRemoval](ctx, q, `SELECT identity, removed_at, removed_by FROM removed_operators WHERE identity = ?`, identity)
 	if err != nil {
 		return OperatorRemoval{}, fmt.Errorf("removal of operator %s: %w", identity, err)
 	}
@@ -139,12 +130,8 @@ func (t *OperatorTx) Admins() int { return t.admins }
 
 // Get returns an operator, or ErrNotFound.
 func (t *OperatorTx) Get(identity string) (Operator, error) {
-	var o Operator
-	err := t.tx.GetContext(t.ctx, &o, `SELECT id, identity, transport, role, display_name, created_at, created_by, updated_at
+	o, err := getOne[Operator](t.ctx, t.tx, `SELECT id, identity, transport, role, display_name, created_at, created_by, updated_at
 FROM operators WHERE identity = ?`+t.db.dialect.forUpdate(), identity)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Operator{}, fmt.Errorf("operator %s: %w", identity, ErrNotFound)
-	}
 	if err != nil {
 		return Operator{}, fmt.Errorf("operator %s: %w", identity, err)
 	}

@@ -406,11 +406,7 @@ func enqueueRow(it NewQueueItem, now time.Time) ([]any, error) {
 
 // QueueItem returns one item.
 func (db *DB) QueueItem(ctx context.Context, id int64) (QueueItem, error) {
-	var r queueRow
-	err := db.x.GetContext(ctx, &r, `SELECT `+queueColumns+` FROM queue_items WHERE id = ?`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return QueueItem{}, fmt.Errorf("queue item %d: %w", id, ErrNotFound)
-	}
+	r, err := getOne[queueRow](ctx, db.x, `SELECT `+queueColumns+` FROM queue_items WHERE id = ?`, id)
 	if err != nil {
 		return QueueItem{}, fmt.Errorf("queue item %d: %w", id, err)
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // ErrConflict means the item is not in a state that allows the change.
@@ -211,7 +213,7 @@ WHERE id = ? AND lock_token = ? AND status = 'processing'`,
 // item's own, read in the same statement. Actor and detail are made to fit
 // their columns (VARCHAR(190) and VARCHAR(1024)), cut between characters.
 func addEvent(ctx context.Context, tx *sqlx.Tx, now time.Time, id int64, actor, event string, from, to QueueStatus, detail string) error {
-	actor, detail = fitText(actor, 190), fitText(detail, 1024)
+	actor, detail = words.Cut(actor, 190), words.Cut(detail, 1024)
 	_, err := tx.ExecContext(ctx, `INSERT INTO queue_events (queue_item_id, created_at, actor, event, from_status, to_status, attempt, detail)
 SELECT id, ?, ?, ?, ?, ?, attempts, ? FROM queue_items WHERE id = ?`,
 		now, actor, event, nullString(string(from)), nullString(string(to)), detail, id)
@@ -227,7 +229,7 @@ func addEvents(ctx context.Context, tx *sqlx.Tx, now time.Time, ids []int64, act
 	if len(ids) == 0 {
 		return nil
 	}
-	actor, detail = fitText(actor, 190), fitText(detail, 1024)
+	actor, detail = words.Cut(actor, 190), words.Cut(detail, 1024)
 	in, args := inList(ids)
 	_, err := tx.ExecContext(ctx, `INSERT INTO queue_events (queue_item_id, created_at, actor, event, from_status, to_status, attempt, detail)
 SELECT id, ?, ?, ?, ?, ?, attempts, ? FROM queue_items WHERE id IN (`+in+`)`,
@@ -236,18 +238,6 @@ SELECT id, ?, ?, ?, ?, ?, attempts, ? FROM queue_items WHERE id IN (`+in+`)`,
 		return fmt.Errorf("record events: %w", err)
 	}
 	return nil
-}
-
-// StaleQueueItems returns up to limit items processing with a lock taken
-// before lockedBefore, oldest first.
-func (db *DB) StaleQueueItems(ctx context.Context, lockedBefore time.Time, limit int) ([]QueueItem, error) {
-	var rows []queueRow
-	err := db.x.SelectContext(ctx, &rows, `SELECT `+queueColumns+` FROM queue_items
-WHERE status = 'processing' AND locked_at < ? ORDER BY locked_at, id LIMIT ?`, lockedBefore.UTC(), limit)
-	if err != nil {
-		return nil, fmt.Errorf("stale items: %w", err)
-	}
-	return rowsToItems(rows)
 }
 
 // QueueEdit changes an item's phone and/or content; nil fields stay.
@@ -328,10 +318,9 @@ func (db *DB) changeItem(ctx context.Context, id int64, actor, event string, all
 	fn func(tx *sqlx.Tx, it QueueItem, now time.Time) (detail string, to QueueStatus, err error)) error {
 	now := db.timestamp()
 	return db.inTx(ctx, func(tx *sqlx.Tx) error {
-		var r queueRow
 		// FOR UPDATE on MySQL; SQLite's write transaction already excludes others.
-		err := tx.GetContext(ctx, &r, `SELECT `+queueColumns+` FROM queue_items WHERE id = ?`+db.dialect.forUpdate(), id)
-		if errors.Is(err, sql.ErrNoRows) {
+		r, err := getOne[queueRow](ctx, tx, `SELECT `+queueColumns+` FROM queue_items WHERE id = ?`+db.dialect.forUpdate(), id)
+		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("queue item %d: %w", id, ErrNotFound)
 		}
 		if err != nil {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -331,13 +330,9 @@ WHERE id BETWEEN ? AND ? AND sent_at IS NOT NULL`, fromID, toID)
 // RecentItemForPhone returns the newest item for phone created at or after
 // since that is queued, processing or sent, or ErrNotFound.
 func (db *DB) RecentItemForPhone(ctx context.Context, phone string, since time.Time) (QueueItem, error) {
-	var r queueRow
-	err := db.x.GetContext(ctx, &r, `SELECT `+queueColumns+` FROM queue_items
+	r, err := getOne[queueRow](ctx, db.x, `SELECT `+queueColumns+` FROM queue_items
 WHERE phone = ? AND created_at >= ? AND status IN ('queued', 'processing', 'sent', 'delivered', 'read')
 ORDER BY created_at DESC, id DESC LIMIT 1`, phone, since.UTC())
-	if errors.Is(err, sql.ErrNoRows) {
-		return QueueItem{}, fmt.Errorf("recent item for %s: %w", phone, ErrNotFound)
-	}
 	if err != nil {
 		return QueueItem{}, fmt.Errorf("recent item for %s: %w", phone, err)
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -60,12 +59,8 @@ func (db *DB) putSetting(ctx context.Context, name, value string, secret bool, a
 
 // Setting returns one setting, decrypted. It returns ErrNotFound when unset.
 func (db *DB) Setting(ctx context.Context, name string) (Setting, error) {
-	var r settingRow
-	err := db.x.GetContext(ctx, &r,
+	r, err := getOne[settingRow](ctx, db.x,
 		`SELECT name, value, is_secret, updated_at, updated_by FROM settings WHERE name = ?`, name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Setting{}, fmt.Errorf("setting %s: %w", name, ErrNotFound)
-	}
 	if err != nil {
 		return Setting{}, fmt.Errorf("setting %s: %w", name, err)
 	}
@@ -123,12 +118,11 @@ func (db *DB) VerifySecretKey(ctx context.Context) error {
 	if db.secrets == nil {
 		return fmt.Errorf("verify secret key: %w", ErrNoSecretKey)
 	}
-	var r settingRow
-	err := db.x.GetContext(ctx, &r,
+	r, err := getOne[settingRow](ctx, db.x,
 		`SELECT name, value, is_secret, updated_at, updated_by FROM settings
 		 WHERE is_secret = ? ORDER BY CASE WHEN name = ? THEN 0 ELSE 1 END, name LIMIT 1`, true, keyCheckSetting)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case errors.Is(err, ErrNotFound):
 		if err := db.putSetting(ctx, keyCheckSetting, "ok", true, "system"); err != nil {
 			return fmt.Errorf("verify secret key: %w", err)
 		}

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/messagebridge/messagebridge/commands/ops"
-	"github.com/messagebridge/messagebridge/commands/words"
+	"github.com/messagebridge/messagebridge/store/words"
 
 	"github.com/go-chi/chi/v5"
 )

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/messagebridge/messagebridge/commands/words"
+	"github.com/messagebridge/messagebridge/store/words"
 
 	"github.com/messagebridge/messagebridge/commands/ops"
 )
@@ -152,10 +152,7 @@ func (s *server) settingsSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if failed > 0 {
-		msg := "1 setting was not saved; see below."
-		if failed > 1 {
-			msg = fmt.Sprintf("%d settings were not saved; see below.", failed)
-		}
+		msg := fmt.Sprintf("%s %s not saved; see below.", words.Count(failed, "setting"), words.Noun(failed, "was"))
 		if len(changed) > 0 {
 			msg += " Saved: " + strings.Join(changed, ", ") + "."
 		}

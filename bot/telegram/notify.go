@@ -12,6 +12,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/messagebridge/messagebridge/bot"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // NotifierConfig configures a Notifier.
@@ -65,7 +66,7 @@ func (n *Notifier) Notify(ctx context.Context, id, text string) error {
 	if err != nil {
 		return err
 	}
-	msg := tgbotapi.NewMessage(chatID, bound(text, maxNoticeLen))
+	msg := tgbotapi.NewMessage(chatID, words.Cut(text, maxNoticeLen))
 	return t.do(ctx, "sendMessage", callTimeout, t.sendAttempts, func(api *tgbotapi.BotAPI) error {
 		_, err := api.Send(msg)
 		return err
@@ -75,15 +76,6 @@ func (n *Notifier) Notify(ctx context.Context, id, text string) error {
 // maxNoticeLen bounds a notice, in characters: one message, well within
 // Telegram's 4096 UTF-16 units even for characters that take two.
 const maxNoticeLen = 2000
-
-// bound cuts s to at most n characters.
-func bound(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
 
 // noCursors is the cursor store of a transport that never polls.
 type noCursors struct{}

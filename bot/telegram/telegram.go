@@ -27,6 +27,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/messagebridge/messagebridge/bot"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // CursorStore keeps the position of the last handled update across
@@ -458,7 +459,7 @@ func (t *Transport) opener(name, fileID string, size int64) func(context.Context
 			if strings.Contains(err.Error(), "file is too big") {
 				return nil, &bot.FileError{Message: fmt.Sprintf(
 					"%s is too big for Telegram to hand to bots (the limit is %s). Please send a smaller file.",
-					name, humanSize(min(t.maxFileSize, publicMaxFileSize), false))}
+					name, words.SizeLimit(min(t.maxFileSize, publicMaxFileSize)))}
 			}
 			return nil, fmt.Errorf("telegram: getting %s: %w", name, err)
 		}
@@ -497,7 +498,7 @@ func (t *Transport) opener(name, fileID string, size int64) func(context.Context
 			tooBigF: func() error {
 				return &bot.FileError{Message: fmt.Sprintf(
 					"%s is over the %s limit, so I cannot read it. Please send a smaller file.",
-					name, humanSize(t.maxFileSize, false))}
+					name, words.SizeLimit(t.maxFileSize))}
 			},
 		}, nil
 	}
@@ -506,7 +507,7 @@ func (t *Transport) opener(name, fileID string, size int64) func(context.Context
 func (t *Transport) tooBig(name string, size int64) error {
 	return &bot.FileError{Message: fmt.Sprintf(
 		"%s is %s; the limit is %s, so I cannot read it. Please send a smaller file.",
-		name, humanSize(size, true), humanSize(t.maxFileSize, false))}
+		name, words.Size(size), words.SizeLimit(t.maxFileSize))}
 }
 
 // fileURL is where a getFile path downloads from:
@@ -539,32 +540,6 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 }
 
 func (b *limitedBody) Close() error { return b.c.Close() }
-
-// humanSize formats a byte count in MB, KB or bytes, rounding up (for a
-// file's size) or down (for a limit) so that an over-limit file never
-// looks as if it were within the limit.
-func humanSize(n int64, up bool) string {
-	format := func(unit int64, name string) string {
-		tenths := n * 10 / unit
-		if up && n*10%unit != 0 {
-			tenths++
-		}
-		if tenths%10 == 0 {
-			return fmt.Sprintf("%d %s", tenths/10, name)
-		}
-		return fmt.Sprintf("%d.%d %s", tenths/10, tenths%10, name)
-	}
-	switch {
-	case n >= 1<<20:
-		return format(1<<20, "MB")
-	case n >= 1<<10:
-		return format(1<<10, "KB")
-	case n == 1:
-		return "1 byte"
-	default:
-		return fmt.Sprintf("%d bytes", n)
-	}
-}
 
 // sendReplies sends the replies in order, the first one as a reply to the
 // incoming message. Failures are logged; the remaining replies still go.

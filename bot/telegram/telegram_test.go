@@ -1203,27 +1203,6 @@ func TestHugeReplyIsBounded(t *testing.T) {
 	}
 }
 
-func TestHumanSize(t *testing.T) {
-	t.Parallel()
-	for _, c := range []struct {
-		n    int64
-		up   bool
-		want string
-	}{
-		{25 << 20, true, "25 MB"},
-		{20 << 20, false, "20 MB"},
-		{20<<20 + 1, true, "20.1 MB"},
-		{2000 << 20, false, "2000 MB"},
-		{1536, true, "1.5 KB"},
-		{32, false, "32 bytes"},
-		{1, true, "1 byte"},
-	} {
-		if got := humanSize(c.n, c.up); got != c.want {
-			t.Errorf("humanSize(%d, %v) = %q, want %q", c.n, c.up, got, c.want)
-		}
-	}
-}
-
 // Updates without a message advance the cursor, and a handler panic is
 // logged, not fatal: the transport goes on with the next update.
 func TestNonMessageUpdatesAndPanics(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // MessageSender is what a Notifier needs from the linked session;
@@ -46,9 +48,7 @@ func (n *Notifier) Notify(ctx context.Context, id, text string) error {
 	if strings.TrimSpace(text) == "" {
 		return errors.New("whatsapp: nothing to send")
 	}
-	if r := []rune(text); len(r) > maxTextLen {
-		text = string(r[:maxTextLen-1]) + "…"
-	}
+	text = words.Cut(text, maxTextLen)
 	sctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	if _, err := n.sess.SendMessage(sctx, types.NewJID(digits, types.DefaultUserServer), &waE2E.Message{Conversation: proto.String(text)}); err != nil {

@@ -40,6 +40,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/messagebridge/messagebridge/bot"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // Session is what the transport needs from the linked session;
@@ -458,19 +459,7 @@ func (t *Transport) opener(name string, size int64, media whatsmeow.Downloadable
 
 func (t *Transport) tooBig(name string) error {
 	return &bot.FileError{Message: fmt.Sprintf("%s is over the %s limit, so I cannot read it. Please send a smaller file.",
-		name, sizeText(t.maxFileSize))}
-}
-
-// sizeText formats a limit in MB, KB or bytes, rounding down.
-func sizeText(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%d MB", n>>20)
-	case n >= 1<<10:
-		return fmt.Sprintf("%d KB", n>>10)
-	default:
-		return fmt.Sprintf("%d bytes", n)
-	}
+		name, words.SizeLimit(t.maxFileSize))}
 }
 
 // handle runs the handler on one message and sends its replies. It runs

@@ -47,6 +47,7 @@ func TestImportsFollowTheLayering(t *testing.T) {
 		{"store", "webadmin/...", "persistence knows no rules"},
 		{"bot/...", "gateways/...", "a chat transport is not a sender"},
 		{"gateways/...", "bot/...", "a sender is not a chat transport (cmd, which wires both, checks they fit)"},
+		{"bot/...", "commands/...", "a chat transport carries text; shared text helpers live in store/words"},
 		{"queue/...", "commands/...", "the loop knows no chat wording"},
 		{"gateways/...", "commands/...", "the providers know no chat wording"},
 	}

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"io"
 
-	"github.com/messagebridge/messagebridge/commands/words"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // delimiters the sniffer chooses from, in order of preference on a tie.

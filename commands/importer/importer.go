@@ -42,7 +42,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/messagebridge/messagebridge/commands/words"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // Contact is one accepted row.
@@ -274,10 +274,10 @@ func readLimited(ctx context.Context, r io.Reader, max int64) ([]byte, error) {
 		known = v.Size()
 	}
 	tooBig := func(size int64, exact bool) error {
-		if exact && fmtMB(size) != fmtMB(max) {
-			return limitErr("the file is %s; the limit is %s", fmtMB(size), fmtMB(max))
+		if exact && words.Size(size) != words.SizeLimit(max) {
+			return limitErr("the file is %s; the limit is %s", words.Size(size), words.SizeLimit(max))
 		}
-		return limitErr("the file is larger than %s, the limit", fmtMB(max))
+		return limitErr("the file is larger than %s, the limit", words.SizeLimit(max))
 	}
 	if known > max {
 		return nil, tooBig(known, true)
@@ -339,21 +339,6 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// fmtMB formats a byte count in MB (2^20): "25 MB", "1.5 MB", "20.3 MB",
-// "150 MB".
-func fmtMB(n int64) string {
-	mb := float64(n) / (1 << 20)
-	prec := 1
-	if mb >= 100 || mb == float64(int64(mb)) {
-		prec = 0
-	}
-	s := strconv.FormatFloat(mb, 'f', prec, 64)
-	if s == "0.0" {
-		s = "0.1"
-	}
-	return strings.TrimSuffix(s, ".0") + " MB"
-}
-
 // cleanCell trims spaces (Unicode ones too) and invisible format characters
 // (zero-width space, BOM, bidi marks) from both ends.
 func cleanCell(s string) string {
@@ -371,21 +356,6 @@ func cleanCell(s string) string {
 // tooLong reports whether s has more than max characters.
 func tooLong(s string, max int) bool {
 	return len(s) > max && utf8.RuneCountInString(s) > max
-}
-
-// shorten cuts s to at most n characters for display in a Reject.
-func shorten(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i, count := 0, 0
-	for i = range s {
-		if count == n {
-			break
-		}
-		count++
-	}
-	return s[:i] + "…"
 }
 
 // normalize calls Normalize, turning a panic-free but empty answer into a
@@ -628,7 +598,7 @@ func headerKeys(header []string) []string {
 	used := make(map[string]bool, len(header))
 	for i, h := range header {
 		col := "col" + strconv.Itoa(i+1)
-		k := shorten(h, 100)
+		k := words.Cut(h, 100)
 		switch {
 		case k == "":
 			k = col
@@ -712,7 +682,7 @@ func (t *table) process(num int, cells []string) error {
 	}
 	for _, c := range cells {
 		if tooLong(c, t.lim.MaxCellLen) {
-			t.res.Rejects = append(t.res.Rejects, Reject{Row: num, Value: shorten(phone, 40), Reason: ReasonCellTooLong})
+			t.res.Rejects = append(t.res.Rejects, Reject{Row: num, Value: words.Cut(phone, 40), Reason: ReasonCellTooLong})
 			return nil
 		}
 	}

@@ -374,7 +374,7 @@ func TestMalformed(t *testing.T) {
 		{name: "ole.xlsx", data: append(append([]byte{}, oleMagic...), make([]byte, 512)...), parts: []string{"password-protected"}},
 		{name: "big.csv", data: big, parts: []string{"the file is 25 MB; the limit is 20 MB"}},
 		{name: "big.csv", data: big, plain: true, parts: []string{"the file is larger than 20 MB, the limit"}},
-		{name: "limit.csv", data: big[:20<<20+1], parts: []string{"the file is larger than 20 MB, the limit"}},
+		{name: "limit.csv", data: big[:20<<20+1], parts: []string{"the file is 20.1 MB; the limit is 20 MB"}},
 		{name: "sized.csv", reader: func(t *testing.T) io.Reader { return WithSize(zeros{}, 25<<20) }, parts: []string{"the file is 25 MB; the limit is 20 MB"}},
 		{name: "file.csv", reader: func(t *testing.T) io.Reader { return bigFile(t, big) }, parts: []string{"the file is 25 MB; the limit is 20 MB"}},
 		{name: "endless.csv", reader: func(t *testing.T) io.Reader { return zeros{} }, parts: []string{"the file is larger than 20 MB, the limit"}},
@@ -603,15 +603,6 @@ func TestSniffDelimiter(t *testing.T) {
 	} {
 		if got := sniffDelimiter([]byte(in)); got != want {
 			t.Errorf("sniffDelimiter(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestFmt(t *testing.T) {
-	t.Parallel()
-	for n, want := range map[int64]string{25 << 20: "25 MB", 20 << 20: "20 MB", 1 << 19: "0.5 MB", 3 << 20: "3 MB", 1: "0.1 MB", 20<<20 + 300<<10: "20.3 MB", 150<<20 + 1: "150 MB"} {
-		if got := fmtMB(n); got != want {
-			t.Errorf("fmtMB(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/messagebridge/messagebridge/commands/words"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // importTXT reads a .txt file: one number per line, numbers inside free text
@@ -64,7 +64,7 @@ func importTXT(ctx context.Context, data []byte, opts Options) (Result, error) {
 				return Result{}, limitErr("the file has more than %s; the limit is %s. Split it into smaller files and send them one by one", words.Count(lim.MaxRows, "phone number"), words.Number(lim.MaxRows))
 			}
 			if tooLong(c, lim.MaxCellLen) {
-				res.Rejects = append(res.Rejects, Reject{Row: lineNum, Value: shorten(c, 40), Reason: ReasonCellTooLong})
+				res.Rejects = append(res.Rejects, Reject{Row: lineNum, Value: words.Cut(c, 40), Reason: ReasonCellTooLong})
 				continue
 			}
 			e164, reason := normalize(opts.Normalize, c)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/messagebridge/messagebridge/commands/words"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 const (
@@ -60,7 +60,7 @@ func checkZip(ctx context.Context, data []byte, lim Limits) error {
 	for _, f := range zr.File {
 		u, c := f.UncompressedSize64, f.CompressedSize64
 		if u > uint64(lim.MaxUnzippedBytes) || total+u > uint64(lim.MaxUnzippedBytes) {
-			return limitErr("the .xlsx file unpacks to more than %s; the limit is %s", fmtMB(lim.MaxUnzippedBytes), fmtMB(lim.MaxUnzippedBytes))
+			return limitErr("the .xlsx file unpacks to more than %s; the limit is %s", words.SizeLimit(lim.MaxUnzippedBytes), words.SizeLimit(lim.MaxUnzippedBytes))
 		}
 		total += u
 		if u >= ratioCheckFloor && (c == 0 || u/c > uint64(lim.MaxCompressionRatio)) {
@@ -68,7 +68,7 @@ func checkZip(ctx context.Context, data []byte, lim Limits) error {
 			if c > 0 {
 				ratio = strconv.FormatUint(u/c, 10) + "×"
 			}
-			return limitErr("the .xlsx file looks like a zip bomb (part %q would unpack to %s its size; the limit is %d×), so it was not opened", shorten(f.Name, 60), ratio, lim.MaxCompressionRatio)
+			return limitErr("the .xlsx file looks like a zip bomb (part %q would unpack to %s its size; the limit is %d×), so it was not opened", words.Cut(f.Name, 60), ratio, lim.MaxCompressionRatio)
 		}
 		if strings.EqualFold(f.Name, "[Content_Types].xml") {
 			contentTypes = true
@@ -90,7 +90,7 @@ func checkZip(ctx context.Context, data []byte, lim Limits) error {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return ctxErr
 			}
-			return limitErr("this .xlsx file is damaged: its part %q does not unpack to the size and checksum the archive gives for it, so it was not read; open the file in Excel, save it again and send it again", shorten(f.Name, 60))
+			return limitErr("this .xlsx file is damaged: its part %q does not unpack to the size and checksum the archive gives for it, so it was not read; open the file in Excel, save it again and send it again", words.Cut(f.Name, 60))
 		}
 	}
 	return nil

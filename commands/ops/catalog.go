@@ -8,8 +8,8 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/messagebridge/messagebridge/commands/words"
 	"github.com/messagebridge/messagebridge/store"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // The catalog: flows and templates an admin saved under a name, so

@@ -1,6 +1,10 @@
 package ops
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/messagebridge/messagebridge/store/words"
+)
 
 // maxEcho is the most characters of a person's input a reply repeats.
 const maxEcho = 40
@@ -9,4 +13,4 @@ const maxEcho = 40
 // "…" marking a cut. Every message that quotes what someone typed (a name,
 // a number, a key) quotes it through Echo, so bad input of any length gets
 // a short answer.
-func Echo(input string) string { return clip(strings.TrimSpace(input), maxEcho) }
+func Echo(input string) string { return words.Cut(strings.TrimSpace(input), maxEcho) }

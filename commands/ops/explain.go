@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/messagebridge/messagebridge/commands/words"
 	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // Fix says who can put a problem right, and how.

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/messagebridge/messagebridge/commands/words"
 	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // GatewayNames lists the gateways admins may choose, the default first.
@@ -162,8 +162,8 @@ func campaignConflictError(name, active string, cs []CampaignConflict) *Error {
 			lines = append(lines, fmt.Sprintf("…and %d more (/campaigns).", len(cs)-shown))
 			break
 		}
-		lines = append(lines, fmt.Sprintf("#%d %s (%s): %s.", c.Campaign.ID, clip(Echo(c.Campaign.Name), 60), c.Campaign.Status,
-			clip(strings.TrimSuffix(c.Reason, "."), 220)))
+		lines = append(lines, fmt.Sprintf("#%d %s (%s): %s.", c.Campaign.ID, words.Cut(Echo(c.Campaign.Name), 60), c.Campaign.Status,
+			words.Cut(strings.TrimSuffix(c.Reason, "."), 220)))
 	}
 	lines = append(lines, fmt.Sprintf("Messages still go out via %s. Fix the campaigns or give them their own gateway (/campaign set <id> gateway=%s) first, "+
 		"or switch anyway with /gateway use! %s: a scheduled campaign then waits, paused, at its time; a running one keeps going, and what the new gateway cannot send fails.", active, active, name))

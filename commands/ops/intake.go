@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/messagebridge/messagebridge/commands/phone"
-	"github.com/messagebridge/messagebridge/commands/words"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // IntakeRequest is a staff member's send: raw numbers as typed, an

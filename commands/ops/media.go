@@ -17,10 +17,10 @@ import (
 
 	"github.com/gabriel-vasile/mimetype"
 
-	"github.com/messagebridge/messagebridge/commands/words"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/media"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // The saved-message library: reusable text, image and video messages kept
@@ -148,7 +148,7 @@ func (s *Service) storeUpload(ctx context.Context, a Actor, up Upload) (storedFi
 	}
 	if n > largest {
 		return storedFile{}, Errorf(EINVALID, "%s is larger than %s: too large. Images can be at most %s (%s), videos %s (%s). Nothing was saved.",
-			what, megabytes(largest), megabytes(limits.Image), SettingMediaMaxImageMB, megabytes(limits.Video), SettingMediaMaxVideoMB)
+			what, words.SizeLimit(largest), words.SizeLimit(limits.Image), SettingMediaMaxImageMB, words.SizeLimit(limits.Video), SettingMediaMaxVideoMB)
 	}
 	head, err := sp.head(sniffLen)
 	if err != nil {
@@ -164,7 +164,7 @@ func (s *Service) storeUpload(ctx context.Context, a Actor, up Upload) (storedFi
 	}
 	if n > limit {
 		return storedFile{}, Errorf(EINVALID, "%s is %s; %ss can be at most %s (%s). Nothing was saved.",
-			what, megabytes(n), t.kind, megabytes(limit), setting)
+			what, words.Size(n), t.kind, words.SizeLimit(limit), setting)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	key := media.Key(sum, t.ext)
@@ -188,7 +188,7 @@ func (s *Service) storeUpload(ctx context.Context, a Actor, up Upload) (storedFi
 		}
 	}
 	id, err := s.st.CreateMediaObject(ctx, store.MediaObject{SHA256: sum, MIME: t.mime, Size: n, Storage: s.storage,
-		StorageKey: key, OriginalName: clip(strings.TrimSpace(up.Name), 200)}, a.Identity)
+		StorageKey: key, OriginalName: words.Cut(strings.TrimSpace(up.Name), 200)}, a.Identity)
 	if err != nil {
 		return storedFile{}, err
 	}
@@ -201,7 +201,7 @@ func (s *Service) checkUploadSize(ctx context.Context, up Upload) error {
 	limits := s.MediaLimits(ctx)
 	if up.Size > max(limits.Image, limits.Video) {
 		return Errorf(EINVALID, "%s is %s: too large. Images can be at most %s (%s), videos %s (%s). Nothing was saved.",
-			describeUpload(up), megabytes(up.Size), megabytes(limits.Image), SettingMediaMaxImageMB, megabytes(limits.Video), SettingMediaMaxVideoMB)
+			describeUpload(up), words.Size(up.Size), words.SizeLimit(limits.Image), SettingMediaMaxImageMB, words.SizeLimit(limits.Video), SettingMediaMaxVideoMB)
 	}
 	return nil
 }
@@ -290,32 +290,9 @@ func describeMIME(m *mimetype.MIME) string {
 
 func describeUpload(up Upload) string {
 	if n := strings.TrimSpace(up.Name); n != "" {
-		return "The file " + clip(n, 60)
+		return "The file " + words.Cut(n, 60)
 	}
 	return "The file"
-}
-
-// SizeText shows a size in bytes for a person: "5 MB", "1.3 MB", "120 KB".
-func SizeText(n int64) string { return megabytes(n) }
-
-// megabytes shows a size for a person: "5 MB", "1.3 MB", "120 KB".
-func megabytes(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MB", n>>20)
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%d KB", (n+1<<9)>>10)
-	}
-	return words.Count(int(n), "byte")
-}
-
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n-1]) + "…"
 }
 
 // spool keeps an upload while it is checked: in memory up to spoolMemory,
@@ -685,7 +662,7 @@ func (s *Service) CleanupMedia(ctx context.Context, a Actor, grace time.Duration
 		return res, err
 	}
 	s.audit(ctx, a, "media cleanup", fmt.Sprintf("grace %s: %d deleted (%s), %d kept, %d skipped, %d failed, %s removed",
-		DurationText(grace), res.Deleted, megabytes(res.Bytes), res.Kept, res.Skipped, res.Failed, words.Count(res.Staged, "staged upload")), "ok")
+		DurationText(grace), res.Deleted, words.Size(res.Bytes), res.Kept, res.Skipped, res.Failed, words.Count(res.Staged, "staged upload")), "ok")
 	return res, nil
 }
 

@@ -251,7 +251,7 @@ func TestMediaValidation(t *testing.T) {
 			{"pdf", upload("price list.pdf", "application/pdf", []byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n")), []string{"PDF document", "cannot be sent", "JPEG or PNG"}},
 			{"pdf as jpg", upload("offer.jpg", "image/jpeg", []byte("%PDF-1.4\n1 0 obj\n")), []string{"claims to be a JPEG image", "PDF"}},
 			{"png as jpg", upload("logo.jpg", "", pngFile(t)), []string{"claims to be a JPEG image", "a PNG image"}},
-			{"oversized jpeg", upload("big.jpg", "image/jpeg", oversized), []string{"big.jpg", "1.0 MB", "at most 1 MB", ops.SettingMediaMaxImageMB}},
+			{"oversized jpeg", upload("big.jpg", "image/jpeg", oversized), []string{"big.jpg", "is 1.1 MB", "at most 1 MB", ops.SettingMediaMaxImageMB}},
 			{"declared too large", failing, []string{"200 MB", "too large"}},
 			{"empty", upload("empty.png", "image/png", nil), []string{"empty"}},
 			{"unknown bytes", upload("", "", []byte{0x01, 0x02, 0x03, 0x04}), []string{"do not recognise"}},

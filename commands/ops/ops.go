@@ -250,9 +250,6 @@ func New(st Store, r *settings.Reader, cfg Config, log *slog.Logger) *Service {
 	return s
 }
 
-// SettingsReader is the settings reader the operations use.
-func (s *Service) SettingsReader() *settings.Reader { return s.settings }
-
 // audit records a change; a failed write is logged, never silent.
 func (s *Service) audit(ctx context.Context, a Actor, action, detail, outcome string) {
 	s.Audit(ctx, AuditEntry{Actor: a.Identity, Role: a.Role, Transport: a.Transport, Action: action, Detail: detail, Outcome: outcome})

@@ -122,9 +122,6 @@ func (s *Service) Paces() []queue.GatewayPace {
 	return s.cfg.Paces()
 }
 
-// WindowNames are the five reporting windows.
-func WindowNames() []string { return queue.WindowNames() }
-
 // Window returns the item counts by status in a named window; EINVALID for
 // an unknown window.
 func (s *Service) Window(ctx context.Context, name string) (Window, error) {

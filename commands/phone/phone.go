@@ -24,6 +24,8 @@ import (
 	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
+
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // Policy says which numbers intake accepts.
@@ -36,10 +38,7 @@ type Policy struct {
 type Error struct{ Input, Reason string }
 
 func (e *Error) Error() string {
-	in := e.Input
-	if r := []rune(in); len(r) > 40 {
-		in = string(r[:39]) + "…" // a message never repeats long input in full
-	}
+	in := words.Cut(e.Input, 40) // a message never repeats long input in full
 	return "phone number " + strconv.Quote(in) + ": " + e.Reason
 }
 
@@ -422,10 +421,9 @@ func Find(text string) []string {
 // phoneCandidate is a candidate being assembled by Find.
 type phoneCandidate struct {
 	groups []string
-	total  int  // all digits
-	sig    int  // digits after the prefix
-	limit  int  // maximum significant digits
-	intl   bool // has an international prefix
+	total  int // all digits
+	sig    int // digits after the prefix
+	limit  int // maximum significant digits
 }
 
 func (c *phoneCandidate) accepts(g phoneGroup) bool {

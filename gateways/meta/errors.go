@@ -15,6 +15,7 @@ import (
 
 	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // Default waits for rate-limit errors that carry no usable hint, following
@@ -242,13 +243,5 @@ func redact(msg string, secrets []string) string {
 // bound trims a provider text field and caps its length. Clean the field
 // first.
 func bound(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > maxFieldLen {
-		cut := maxFieldLen
-		for cut > 0 && (s[cut]&0xC0) == 0x80 {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
+	return words.Cut(strings.TrimSpace(s), maxFieldLen)
 }

@@ -76,6 +76,7 @@ import (
 
 	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // Name is the gateway's name in settings and on queue items.
@@ -455,9 +456,9 @@ func (c *Client) result(cr Credentials, d queue.Delivery, res response, tokens .
 			return "", queue.Classify(queue.Permanent, code, fmt.Errorf("%s: HTTP %d but the answer is not JSON, so %q cannot be checked", what, res.status, cr.SuccessWhen))
 		}
 		if ok, got := successful(doc, cr.SuccessWhen); !ok {
-			err := fmt.Errorf("%s: HTTP %d but the answer fails %q (got %s)", what, res.status, cr.SuccessWhen, bound(clean(got, cr, tokens...), 60))
+			err := fmt.Errorf("%s: HTTP %d but the answer fails %q (got %s)", what, res.status, cr.SuccessWhen, words.Cut(clean(got, cr, tokens...), 60))
 			if m := message(res.body); m != "" {
-				err = fmt.Errorf("%w: %s", err, bound(clean(m, cr, tokens...), 200))
+				err = fmt.Errorf("%w: %s", err, words.Cut(clean(m, cr, tokens...), 200))
 			}
 			return "", queue.Classify(queue.Permanent, code, errors.New(scrub(err.Error(), cr, tokens...)))
 		}
@@ -489,7 +490,7 @@ func (c *Client) rateLimited(what string, cr Credentials, res response, tokens .
 func (c *Client) statusErr(what string, cr Credentials, res response, tokens ...string) error {
 	msg := fmt.Sprintf("%s: HTTP %d (%s)", what, res.status, strings.ToLower(http.StatusText(res.status)))
 	if m := message(res.body); m != "" {
-		msg += ": " + bound(clean(m, cr, tokens...), 200)
+		msg += ": " + words.Cut(clean(m, cr, tokens...), 200)
 	}
 	return errors.New(scrub(msg, cr, tokens...))
 }
@@ -522,14 +523,6 @@ func clean(s string, cr Credentials, extra ...string) string {
 // scrub is clean followed by the queue's length bound.
 func scrub(s string, cr Credentials, extra ...string) string {
 	return queue.SanitizeError(clean(s, cr, extra...))
-}
-
-func bound(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }
 
 var placeholder = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[^{}\s]+)?)\s*\}\}`)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // maxWebhookBody bounds a webhook request body.
@@ -187,7 +188,7 @@ func failureText(st webhookStatus, cr Credentials) string {
 	msg = clean(msg, cr)
 	code := clean(strings.Trim(string(e.Code), `"`), cr)
 	if code == "" || code == "null" {
-		return scrub("whapi reported the message failed: "+bound(msg, 300), cr)
+		return scrub("whapi reported the message failed: "+words.Cut(msg, 300), cr)
 	}
-	return scrub(fmt.Sprintf("whapi reported the message failed (code %s): %s", bound(code, 20), bound(msg, 300)), cr)
+	return scrub(fmt.Sprintf("whapi reported the message failed (code %s): %s", words.Cut(code, 20), words.Cut(msg, 300)), cr)
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 // Name is the gateway's name in settings and on queue items.
@@ -389,7 +390,7 @@ func statusError(path string, status int, h http.Header, raw []byte, cr Credenti
 		if re.Error.Details != "" {
 			detail += ": " + re.Error.Details
 		}
-		msg += ": " + bound(clean(detail, cr), 200)
+		msg += ": " + words.Cut(clean(detail, cr), 200)
 	}
 	err := errors.New(scrub(msg, cr))
 	code := strconv.Itoa(status)
@@ -409,17 +410,6 @@ func clean(s string, cr Credentials) string {
 // scrub is clean followed by the queue's length bound.
 func scrub(s string, cr Credentials) string {
 	return queue.SanitizeError(clean(s, cr))
-}
-
-func bound(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }
 
 // ReceiptSink applies delivery receipts; *store.DB satisfies it.

@@ -142,16 +142,3 @@ func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
 	}
 	return key, true, nil
 }
-
-// Mask shows a secret for display: its last four characters when it is long
-// enough that they give nothing away, otherwise only that it is set.
-func Mask(secret string) string {
-	switch {
-	case secret == "":
-		return ""
-	case len(secret) >= 16:
-		return "••••••••" + secret[len(secret)-4:]
-	default:
-		return "••••••••"
-	}
-}

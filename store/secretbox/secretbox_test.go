@@ -116,17 +116,3 @@ func TestLoadOrCreateKeyFile(t *testing.T) {
 		t.Errorf("temporary files left behind: %v", entries)
 	}
 }
-
-func TestMask(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"":                       "",
-		"short":                  "••••••••",
-		"EAAGabcdefghijkl1234":   "••••••••1234",
-		"exactly-16-chars-x1234": "••••••••1234",
-	} {
-		if got := secretbox.Mask(in); got != want {
-			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -1,6 +1,16 @@
-// Package words words counts and lists for people: "1 message", "3
-// messages", "2 people". Chat replies, the operations layer's messages and
-// the admin page all count through it, so a reply never says "1 messages".
+// Package words is the text kit every layer shares: it counts things for
+// people ("1 message", "3 messages", "2 people", "1,200 rows"), joins
+// lists, writes byte sizes ("5 MB", "1.3 MB", "120 KB") and cuts text to a
+// length without splitting a character. Chat replies, the operations
+// layer's messages, the admin page, the delivery loop, the gateways' error
+// texts and the store's column fitting all go through it, so a reply never
+// says "1 messages" and no cut text ends in half a character.
+//
+// It lives under store, the bottom layer that every other package may
+// import, and imports nothing of this module (only the standard library):
+// bot, queue, gateways, commands, webadmin and store itself use it and no
+// import arrow runs back up. It is a kit of words, not persistence: it
+// holds no SQL and no state.
 package words
 
 import (
