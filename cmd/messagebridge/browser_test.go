@@ -69,9 +69,9 @@ func testPNG(t *testing.T, path string) {
 }
 
 // TestAdminPageInABrowser drives the admin page in headless chromium on a
-// phone-sized screen: sign in, switch the gateway to WHAPI, save a WHAPI
-// token and see it masked after a reload, add an operator, upload an image
-// as a saved message, and keep a screenshot.
+// phone-sized screen: sign in, be refused switching to WHAPI before it is
+// set up, save a WHAPI token and see it masked after a reload, switch, add
+// an operator, upload an image as a saved message, and keep a screenshot.
 func TestAdminPageInABrowser(t *testing.T) {
 	chrome := chromiumPath(t)
 	r := startAdminRig(t, env(t))
@@ -145,16 +145,22 @@ func TestAdminPageInABrowser(t *testing.T) {
 	)
 	fitsScreen("dashboard")
 
-	// 2. Switch the gateway to WHAPI.
-	do("switch gateway",
-		chromedp.Navigate(r.url+"/admin/gateways"),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=gateway][value=whapi]`)),
-		chromedp.Click(chromedp.CSS(`input[name=gateway][value=whapi]`)),
-		chromedp.Click(chromedp.CSS(`form[action="/admin/gateways/active"] button[type=submit]`)),
-	)
-	flash("switch gateway", "whapi")
-	if got := r.m.ops.ActiveGateway(context.Background()); got != "whapi" {
-		t.Fatalf("active gateway = %q after the page switched to whapi", got)
+	// 2. Switching to WHAPI before its token is set is refused with the
+	// reason, and the page offers to switch anyway.
+	switchTo := func(step string) {
+		t.Helper()
+		do(step,
+			chromedp.Navigate(r.url+"/admin/gateways"),
+			chromedp.WaitVisible(chromedp.CSS(`input[name=gateway][value=whapi]`)),
+			chromedp.Click(chromedp.CSS(`input[name=gateway][value=whapi]`)),
+			chromedp.Click(chromedp.CSS(`form[action="/admin/gateways/active"] button[type=submit]`)),
+		)
+	}
+	switchTo("switch gateway before set-up")
+	flash("switch gateway before set-up", "not set up")
+	do("switch anyway offered", chromedp.WaitVisible(chromedp.Search(`//button[text()="Switch anyway"]`)))
+	if got := r.m.ops.ActiveGateway(context.Background()); got != "dryrun" {
+		t.Fatalf("active gateway = %q after a refused switch", got)
 	}
 	fitsScreen("gateways")
 
@@ -180,6 +186,13 @@ func TestAdminPageInABrowser(t *testing.T) {
 	}
 	if got := r.m.settings.String(context.Background(), "whapi.token"); got != token {
 		t.Fatal("the token typed on the page is not the one in use")
+	}
+
+	// Set up, WHAPI is taken.
+	switchTo("switch gateway")
+	flash("switch gateway", "whapi")
+	if got := r.m.ops.ActiveGateway(context.Background()); got != "whapi" {
+		t.Fatalf("active gateway = %q after the page switched to whapi", got)
 	}
 
 	// 4. Add an operator.
