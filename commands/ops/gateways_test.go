@@ -209,8 +209,29 @@ func TestUseGatewayRefusesNotReady(t *testing.T) {
 	if len(log) == 0 || !strings.Contains(log[0].Detail, "forced") {
 		t.Fatalf("the forced switch is not audited as forced: %+v", log)
 	}
-	// Once ready, no force is needed.
+	// Before anything was sent through it, /status already warns.
+	notReady := func() []ops.Warning {
+		t.Helper()
+		h, err := svc.Health(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []ops.Warning
+		for _, w := range h.Warnings {
+			if w.Kind == "gateway_not_ready" {
+				out = append(out, w)
+			}
+		}
+		return out
+	}
+	if ws := notReady(); len(ws) != 1 || !strings.Contains(ws[0].Message, "meta is not set up: the access token is empty") {
+		t.Fatalf("health warnings about the forced gateway: %+v", ws)
+	}
+	// Once ready, no force is needed, and the warning goes.
 	reason = ""
+	if ws := notReady(); len(ws) != 0 {
+		t.Fatalf("a ready gateway is still warned about: %+v", ws)
+	}
 	if err := svc.UseGateway(ctx, admin, "dryrun", false); err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,30 @@ func (s *Service) Health(ctx context.Context) (Health, error) {
 		return h, err
 	}
 	s.shown(ctx).health(&h)
+	s.warnNotReady(ctx, &h)
 	return h, nil
+}
+
+// warnNotReady warns that the active gateway is not set up (an admin
+// forced the switch, or its credentials were removed since), unless its
+// pause already says so: messages wait until it is set up.
+func (s *Service) warnNotReady(ctx context.Context, h *Health) {
+	name := s.ActiveGateway(ctx)
+	g, ok := s.gateway(name)
+	if !ok {
+		return
+	}
+	reason := g.readiness(ctx)
+	if reason == "" {
+		return
+	}
+	for _, w := range h.Warnings {
+		if w.Kind == "gateway_blocked" && w.Gateway == name {
+			return
+		}
+	}
+	h.Warnings = append(h.Warnings, Warning{Kind: "gateway_not_ready", Gateway: name, Reason: reason,
+		Message: fmt.Sprintf("The active gateway %s is %s: messages wait in the queue until an admin sets it up or switches to another gateway.", name, reason)})
 }
 
 // Paces reports each gateway's send rate now and its configured rate:
