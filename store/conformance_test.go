@@ -71,7 +71,7 @@ func testMigrateIsIdempotent(t *testing.T, db *store.DB) {
 }
 
 // The schema covers the whole product, and only it: the unused templates
-// and flows tables of 00001 are gone (00010; the catalog holds both).
+// and flows tables of 00001 are gone (00009; the catalog holds both).
 func testSchemaHasEveryTable(t *testing.T, db *store.DB) {
 	s, err := db.DescribeSchema(context.Background())
 	if err != nil {
