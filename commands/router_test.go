@@ -108,6 +108,20 @@ func TestIntake(t *testing.T) {
 	if reply = f.say(t, "telegram:1", "9876543210"); !strings.Contains(reply, "Queued #") || len(f.items(t)) != 3 {
 		t.Fatalf("after the window: reply %q, %d items", reply, len(f.items(t)))
 	}
+
+	// A campaign message to a number does not make the staff's
+	// notification to it a duplicate: the order-ready message still goes.
+	c, err := f.db.CreateCampaign(context.Background(), "Diwali offer", "telegram:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.EnqueueQueueItems(context.Background(), []store.NewQueueItem{{Phone: "+919876500001", CampaignID: c.ID, MaxAttempts: 3,
+		Content: store.QueueContent{Kind: store.ContentText, Body: "20% off"}, Priority: store.PriorityCampaign}}); err != nil {
+		t.Fatal(err)
+	}
+	if reply = f.say(t, "telegram:1", "98765 00001"); !strings.Contains(reply, "Queued #") {
+		t.Fatalf("staff send to a number a campaign just messaged: %q", reply)
+	}
 }
 
 func TestIntakeSeveralNumbersAndBadOnes(t *testing.T) {

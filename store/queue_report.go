@@ -328,10 +328,12 @@ WHERE id BETWEEN ? AND ? AND sent_at IS NOT NULL`, fromID, toID)
 }
 
 // RecentItemForPhone returns the newest item for phone created at or after
-// since that is queued, processing or sent, or ErrNotFound.
+// since that is queued, processing or sent, or ErrNotFound: the staff
+// dedupe. Campaign items do not count, since a campaign message does not
+// make a staff notification to the same number redundant.
 func (db *DB) RecentItemForPhone(ctx context.Context, phone string, since time.Time) (QueueItem, error) {
 	r, err := getOne[queueRow](ctx, db.x, `SELECT `+queueColumns+` FROM queue_items
-WHERE phone = ? AND created_at >= ? AND status IN ('queued', 'processing', 'sent', 'delivered', 'read')
+WHERE phone = ? AND created_at >= ? AND campaign_id IS NULL AND status IN ('queued', 'processing', 'sent', 'delivered', 'read')
 ORDER BY created_at DESC, id DESC LIMIT 1`, phone, since.UTC())
 	if err != nil {
 		return QueueItem{}, fmt.Errorf("recent item for %s: %w", phone, err)
