@@ -174,10 +174,16 @@ func (r *Router) gatewayUse(ctx context.Context, c call) ([]bot.Reply, error) {
 		}
 		return nil, userErrorf("Usage: %s <name> — one of %s.", use, strings.Join(r.ops.GatewayNames(), ", "))
 	}
-	if err := r.ops.UseGateway(ctx, c.who, c.cmd.Args[0], c.cmd.Force); err != nil {
+	sw, err := r.ops.SwitchGateway(ctx, c.who, c.cmd.Args[0], c.cmd.Force)
+	if err != nil {
 		return nil, err
 	}
-	return text(fmt.Sprintf("Messages now go out via %s.", r.ops.ActiveGateway(ctx))), nil
+	lines := []string{fmt.Sprintf("Messages now go out via %s.", sw.Active)}
+	for _, p := range sw.Paused {
+		lines = append(lines, fmt.Sprintf("Paused campaign #%d %q: %s. Once fixed, /campaign resume %d sends the rest.",
+			p.Campaign.ID, words.Cut(p.Campaign.Name, 60), words.Cut(strings.TrimSuffix(p.Reason, "."), 300), p.Campaign.ID))
+	}
+	return text(strings.Join(lines, "\n")), nil
 }
 
 func (r *Router) operators(ctx context.Context, c call) ([]bot.Reply, error) {

@@ -2,6 +2,7 @@ package webadmin
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -68,7 +69,8 @@ func (s *server) gatewaysData(r *http.Request) (gatewaysData, error) {
 func (s *server) gatewayUse(w http.ResponseWriter, r *http.Request) {
 	name := r.PostFormValue("gateway")
 	force := r.PostFormValue("force") == "1"
-	if err := s.ops.UseGateway(r.Context(), actor(r), name, force); err != nil {
+	sw, err := s.ops.SwitchGateway(r.Context(), actor(r), name, force)
+	if err != nil {
 		if !errors.Is(err, ops.ErrForceable) {
 			s.fail(w, r, "/admin/gateways", err)
 			return
@@ -84,7 +86,20 @@ func (s *server) gatewayUse(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusConflict, "gateways", page{Title: "Gateways", Nav: "gateways", Errors: []string{ops.ErrorMessage(err)}, Data: d})
 		return
 	}
-	s.done(w, r, "/admin/gateways", "Messages now go out through %s.", name)
+	msg := fmt.Sprintf("Messages now go out through %s.", sw.Active)
+	if n := len(sw.Paused); n > 0 {
+		ids := make([]string, n)
+		for i, p := range sw.Paused {
+			ids[i] = fmt.Sprintf("#%d", p.Campaign.ID)
+		}
+		verb := "were"
+		if n == 1 {
+			verb = "was"
+		}
+		msg += fmt.Sprintf(" %s it cannot carry %s paused: %s (the dashboard says why; resume once fixed).",
+			words.Count(n, "running campaign"), verb, strings.Join(ids, ", "))
+	}
+	s.done(w, r, "/admin/gateways", "%s", msg)
 }
 
 // gatewayCredentials saves one gateway's settings.

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/queue/campaign"
+	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/words"
 )
 
@@ -93,54 +96,110 @@ func capsText(c queue.Capabilities) string {
 	return strings.Join(parts, ", ")
 }
 
-// UseGateway makes name the active gateway. A gateway that cannot carry
-// staff messages is refused with the reason. Unless force (an admin's
-// /gateway use!, the page's "Switch anyway"), so is a gateway that is not
-// ready (not set up), with its readiness reason, and a switch that would
-// leave scheduled or running campaigns following the active gateway unable
-// to send (their content or interval, as CampaignReadiness checks them),
-// listing them; both refusals are Forceable. Choosing a paused gateway is
-// an admin's word that it may send again: its pause is lifted.
+// UseGateway makes name the active gateway; see SwitchGateway.
 func (s *Service) UseGateway(ctx context.Context, a Actor, name string, force bool) error {
+	_, err := s.SwitchGateway(ctx, a, name, force)
+	return err
+}
+
+// GatewaySwitch is what a switch of the active gateway did.
+type GatewaySwitch struct {
+	Active string
+	// Paused are the running campaigns the forced switch paused, because
+	// the new gateway cannot carry them, with the reason.
+	Paused []CampaignConflict
+}
+
+// SwitchGateway makes name the active gateway. A gateway that cannot
+// carry staff messages is refused with the reason. Unless force (an
+// admin's /gateway use!, the page's "Switch anyway"), so is a gateway that
+// is not ready (not set up), with its readiness reason, and a switch that
+// would leave scheduled or running campaigns following the active gateway
+// unable to send (their content or interval, as CampaignReadiness checks
+// them), listing them; both refusals are Forceable. Forced, the running
+// ones among those are paused with the reason rather than fail contact
+// after contact (a scheduled one waits, paused, at its time). Choosing a
+// paused gateway is an admin's word that it may send again: its pause is
+// lifted.
+func (s *Service) SwitchGateway(ctx context.Context, a Actor, name string, force bool) (GatewaySwitch, error) {
 	if err := s.require(a, RoleAdmin, "switching the gateway"); err != nil {
-		return err
+		return GatewaySwitch{}, err
 	}
 	name = strings.ToLower(strings.TrimSpace(name))
 	g, ok := s.gateway(name)
 	if !ok {
-		return Errorf(EINVALID, "There is no gateway %q. Choose one of %s.", Echo(name), strings.Join(s.GatewayNames(), ", "))
+		return GatewaySwitch{}, Errorf(EINVALID, "There is no gateway %q. Choose one of %s.", Echo(name), strings.Join(s.GatewayNames(), ", "))
 	}
 	if p := s.staffProblem(ctx, g); p != "" {
 		s.audit(ctx, a, "gateway.use", name, "refused")
-		return Errorf(ECONFLICT, "Not switched: %s. Messages still go out via %s.", p, s.ActiveGateway(ctx))
+		return GatewaySwitch{}, Errorf(ECONFLICT, "Not switched: %s. Messages still go out via %s.", p, s.ActiveGateway(ctx))
 	}
 	if reason := g.readiness(ctx); reason != "" {
 		if !force {
 			s.audit(ctx, a, "gateway.use", name+" — "+reason, "refused")
-			return Forceable(Errorf(ECONFLICT, "Not switched: %s is %s. Messages still go out via %s. To switch anyway, send /gateway use! %s.",
+			return GatewaySwitch{}, Forceable(Errorf(ECONFLICT, "Not switched: %s is %s. Messages still go out via %s. To switch anyway, send /gateway use! %s.",
 				name, reason, s.ActiveGateway(ctx), name))
 		}
 		name += " (forced: " + reason + ")"
 	}
-	if !force && g.Name != s.ActiveGateway(ctx) {
-		conflicts, err := s.campaignsBlockedBy(ctx, g.Name)
-		if err != nil {
-			return err
+	var conflicts []CampaignConflict
+	if active := s.ActiveGateway(ctx); g.Name != active {
+		var err error
+		if conflicts, err = s.campaignsBlockedBy(ctx, g.Name); err != nil {
+			return GatewaySwitch{}, err
 		}
-		if len(conflicts) > 0 {
+		if len(conflicts) > 0 && !force {
 			s.audit(ctx, a, "gateway.use", g.Name, "refused: campaigns")
-			return Forceable(campaignConflictError(g.Name, s.ActiveGateway(ctx), conflicts))
+			return GatewaySwitch{}, Forceable(campaignConflictError(g.Name, active, conflicts))
 		}
 	}
 	if _, err := s.settings.Set(ctx, SettingActiveGateway, g.Name, a.Identity); err != nil {
-		return err
+		return GatewaySwitch{}, err
 	}
 	if err := s.st.UnblockGateway(ctx, g.Name); err != nil {
-		return err
+		return GatewaySwitch{}, err
 	}
 	s.audit(ctx, a, "gateway.use", name, "ok")
+	sw := GatewaySwitch{Active: g.Name}
+	for _, c := range conflicts {
+		if c.Campaign.Status != store.CampaignRunning {
+			continue
+		}
+		paused, err := s.pauseStranded(ctx, a, c, g.Name)
+		if err != nil {
+			return sw, err
+		}
+		if paused {
+			sw.Paused = append(sw.Paused, c)
+		}
+	}
 	s.cfg.Notify()
-	return nil
+	return sw, nil
+}
+
+// pauseStranded pauses a running campaign a forced switch to gateway left
+// unable to send, with the reason, under its row lock; it reports whether
+// the campaign was still running (and so is paused now).
+func (s *Service) pauseStranded(ctx context.Context, a Actor, c CampaignConflict, gateway string) (bool, error) {
+	reason := fmt.Sprintf("the gateway was switched to %s: %s.", gateway, strings.TrimSuffix(c.Reason, "."))
+	paused := false
+	_, err := s.st.WithCampaign(ctx, c.Campaign.ID, func(tx *store.CampaignTx) error {
+		if cur := tx.Campaign(); cur.Status != store.CampaignRunning || !cur.DeletedAt.IsZero() || cur.Gateway != "" {
+			return nil // changed meanwhile: leave it
+		}
+		if err := campaign.Apply(tx, campaign.Pause, time.Time{}, nil); err != nil {
+			return err
+		}
+		paused = true
+		return tx.Update(store.CampaignUpdate{PauseReason: &reason})
+	})
+	if err != nil {
+		return false, campaignError(err, c.Campaign.ID)
+	}
+	if paused {
+		s.audit(ctx, a, "campaign.pause", fmt.Sprintf("#%d: %s", c.Campaign.ID, reason), "ok")
+	}
+	return paused, nil
 }
 
 // readiness says why g cannot send yet, "" when it can.
@@ -166,6 +225,6 @@ func campaignConflictError(name, active string, cs []CampaignConflict) *Error {
 			words.Cut(strings.TrimSuffix(c.Reason, "."), 220)))
 	}
 	lines = append(lines, fmt.Sprintf("Messages still go out via %s. Fix the campaigns or give them their own gateway (/campaign set <id> gateway=%s) first, "+
-		"or switch anyway with /gateway use! %s: a scheduled campaign then waits, paused, at its time; a running one keeps going, and what the new gateway cannot send fails.", active, active, name))
+		"or switch anyway with /gateway use! %s: a running campaign is then paused with the reason, and a scheduled one waits, paused, at its time.", active, active, name))
 	return Errorf(ECONFLICT, "%s", strings.Join(lines, "\n"))
 }

@@ -194,10 +194,38 @@ func TestGatewaySwitchListsStrandedCampaigns(t *testing.T) {
 	if got := svc.ActiveGateway(ctx); got != "meta" {
 		t.Fatalf("refused switches left %s active", got)
 	}
-	if err := svc.UseGateway(ctx, admin, "slow", true); err != nil {
+	sw, err := svc.SwitchGateway(ctx, admin, "slow", true)
+	if err != nil {
 		t.Fatalf("forced: %v", err)
 	}
-	if got := svc.ActiveGateway(ctx); got != "slow" {
+	if got := svc.ActiveGateway(ctx); got != "slow" || sw.Active != "slow" {
 		t.Fatalf("forced switch: %s active", got)
+	}
+	// The running campaign slow cannot carry is paused with the reason,
+	// its contacts kept, rather than sent faster than slow allows; the
+	// pinned one runs on, the scheduled one waits for its time.
+	if len(sw.Paused) != 1 || sw.Paused[0].Campaign.ID != fast.ID {
+		t.Fatalf("the forced switch paused %+v, want only #%d", sw.Paused, fast.ID)
+	}
+	got, err := svc.Campaign(ctx, fast.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.CampaignPaused || !strings.Contains(got.PauseReason, "switched to slow") || !strings.Contains(got.PauseReason, "every 1s") {
+		t.Fatalf("the stranded campaign is %s (%q), want paused with the reason", got.Status, got.PauseReason)
+	}
+	for id, want := range map[int64]string{own.ID: store.CampaignRunning, flow.ID: store.CampaignScheduled} {
+		if c, err := svc.Campaign(ctx, id); err != nil || c.Status != want {
+			t.Fatalf("campaign #%d after the forced switch: %s %v, want %s", id, c.Status, err, want)
+		}
+	}
+	// Resuming runs the readiness check: refused until it fits.
+	_, err = svc.ChangeCampaign(ctx, operator, fast.ID, ops.ActionResume)
+	wantCode(t, err, ops.ECONFLICT, "pacing of 5s")
+	if _, err := svc.SetCampaign(ctx, operator, fast.ID, ops.CampaignChange{Interval: ptr(5 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := svc.ChangeCampaign(ctx, operator, fast.ID, ops.ActionResume); err != nil || c.Status != store.CampaignRunning {
+		t.Fatalf("resume once fixed: %s %v", c.Status, err)
 	}
 }
