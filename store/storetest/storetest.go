@@ -6,10 +6,15 @@ package storetest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +23,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/messagebridge/messagebridge/migrations"
 	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/secretbox"
 )
@@ -68,10 +74,88 @@ func OpenDialect(t testing.TB, d store.Dialect, opts Options) *store.DB {
 	return OpenSQLite(t, opts)
 }
 
-// OpenSQLite opens a migrated SQLite database in a temporary directory.
+// OpenSQLite opens a migrated SQLite database in a temporary directory. The
+// file starts as a copy of a schema template that was migrated once for
+// this set of migrations (see copySchema), so a test does not pay for every
+// migration again; Open's own Migrate then finds nothing to apply.
 func OpenSQLite(t testing.TB, opts Options) *store.DB {
 	t.Helper()
-	return Open(t, store.Config{DataDir: t.TempDir()}, opts)
+	dir := t.TempDir()
+	if !opts.NoMigrate {
+		if err := copySchema(dir); err != nil {
+			t.Fatalf("test database schema: %v", err)
+		}
+	}
+	return Open(t, store.Config{DataDir: dir}, opts)
+}
+
+// copySchema puts a freshly migrated SQLite database into dir. The template
+// lives in the system's temp folder, named by a checksum of the SQLite
+// migrations, so a changed migration makes a new one; it is written under a
+// temporary name and renamed into place, so processes that race to make it
+// each get a whole file.
+func copySchema(dir string) error {
+	fsys, err := migrations.FS(string(store.SQLite))
+	if err != nil {
+		return err
+	}
+	sum := sha256.New()
+	if err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(sum, "%s %d\n", path, len(b))
+		sum.Write(b)
+		return nil
+	}); err != nil {
+		return err
+	}
+	template := filepath.Join(os.TempDir(), fmt.Sprintf("messagebridge-test-schema-%x.db", sum.Sum(nil)[:8]))
+	if _, err := os.Stat(template); errors.Is(err, fs.ErrNotExist) {
+		if err := makeSchema(template); err != nil {
+			return err
+		}
+	}
+	return copyFile(template, filepath.Join(dir, store.SQLiteFileName))
+}
+
+// makeSchema migrates a new SQLite database and moves its file to path.
+func makeSchema(path string) error {
+	tmp, err := os.MkdirTemp(filepath.Dir(path), "messagebridge-test-schema-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{DataDir: tmp}, store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return err
+	}
+	// Closing the last connection checkpoints the write-ahead log into the
+	// file, which is then complete on its own.
+	if err := db.Close(); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(tmp, store.SQLiteFileName+"-wal")); err == nil {
+		return errors.New("the migrated template kept a write-ahead log; not using it")
+	}
+	return os.Rename(filepath.Join(tmp, store.SQLiteFileName), path)
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o600)
 }
 
 // MySQLURL returns the MySQL URL for tests, skipping (or, under CI, failing)
