@@ -493,12 +493,9 @@ func optedOut(ctx context.Context, tx *sqlx.Tx, phones []string) (map[string]boo
 	if len(phones) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(phones))
-	for i, p := range phones {
-		args[i] = p
-	}
+	in, args := inList(phones)
 	var got []string
-	if err := tx.SelectContext(ctx, &got, `SELECT phone FROM opt_outs WHERE phone IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(phones)), ", ")+`)`, args...); err != nil {
+	if err := tx.SelectContext(ctx, &got, `SELECT phone FROM opt_outs WHERE phone IN (`+in+`)`, args...); err != nil {
 		return nil, err
 	}
 	for _, p := range got {

@@ -665,11 +665,11 @@ func sortByClaimOrder(items []QueueItem) {
 	})
 }
 
-// inList returns "?, ?, ?" and the arguments for an IN list of ids.
-func inList(ids []int64) (string, []any) {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+// inList returns "?, ?, ?" and the arguments for an IN list of values.
+func inList[T any](values []T) (string, []any) {
+	args := make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
 	}
-	return strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", "), args
+	return strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", "), args
 }

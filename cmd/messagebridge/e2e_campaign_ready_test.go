@@ -73,6 +73,13 @@ func (f *scriptedBotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// messages are what the bot sent, "chat_id: text".
+func (f *scriptedBotAPI) messages() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.sent...)
+}
+
 // waitFor waits up to 20s for a message the bot sent that contains want.
 func (f *scriptedBotAPI) waitFor(t *testing.T, want string, logs *syncBuffer) string {
 	t.Helper()

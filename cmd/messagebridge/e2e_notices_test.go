@@ -2,71 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/storetest"
 )
-
-// noticeBotAPI is a Bot API with one staff message, "98765 43210" from
-// user 1001, that records what the bot sends.
-type noticeBotAPI struct {
-	mu     sync.Mutex
-	handed bool
-	sent   []string // "chat_id: text"
-}
-
-func (f *noticeBotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	prefix := "/bot" + fakeToken + "/"
-	if !strings.HasPrefix(r.URL.Path, prefix) {
-		http.NotFound(w, r)
-		return
-	}
-	_ = r.ParseMultipartForm(1 << 20)
-	ok := func(result any) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "result": result})
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	switch strings.TrimPrefix(r.URL.Path, prefix) {
-	case "getMe":
-		ok(map[string]any{"id": 123456, "is_bot": true, "first_name": "Shop Bot", "username": "shop_bot"})
-	case "getUpdates":
-		offset, _ := strconv.ParseInt(r.FormValue("offset"), 10, 64)
-		if offset > 500 || f.handed {
-			f.mu.Unlock()
-			time.Sleep(50 * time.Millisecond)
-			f.mu.Lock()
-			ok([]any{})
-			return
-		}
-		f.handed = true
-		ok([]any{map[string]any{"update_id": 500, "message": map[string]any{
-			"message_id": 77, "date": time.Now().Unix(), "text": "98765 43210",
-			"chat": map[string]any{"id": 1001, "type": "private"},
-			"from": map[string]any{"id": 1001, "is_bot": false, "first_name": "Ravi"}}}})
-	case "sendMessage":
-		f.sent = append(f.sent, r.FormValue("chat_id")+": "+r.FormValue("text"))
-		ok(map[string]any{"message_id": 78, "date": time.Now().Unix(), "chat": map[string]any{"id": 1001, "type": "private"}})
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-func (f *noticeBotAPI) messages() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.sent...)
-}
 
 // undeliverableGraph is a Cloud API that answers every send with Meta's
 // 131026, "Message undeliverable": a permanent failure.
@@ -82,7 +28,8 @@ func (undeliverableGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // deliver to is told so in their chat, in plain words with the fix, once.
 func TestStaffToldWhenTheirMessageFails(t *testing.T) {
 	t.Parallel()
-	tg := &noticeBotAPI{}
+	tg := &scriptedBotAPI{}
+	tg.say("98765 43210")
 	tgSrv := httptest.NewServer(tg)
 	defer tgSrv.Close()
 	graph := httptest.NewServer(undeliverableGraph{})
