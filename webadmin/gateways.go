@@ -76,7 +76,8 @@ func (s *server) gatewayUse(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// Refused with a reason an admin may override (the gateway is
-		// not set up): show it, with the button that forces the switch.
+		// not set up, or campaigns could not go out through it): show
+		// it, with the button that forces the switch.
 		d, derr := s.gatewaysData(r)
 		if derr != nil {
 			s.fail(w, r, "/admin/gateways", derr)

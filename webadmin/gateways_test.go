@@ -48,8 +48,11 @@ func TestGatewaySwitchRefusesNotSetUp(t *testing.T) {
 	}
 	// A refusal force does not override (an unknown gateway) offers no
 	// button.
-	if code, body := post(url.Values{"gateway": {"nosuch"}}); code != http.StatusSeeOther || strings.Contains(body, "Switch anyway") {
+	if code, body := post(url.Values{"gateway": {"nosuch"}}); code != http.StatusSeeOther {
 		t.Fatalf("unknown gateway: %d\n%s", code, body)
+	}
+	if _, page := s.get(t, c, "/admin/gateways"); !strings.Contains(page, "There is no gateway") || strings.Contains(page, `name="force"`) {
+		t.Fatalf("after an unknown gateway the page offers to force it, or says nothing:\n%s", page)
 	}
 
 	// "Switch anyway" posts force=1.

@@ -207,16 +207,16 @@ func (m *Main) Run(ctx context.Context) error {
 
 // Close lets go of the gateways and the database. Call it after Run. A
 // service that did not stop within the shutdown timeout may still use the
-// database: then the database is left open for the process's exit to close,
-// rather than closed under it.
+// gateways, the linked account and the database: then they are left open
+// for the process's exit to close, rather than closed under it.
 func (m *Main) Close() error {
 	m.pairer.Close()
-	m.gset.close()
-	_ = m.wa.Close()
 	if busy := m.services.stillRunning(); len(busy) > 0 {
-		m.log.Warn("shutdown: the database is left open for services still stopping", "services", busy)
+		m.log.Warn("shutdown: gateways and database left open for services still stopping", "services", busy)
 		return nil
 	}
+	m.gset.close()
+	_ = m.wa.Close()
 	return m.db.Close()
 }
 

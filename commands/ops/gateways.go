@@ -137,7 +137,7 @@ func (s *Service) SwitchGateway(ctx context.Context, a Actor, name string, force
 	if reason := g.readiness(ctx); reason != "" {
 		if !force {
 			s.audit(ctx, a, "gateway.use", name+" — "+reason, "refused")
-			return GatewaySwitch{}, Forceable(Errorf(ECONFLICT, "Not switched: %s is %s. Messages still go out via %s. To switch anyway, send /gateway use! %s.",
+			return GatewaySwitch{}, Forceable(Errorf(ECONFLICT, "Not switched: %s is %s. Messages still go out via %s. To switch anyway, send /gateway use! %s (on the admin page: Switch anyway).",
 				name, reason, s.ActiveGateway(ctx), name))
 		}
 		name += " (forced: " + reason + ")"
@@ -225,6 +225,6 @@ func campaignConflictError(name, active string, cs []CampaignConflict) *Error {
 			words.Cut(strings.TrimSuffix(c.Reason, "."), 220)))
 	}
 	lines = append(lines, fmt.Sprintf("Messages still go out via %s. Fix the campaigns or give them their own gateway (/campaign set <id> gateway=%s) first, "+
-		"or switch anyway with /gateway use! %s: a running campaign is then paused with the reason, and a scheduled one waits, paused, at its time.", active, active, name))
+		"or switch anyway with /gateway use! %s (on the admin page: Switch anyway): a running campaign is then paused with the reason, and a scheduled one waits, paused, at its time.", active, active, name))
 	return Errorf(ECONFLICT, "%s", strings.Join(lines, "\n"))
 }
