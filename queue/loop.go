@@ -114,7 +114,10 @@ func (l *Loop) Run(ctx context.Context) error {
 		defer close(completerDone)
 		l.complete(s.finish, workersDone)
 	}()
-	hbCtx, stopHeartbeat := context.WithCancel(ctx)
+	// The heartbeat renews the locks of the sends in flight until every
+	// outcome is written, stop or not: a lock left to lapse while a send
+	// drains would let another process's rescuer send the item again.
+	hbCtx, stopHeartbeat := context.WithCancel(s.finish)
 	hbDone := make(chan struct{})
 	go func() {
 		defer close(hbDone)

@@ -256,4 +256,11 @@ func testOptOutWhileWaitingForThePace(t *testing.T, b *bundle) {
 		t.Fatalf("the gateway got %v, want only %v", got, want)
 	}
 	checkOptedOutResults(t, b.db, c.ID, phones, other)
+	rows, err := b.db.CampaignResults(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows[other].Attempts.Int64 != 0 {
+		t.Errorf("the item ended while waiting shows %d attempts, want its claim's given back", rows[other].Attempts.Int64)
+	}
 }

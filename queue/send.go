@@ -121,6 +121,9 @@ func (l *Loop) optedOutWhileWaiting(ctx context.Context, it store.QueueItem, wai
 		return store.Outcome{}, false
 	}
 	out, err := l.store.OptedOut(ctx, it.Phone)
+	if err != nil && ctx.Err() != nil {
+		return l.release(it), true // stopped before sending: give it back
+	}
 	if err != nil {
 		l.log.Warn("opt-out recheck failed; sending on the claim's check", "item", it.ID, "err", err)
 		return store.Outcome{}, false
