@@ -94,9 +94,11 @@ func (n *Notices) RunOnce(ctx context.Context) (int, error) {
 	}
 	for _, nt := range claimed {
 		sctx, cancel := context.WithTimeout(ctx, ops.NoticeSendTimeout)
-		msg := FailureText(nt.Item, nt.Role)
+		var msg string
 		if nt.Campaign != nil {
 			msg = CampaignNoticeText(*nt.Campaign)
+		} else {
+			msg = FailureText(nt.Item, nt.Role)
 		}
 		err := n.notifiers[nt.Transport()].Notify(sctx, nt.ChatID(), msg)
 		cancel()

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -162,14 +163,12 @@ func (s *Service) SwitchGateway(ctx context.Context, a Actor, name string, force
 	s.audit(ctx, a, "gateway.use", name, "ok")
 	sw := GatewaySwitch{Active: g.Name}
 	for _, c := range conflicts {
-		if c.Campaign.Status != store.CampaignRunning {
-			continue
-		}
-		paused, err := s.pauseStranded(ctx, a, c, g.Name)
+		why, err := s.pauseStranded(ctx, a, c.Campaign.ID, g.Name)
 		if err != nil {
 			return sw, err
 		}
-		if paused {
+		if why != "" {
+			c.Reason = why
 			sw.Paused = append(sw.Paused, c)
 		}
 	}
@@ -177,29 +176,34 @@ func (s *Service) SwitchGateway(ctx context.Context, a Actor, name string, force
 	return sw, nil
 }
 
-// pauseStranded pauses a running campaign a forced switch to gateway left
-// unable to send, with the reason, under its row lock; it reports whether
-// the campaign was still running (and so is paused now).
-func (s *Service) pauseStranded(ctx context.Context, a Actor, c CampaignConflict, gateway string) (bool, error) {
-	reason := fmt.Sprintf("the gateway was switched to %s: %s.", gateway, strings.TrimSuffix(c.Reason, "."))
-	paused := false
-	_, err := s.st.WithCampaign(ctx, c.Campaign.ID, func(tx *store.CampaignTx) error {
-		if cur := tx.Campaign(); cur.Status != store.CampaignRunning || !cur.DeletedAt.IsZero() || cur.Gateway != "" {
-			return nil // changed meanwhile: leave it
+// pauseStranded pauses campaign id when it is running and, checked again
+// under its row lock against the gateway now active, not ready (it may have
+// started, stopped or changed since the switch listed it). It returns the
+// reason it was paused for, "" when it was left alone.
+func (s *Service) pauseStranded(ctx context.Context, a Actor, id int64, gateway string) (string, error) {
+	var why string
+	_, err := s.st.WithCampaign(ctx, id, func(tx *store.CampaignTx) error {
+		if cur := tx.Campaign(); cur.Status != store.CampaignRunning || !cur.DeletedAt.IsZero() {
+			return nil
+		}
+		var nr *campaign.NotReadyError
+		if err := s.CampaignReadiness(tx); !errors.As(err, &nr) {
+			return err // nil: it can go on through the new gateway
 		}
 		if err := campaign.Apply(tx, campaign.Pause, time.Time{}, nil); err != nil {
 			return err
 		}
-		paused = true
+		why = strings.TrimSuffix(nr.Reason, ".")
+		reason := fmt.Sprintf("the gateway was switched to %s: %s.", gateway, why)
 		return tx.Update(store.CampaignUpdate{PauseReason: &reason})
 	})
 	if err != nil {
-		return false, campaignError(err, c.Campaign.ID)
+		return "", campaignError(err, id)
 	}
-	if paused {
-		s.audit(ctx, a, "campaign.pause", fmt.Sprintf("#%d: %s", c.Campaign.ID, reason), "ok")
+	if why != "" {
+		s.audit(ctx, a, "campaign.pause", fmt.Sprintf("#%d: the gateway was switched to %s: %s", id, gateway, why), "ok")
 	}
-	return paused, nil
+	return why, nil
 }
 
 // readiness says why g cannot send yet, "" when it can.

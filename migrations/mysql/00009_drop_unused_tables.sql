@@ -2,7 +2,7 @@
 -- catalog (00004, catalog_entries) holds the flows and templates an admin
 -- saves, and a campaign keeps the resolved provider id. Dropping them
 -- leaves one home for flows and templates. Its twin is
--- sqlite/00010_drop_unused_tables.sql. Down brings the empty tables back as
+-- sqlite/00009_drop_unused_tables.sql. Down brings the empty tables back as
 -- 00001 made them.
 
 -- +goose Up
