@@ -96,7 +96,7 @@ func TestNewGatewayWithOneRegistration(t *testing.T) {
 	c.waitOut("Not switched: session is " + session.NotLinkedReason + ". Messages still go out via dryrun.")
 
 	c.say("/gateway use pigeon")
-	c.waitOut("Not switched: pigeon is " + pigeonReason + ". Messages still go out via dryrun. To switch anyway, send /gateway use! pigeon.")
+	c.waitOut("Not switched: pigeon is " + pigeonReason + ". Messages still go out via dryrun. To switch anyway, send /gateway use! pigeon (on the admin page: Switch anyway).")
 	c.say("/gateway use! pigeon")
 	c.waitOut("Messages now go out via pigeon.")
 
