@@ -166,7 +166,11 @@ func TestAdminPageInABrowser(t *testing.T) {
 
 	// 3. Save a WHAPI token, reload, and see it masked.
 	const token = "wh4pi-Browser-Token-7Q2x"
+	// From a freshly loaded page: the refusal above was a form's answer,
+	// and its DOM may still be settling.
 	do("save token",
+		chromedp.Navigate(r.url+"/admin/gateways"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="s:whapi.token"]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name="s:whapi.token"]`), token),
 		chromedp.Click(chromedp.CSS(`form[action="/admin/gateways/whapi/credentials"] button[type=submit]`)),
 	)
