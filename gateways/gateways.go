@@ -40,6 +40,11 @@ type Definition struct {
 	// always ready. Its Send reports the same reason (NotReady), so a
 	// gateway that is paused for it says so.
 	Ready func(ctx context.Context, r *settings.Reader) string
+	// Window is how long after a customer's last message the provider
+	// lets the business send free-form messages (text, media, flows):
+	// Meta's 24-hour customer-service window. 0: no window; anything may
+	// be sent at any time.
+	Window time.Duration
 	// Open builds the gateway once the database and settings are open.
 	// It is where a gateway reacts to its own events (the session lifts
 	// its pause when it connects again).
@@ -55,6 +60,18 @@ type Env struct {
 	// while MessageBridge runs.
 	Settings *settings.Reader
 	Logger   *slog.Logger
+	// Inbound takes the messages customers send to the business; nil
+	// drops them.
+	Inbound InboundSink
+}
+
+// InboundSink takes one message a customer sent to the business, as a
+// gateway received it (webhook or session event): it stores it once per
+// provider message id, opens the customer's window, forwards it to staff
+// and honours a stop request. An error means it was not stored; a webhook
+// answers so that the provider delivers it again.
+type InboundSink interface {
+	Inbound(ctx context.Context, m store.InboundMessage) error
 }
 
 // Gateway is a built gateway.

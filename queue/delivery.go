@@ -51,11 +51,38 @@ type Media struct {
 	Open      func(ctx context.Context) (io.ReadCloser, error)
 }
 
-// Template is a provider message template with positional parameters.
+// Template is a provider message template with every component's values:
+// the header, the body's parameters (positional, or named when ParamNames
+// is set) and the URL buttons' suffixes. The values are final: contact
+// columns and placeholders are filled in before the send.
 type Template struct {
 	Name     string
 	Language string
 	Params   []string
+	// ParamNames are the body parameters' names, as long as Params, for a
+	// template with named parameters; empty for positional ones.
+	ParamNames []string
+	// Header is the header's value; nil for a template without one.
+	Header *TemplateHeader
+	// Buttons are the URL buttons' suffix values.
+	Buttons []TemplateButton
+}
+
+// TemplateHeader is a template send's header: a text value (Text, named
+// Name for named parameters), or an image, video or document (Media).
+type TemplateHeader struct {
+	// Format is "text", "image", "video" or "document".
+	Format string
+	Text   string
+	Name   string
+	Media  *Media
+}
+
+// TemplateButton is one URL button's suffix value.
+type TemplateButton struct {
+	// Index is the button's index among the template's buttons.
+	Index int
+	Text  string
 }
 
 // Flow is a provider flow (Shiprocket flow, WhatsApp Flow) by id.

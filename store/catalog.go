@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -16,19 +17,28 @@ const (
 // describes the columns). The store keeps names as given; the operations
 // layer normalizes them so that they compare without regard to case.
 type CatalogEntry struct {
-	ID         int64     `db:"id"`
-	Kind       string    `db:"kind"`
-	Name       string    `db:"name"`
-	ExternalID string    `db:"external_id"`
-	Language   string    `db:"language"`
-	ParamCount int       `db:"param_count"`
-	CreatedAt  time.Time `db:"created_at"`
-	CreatedBy  string    `db:"created_by"`
-	UpdatedAt  time.Time `db:"updated_at"`
-	UpdatedBy  string    `db:"updated_by"`
+	ID         int64  `db:"id"`
+	Kind       string `db:"kind"`
+	Name       string `db:"name"`
+	ExternalID string `db:"external_id"`
+	Language   string `db:"language"`
+	ParamCount int    `db:"param_count"`
+	// Shape, Status and Category are a template's as Meta lists them
+	// (migration 00010); a hand-made entry has a zero shape with
+	// ParamCount body parameters and no status.
+	Shape    TemplateShape `db:"shape"`
+	Status   string        `db:"status"`
+	Category string        `db:"category"`
+	// SyncedAt is when the entry last came from the account's template
+	// list; zero for an entry typed in by hand.
+	SyncedAt  sql.NullTime `db:"synced_at"`
+	CreatedAt time.Time    `db:"created_at"`
+	CreatedBy string       `db:"created_by"`
+	UpdatedAt time.Time    `db:"updated_at"`
+	UpdatedBy string       `db:"updated_by"`
 }
 
-const catalogColumns = `id, kind, name, external_id, language, param_count, created_at, created_by, updated_at, updated_by`
+const catalogColumns = `id, kind, name, external_id, language, param_count, shape, status, category, synced_at, created_at, created_by, updated_at, updated_by`
 
 func (e CatalogEntry) utc() CatalogEntry {
 	e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
@@ -40,7 +50,7 @@ func (e CatalogEntry) utc() CatalogEntry {
 func (db *DB) PutCatalogEntry(ctx context.Context, e CatalogEntry, actor string) (CatalogEntry, error) {
 	now := db.timestamp()
 	if _, err := db.x.ExecContext(ctx, db.sql.upsertCatalogEntry, e.Kind, e.Name, e.ExternalID, e.Language, e.ParamCount,
-		now, actor, now, actor); err != nil {
+		e.Shape, e.Status, e.Category, e.SyncedAt, now, actor, now, actor); err != nil {
 		return CatalogEntry{}, fmt.Errorf("put %s %q: %w", e.Kind, e.Name, err)
 	}
 	return db.CatalogEntry(ctx, e.Kind, e.Name)

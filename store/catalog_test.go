@@ -63,11 +63,11 @@ func testCatalog(t *testing.T, db *store.DB) {
 	if want := []string{"abandoned cart", "order status", "welcome"}; !reflect.DeepEqual(names, want) {
 		t.Fatalf("flows = %v, want %v", names, want)
 	}
-	if flows[2] != again {
+	if !reflect.DeepEqual(flows[2], again) {
 		t.Fatalf("listed %+v, got %+v alone", flows[2], again)
 	}
 	templates, err := db.CatalogEntries(ctx, store.CatalogTemplate)
-	if err != nil || len(templates) != 1 || templates[0] != tpl {
+	if err != nil || len(templates) != 1 || !reflect.DeepEqual(templates[0], tpl) {
 		t.Fatalf("templates = %+v, %v; want only %+v", templates, err, tpl)
 	}
 	if _, err := db.PutCatalogEntry(ctx, store.CatalogEntry{Kind: "sticker", Name: "x", ExternalID: "1"}, "t"); err == nil {
@@ -83,7 +83,7 @@ func testCatalog(t *testing.T, db *store.DB) {
 	if err := db.DeleteCatalogEntry(ctx, store.CatalogFlow, "welcome"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("second delete: err = %v, want ErrNotFound", err)
 	}
-	if got, err := db.CatalogEntry(ctx, store.CatalogTemplate, "welcome"); err != nil || got != tpl {
+	if got, err := db.CatalogEntry(ctx, store.CatalogTemplate, "welcome"); err != nil || !reflect.DeepEqual(got, tpl) {
 		t.Fatalf("the template of the same name: %+v, %v", got, err)
 	}
 }

@@ -109,10 +109,12 @@ ON CONFLICT (media_id, gateway, account) DO UPDATE SET provider_media_id = exclu
     uploaded_at = excluded.uploaded_at, expires_at = excluded.expires_at`,
 		insertContactsIgnore: `INSERT OR IGNORE INTO campaign_contacts (campaign_id, phone, name, variables, source_row, created_at) VALUES `,
 		insertOptOutIgnore:   `INSERT OR IGNORE INTO opt_outs (phone, reason, source, created_at, created_by) VALUES (?, ?, ?, ?, ?)`,
-		upsertCatalogEntry: `INSERT INTO catalog_entries (kind, name, external_id, language, param_count, created_at, created_by, updated_at, updated_by)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		upsertCatalogEntry: `INSERT INTO catalog_entries (kind, name, external_id, language, param_count, shape, status, category, synced_at,
+    created_at, created_by, updated_at, updated_by)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (kind, name) DO UPDATE SET external_id = excluded.external_id, language = excluded.language,
-    param_count = excluded.param_count, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+    param_count = excluded.param_count, shape = excluded.shape, status = excluded.status, category = excluded.category,
+    synced_at = excluded.synced_at, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
 	}
 }
 
@@ -151,9 +153,11 @@ ON DUPLICATE KEY UPDATE provider_media_id = VALUES(provider_media_id), uploaded_
     expires_at = VALUES(expires_at)`,
 		insertContactsIgnore: `INSERT IGNORE INTO campaign_contacts (campaign_id, phone, name, variables, source_row, created_at) VALUES `,
 		insertOptOutIgnore:   `INSERT IGNORE INTO opt_outs (phone, reason, source, created_at, created_by) VALUES (?, ?, ?, ?, ?)`,
-		upsertCatalogEntry: `INSERT INTO catalog_entries (kind, name, external_id, language, param_count, created_at, created_by, updated_at, updated_by)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		upsertCatalogEntry: `INSERT INTO catalog_entries (kind, name, external_id, language, param_count, shape, status, category, synced_at,
+    created_at, created_by, updated_at, updated_by)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON DUPLICATE KEY UPDATE external_id = VALUES(external_id), language = VALUES(language),
-    param_count = VALUES(param_count), updated_at = VALUES(updated_at), updated_by = VALUES(updated_by)`,
+    param_count = VALUES(param_count), shape = VALUES(shape), status = VALUES(status), category = VALUES(category),
+    synced_at = VALUES(synced_at), updated_at = VALUES(updated_at), updated_by = VALUES(updated_by)`,
 	}
 }

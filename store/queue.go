@@ -73,9 +73,17 @@ type QueueContent struct {
 	SavedMessageID   int64
 	TemplateName     string
 	TemplateLanguage string
-	TemplateParams   []string
-	FlowID           string
-	FlowVariables    map[string]string
+	// TemplateParams are the body's parameter values, in order;
+	// TemplateParamNames their names when the template uses named
+	// parameters (as long as TemplateParams, or empty).
+	TemplateParams     []string
+	TemplateParamNames []string
+	// TemplateHeader is the header's value, for a template with one.
+	TemplateHeader *TemplateHeader
+	// TemplateButtons are the URL buttons' suffix values.
+	TemplateButtons []TemplateButton
+	FlowID          string
+	FlowVariables   map[string]string
 }
 
 // Validate reports what is missing for the content's kind.
@@ -245,8 +253,8 @@ func (c contentRow) content() (QueueContent, error) {
 		TemplateLanguage: c.TemplateLanguage.String,
 		FlowID:           c.FlowID.String,
 	}
-	if c.TemplateParams.Valid && c.TemplateParams.String != "" {
-		if err := json.Unmarshal([]byte(c.TemplateParams.String), &out.TemplateParams); err != nil {
+	if c.TemplateParams.Valid {
+		if err := decodeTemplateArgs(c.TemplateParams.String, &out); err != nil {
 			return QueueContent{}, fmt.Errorf("template params: %w", err)
 		}
 	}
@@ -276,14 +284,12 @@ func utc(t sql.NullTime) time.Time {
 // content_kind, body, saved_message_id, template_name, template_language,
 // template_params, flow_id, flow_variables.
 func contentArgs(c QueueContent) ([]any, error) {
-	var params, vars sql.NullString
-	if len(c.TemplateParams) > 0 {
-		b, err := json.Marshal(c.TemplateParams)
-		if err != nil {
-			return nil, fmt.Errorf("template params: %w", err)
-		}
-		params = sql.NullString{String: string(b), Valid: true}
+	var vars sql.NullString
+	encoded, err := encodeTemplateArgs(c)
+	if err != nil {
+		return nil, fmt.Errorf("template params: %w", err)
 	}
+	params := nullString(encoded)
 	if len(c.FlowVariables) > 0 {
 		b, err := json.Marshal(c.FlowVariables)
 		if err != nil {
