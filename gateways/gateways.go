@@ -81,6 +81,11 @@ type Gateway struct {
 	Webhook http.Handler
 	// Close lets go of what it holds; nil for nothing.
 	Close func()
+	// Templates lists the message templates the provider account has
+	// (every page), as catalog entries of kind template with their
+	// shape, status and category; nil for a gateway without a template
+	// list.
+	Templates func(ctx context.Context) ([]store.CatalogEntry, error)
 }
 
 // Check reports a definition that cannot be wired: no name, no Open, or

@@ -91,6 +91,12 @@ type Flow struct {
 	Variables map[string]string
 }
 
+// ErrWindowClosed marks a send the provider refused because it was
+// free-form and the customer's service window is closed (Meta 131047). A
+// gateway wraps it in its classified error; the loop closes the window and
+// sends the item as the intake template, or holds it.
+var ErrWindowClosed = errors.New("the customer's 24-hour window is closed")
+
 // ErrNoLibrary means an item names a saved message but the loop has no
 // library to read it from.
 var ErrNoLibrary = errors.New("saved messages are not available in this process")

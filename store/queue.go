@@ -37,6 +37,12 @@ const (
 // was queued.
 const OutcomeOptedOut = "opted_out"
 
+// OutcomeWindowClosed is the last_error_class of an item held because the
+// customer's service window on its gateway is closed and nothing else may
+// be sent: it stays queued, with its attempt given back, until the
+// customer writes (ReleaseHeld) or someone edits it.
+const OutcomeWindowClosed = "window_closed"
+
 // StatusOptedOut is not stored: it is the status campaign reports
 // (CampaignStats, CampaignResults) give an item stored as cancelled with
 // outcome OutcomeOptedOut, so that it counts as opted out, not cancelled.

@@ -17,6 +17,11 @@ type Receipt struct {
 	At     time.Time
 	// Error is the provider's reason for a failed status, sanitized.
 	Error string
+	// WindowClosed marks a failed status that says the message was
+	// free-form and the customer's service window was closed (Meta
+	// 131047): the customer's window is closed, and a free-form staff
+	// message is queued again to go as the intake template.
+	WindowClosed bool
 }
 
 // ApplyReceipt moves the item the receipt names forward: sent → delivered →

@@ -47,15 +47,23 @@ type CatalogEntry struct {
 	// Language is a WhatsApp language code (en, en_US); a template's is
 	// required, a flow's optional.
 	Language string
-	// Params is how many parameters the template takes.
-	Params    int
+	// Params is how many body parameters the template takes.
+	Params int
+	// Shape is what a template expects in a send (header, named
+	// parameters, URL buttons); Status is Meta's (APPROVED, PAUSED, …;
+	// "" for one typed in by hand); Synced says it came from the account.
+	Shape     store.TemplateShape
+	Status    string
+	Category  string
+	Synced    bool
 	UpdatedAt time.Time
 	UpdatedBy string
 }
 
 func catalogEntry(e store.CatalogEntry) CatalogEntry {
 	return CatalogEntry{Kind: CatalogKind(e.Kind), Name: e.Name, ExternalID: e.ExternalID, Language: e.Language,
-		Params: e.ParamCount, UpdatedAt: e.UpdatedAt, UpdatedBy: e.UpdatedBy}
+		Params: e.ParamCount, Shape: e.Shape, Status: e.Status, Category: e.Category, Synced: e.SyncedAt.Valid,
+		UpdatedAt: e.UpdatedAt, UpdatedBy: e.UpdatedBy}
 }
 
 // plural is the kind's list as people say it: "flows", "templates".
