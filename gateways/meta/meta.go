@@ -1,8 +1,10 @@
 // Package meta is the gateway for Meta's WhatsApp Cloud API (Graph API): it
-// sends text, image, video, template and flow messages through
-// POST /{version}/{phone-number-id}/messages, uploads media once per media
-// object and phone number, classifies Graph errors on their codes, and
-// takes delivery receipts from Meta's signed status webhooks.
+// sends text, image, video, template (header, body and URL-button values)
+// and flow messages through POST /{version}/{phone-number-id}/messages,
+// uploads media once per media object and phone number, classifies Graph
+// errors on their codes (131047: the customer's window is closed), lists
+// the business account's templates, and takes delivery receipts and
+// customers' messages from Meta's signed webhooks.
 //
 // The wire format follows shared/docs/providers.md §1 and the official
 // OpenAPI spec (v23.0); the package tests validate every request body
@@ -70,8 +72,8 @@ type Credentials struct {
 	BaseURL      string // default "https://graph.facebook.com"; tests point it at httptest
 	AppSecret    string // secret: verifies X-Hub-Signature-256
 	VerifyToken  string // secret: webhook GET handshake
-	// MediaByLink sends images and videos by Media.PublicURL instead of
-	// uploading them, when PublicURL is set.
+	// MediaByLink sends images and videos (and a template's media header)
+	// by Media.PublicURL instead of uploading them, when PublicURL is set.
 	MediaByLink bool
 	// Secrets are the values of every other secret setting (CredentialsFrom
 	// fills them in), redacted from provider text like the three above.
