@@ -40,6 +40,13 @@ const (
 	maxFieldLen = 200
 )
 
+// CodeWindowClosed is Meta's 131047 ("Re-engagement message"): the
+// message was free-form and more than 24 hours have passed since the
+// customer last wrote. A send answered with it is permanent and
+// errors.Is(err, queue.ErrWindowClosed); a failed status carrying it sets
+// store.Receipt.WindowClosed.
+const CodeWindowClosed = 131047
+
 // graphError is the Graph API error body (providers.md §1.4).
 type graphError struct {
 	Error *struct {
@@ -127,7 +134,7 @@ func apiError(op string, resp *http.Response, body []byte, secrets []string) err
 	if err := json.Unmarshal(body, &ge); err != nil || ge.Error == nil {
 		r := ruleForStatus(resp.StatusCode, false)
 		msg := fmt.Sprintf("meta %s: HTTP %d without a Graph error body", op, resp.StatusCode)
-		return classified(r, headerWait(resp.Header), strconv.Itoa(resp.StatusCode), msg, secrets)
+		return classified(r, headerWait(resp.Header), strconv.Itoa(resp.StatusCode), msg, secrets, nil)
 	}
 	e := ge.Error
 	r, ok := ruleFor(e.Code)
@@ -152,13 +159,20 @@ func apiError(op string, resp *http.Response, body []byte, secrets []string) err
 		fmt.Fprintf(&b, ", subcode %d", e.ErrorSubcode)
 	}
 	fmt.Fprintf(&b, ", HTTP %d)", resp.StatusCode)
-	return classified(r, headerWait(resp.Header), strconv.Itoa(e.Code), b.String(), secrets)
+	var cause error
+	if e.Code == CodeWindowClosed {
+		// The loop closes the customer's window and sends the item as the
+		// intake template, or holds it.
+		cause = queue.ErrWindowClosed
+	}
+	return classified(r, headerWait(resp.Header), strconv.Itoa(e.Code), b.String(), secrets, cause)
 }
 
 // classified builds the SendError for a rule; a positive hint from the
-// response headers overrides a rate limit's default wait.
-func classified(r rule, hint time.Duration, code, msg string, secrets []string) error {
-	err := &safeError{msg: redact(msg, secrets)}
+// response headers overrides a rate limit's default wait. cause (nil for
+// none) is what errors.Is finds behind it.
+func classified(r rule, hint time.Duration, code, msg string, secrets []string, cause error) error {
+	err := &safeError{msg: redact(msg, secrets), cause: cause}
 	if r.class == queue.RateLimited {
 		wait := r.wait
 		if hint > 0 {

@@ -1,8 +1,10 @@
 // Package meta is the gateway for Meta's WhatsApp Cloud API (Graph API): it
-// sends text, image, video, template and flow messages through
-// POST /{version}/{phone-number-id}/messages, uploads media once per media
-// object and phone number, classifies Graph errors on their codes, and
-// takes delivery receipts from Meta's signed status webhooks.
+// sends text, image, video, template (header, body and URL-button values)
+// and flow messages through POST /{version}/{phone-number-id}/messages,
+// uploads media once per media object and phone number, classifies Graph
+// errors on their codes (131047: the customer's window is closed), lists
+// the business account's templates, and takes delivery receipts and
+// customers' messages from Meta's signed webhooks.
 //
 // The wire format follows shared/docs/providers.md §1 and the official
 // OpenAPI spec (v23.0); the package tests validate every request body
@@ -32,6 +34,7 @@ import (
 
 	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/store"
 )
 
 // Name is the gateway's name in settings, on queue items and in receipts.
@@ -62,12 +65,15 @@ var _ queue.Sender = (*Client)(nil)
 type Credentials struct {
 	AccessToken   string // secret
 	PhoneNumberID string
-	GraphVersion  string // default "v23.0"
-	BaseURL       string // default "https://graph.facebook.com"; tests point it at httptest
-	AppSecret     string // secret: verifies X-Hub-Signature-256
-	VerifyToken   string // secret: webhook GET handshake
-	// MediaByLink sends images and videos by Media.PublicURL instead of
-	// uploading them, when PublicURL is set.
+	// WABAID is the WhatsApp Business Account id (meta.waba_id): the
+	// template list is read from it. Sending does not need it.
+	WABAID       string
+	GraphVersion string // default "v23.0"
+	BaseURL      string // default "https://graph.facebook.com"; tests point it at httptest
+	AppSecret    string // secret: verifies X-Hub-Signature-256
+	VerifyToken  string // secret: webhook GET handshake
+	// MediaByLink sends images and videos (and a template's media header)
+	// by Media.PublicURL instead of uploading them, when PublicURL is set.
 	MediaByLink bool
 	// Secrets are the values of every other secret setting (CredentialsFrom
 	// fills them in), redacted from provider text like the three above.
@@ -103,6 +109,16 @@ func (c Credentials) endpoint() (string, error) {
 	if strings.Trim(c.PhoneNumberID, "0123456789") != "" {
 		return "", errors.New("meta: the phone number id must be digits only")
 	}
+	root, err := c.graphRoot()
+	if err != nil {
+		return "", err
+	}
+	return root + "/" + c.PhoneNumberID, nil
+}
+
+// graphRoot validates the Graph version and base URL and returns
+// {BaseURL}/{version}.
+func (c Credentials) graphRoot() (string, error) {
 	version := c.GraphVersion
 	if version == "" {
 		version = DefaultGraphVersion
@@ -118,7 +134,7 @@ func (c Credentials) endpoint() (string, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
 		return "", errors.New("meta: the base URL must be an http(s) URL without query or user info")
 	}
-	return strings.TrimRight(base, "/") + "/" + version + "/" + c.PhoneNumberID, nil
+	return strings.TrimRight(base, "/") + "/" + version, nil
 }
 
 // MediaCache remembers the ids Meta gave uploaded media; *store.DB
@@ -241,6 +257,12 @@ func (c *Client) logFailure(ctx context.Context, cr Credentials, d queue.Deliver
 // do runs an authorised request and returns the body of a 2xx response, or
 // a classified error.
 func (c *Client) do(ctx context.Context, cr Credentials, req *http.Request, op string) ([]byte, error) {
+	return c.doLimit(ctx, cr, req, op, maxResponse)
+}
+
+// doLimit is do for a response of up to limit bytes: a longer 2xx body is
+// an error (an error body is cut to limit).
+func (c *Client) doLimit(ctx context.Context, cr Credentials, req *http.Request, op string, limit int64) ([]byte, error) {
 	req.Header.Set("Authorization", "Bearer "+cr.AccessToken)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "messagebridge")
@@ -249,12 +271,19 @@ func (c *Client) do(ctx context.Context, cr Credentials, req *http.Request, op s
 		return nil, transportError(ctx, op, err, cr.secrets())
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, transportError(ctx, op, err, cr.secrets())
 	}
+	tooLong := int64(len(body)) > limit
+	if tooLong {
+		body = body[:limit]
+	}
 	if resp.StatusCode/100 != 2 {
 		return nil, apiError(op, resp, body, cr.secrets())
+	}
+	if tooLong {
+		return nil, queue.Classify(queue.Retry, "", fmt.Errorf("meta %s: the response is larger than %d bytes", op, limit))
 	}
 	return body, nil
 }
@@ -277,9 +306,10 @@ type (
 		Body       string `json:"body"`
 	}
 	mediaObject struct {
-		ID      string `json:"id,omitempty"`
-		Link    string `json:"link,omitempty"`
-		Caption string `json:"caption,omitempty"`
+		ID       string `json:"id,omitempty"`
+		Link     string `json:"link,omitempty"`
+		Caption  string `json:"caption,omitempty"`
+		Filename string `json:"filename,omitempty"`
 	}
 	template struct {
 		Name       string              `json:"name"`
@@ -293,12 +323,27 @@ type (
 		Code   string `json:"code"`
 	}
 	templateComponent struct {
-		Type       string          `json:"type"`
-		Parameters []textParameter `json:"parameters"`
-	}
-	textParameter struct {
 		Type string `json:"type"`
-		Text string `json:"text"`
+		// SubType and Index are a button's: "url" and its position
+		// among the template's buttons, as a string.
+		SubType    string `json:"sub_type,omitempty"`
+		Index      string `json:"index,omitempty"`
+		Parameters []any  `json:"parameters"`
+	}
+	// textParameter is a text value; ParameterName names it in a
+	// template with named parameters.
+	textParameter struct {
+		Type          string `json:"type"`
+		ParameterName string `json:"parameter_name,omitempty"`
+		Text          string `json:"text"`
+	}
+	// mediaParameter is a header's image, video or document; the field
+	// named like Type is set.
+	mediaParameter struct {
+		Type     string       `json:"type"`
+		Image    *mediaObject `json:"image,omitempty"`
+		Video    *mediaObject `json:"video,omitempty"`
+		Document *mediaObject `json:"document,omitempty"`
 	}
 	interactive struct {
 		Type   string             `json:"type"`
@@ -371,18 +416,11 @@ func (c *Client) message(ctx context.Context, cr Credentials, base string, d que
 			m.Video = mo
 		}
 	case queue.KindTemplate:
-		t := d.Template
-		if t.Name == "" || t.Language == "" {
-			return nil, queue.Classify(queue.Permanent, "", errors.New("meta: the template needs a name and a language"))
+		t, err := c.templateMessage(ctx, cr, base, d.Template)
+		if err != nil {
+			return nil, err
 		}
-		m.Template = &template{Name: t.Name, Language: templateLanguage{Policy: "deterministic", Code: t.Language}}
-		if len(t.Params) > 0 {
-			params := make([]textParameter, len(t.Params))
-			for i, p := range t.Params {
-				params[i] = textParameter{Type: "text", Text: p}
-			}
-			m.Template.Components = []templateComponent{{Type: "body", Parameters: params}}
-		}
+		m.Template = t
 	case queue.KindFlow:
 		in, err := flowMessage(d)
 		if err != nil {
@@ -393,6 +431,84 @@ func (c *Client) message(ctx context.Context, cr Credentials, base string, d que
 		return nil, queue.Classify(queue.Permanent, "", fmt.Errorf("meta: cannot send %q messages", d.Kind))
 	}
 	return m, nil
+}
+
+// templateMessage builds a template message with every component the
+// template takes (§1.2): the header's text or media, the body's
+// parameters (positional, or named), and the URL buttons' suffixes. A
+// media header goes by link or by uploaded id as mediaObject decides for
+// a plain image or video.
+func (c *Client) templateMessage(ctx context.Context, cr Credentials, base string, t queue.Template) (*template, error) {
+	permanent := func(format string, args ...any) error {
+		return queue.Classify(queue.Permanent, "", fmt.Errorf("meta: template %q: "+format, append([]any{t.Name}, args...)...))
+	}
+	if t.Name == "" || t.Language == "" {
+		return nil, queue.Classify(queue.Permanent, "", errors.New("meta: the template needs a name and a language"))
+	}
+	out := &template{Name: t.Name, Language: templateLanguage{Policy: "deterministic", Code: t.Language}}
+	if h := t.Header; h != nil {
+		var p any
+		switch h.Format {
+		case store.HeaderText:
+			if strings.TrimSpace(h.Text) == "" {
+				return nil, permanent("the text header's value is empty")
+			}
+			p = textParameter{Type: "text", ParameterName: h.Name, Text: h.Text}
+		case store.HeaderImage, store.HeaderVideo, store.HeaderDocument:
+			if h.Media == nil {
+				return nil, permanent("the %s header has no media", h.Format)
+			}
+			mo, err := c.mediaRef(ctx, cr, base, h.Media)
+			if err != nil {
+				return nil, err
+			}
+			mp := mediaParameter{Type: h.Format}
+			switch h.Format {
+			case store.HeaderImage:
+				mp.Image = mo
+			case store.HeaderVideo:
+				mp.Video = mo
+			default:
+				mo.Filename = h.Media.Name
+				mp.Document = mo
+			}
+			p = mp
+		default:
+			return nil, permanent("cannot fill a %q header", h.Format)
+		}
+		out.Components = append(out.Components, templateComponent{Type: "header", Parameters: []any{p}})
+	}
+	if len(t.ParamNames) > 0 && len(t.ParamNames) != len(t.Params) {
+		return nil, permanent("%d named body parameters for %d values", len(t.ParamNames), len(t.Params))
+	}
+	if len(t.Params) > 0 {
+		params := make([]any, len(t.Params))
+		for i, v := range t.Params {
+			p := textParameter{Type: "text", Text: v}
+			if len(t.ParamNames) > 0 {
+				if t.ParamNames[i] == "" {
+					return nil, permanent("body parameter %d has no name", i+1)
+				}
+				p.ParameterName = t.ParamNames[i]
+			}
+			params[i] = p
+		}
+		out.Components = append(out.Components, templateComponent{Type: "body", Parameters: params})
+	}
+	seen := map[int]bool{}
+	for _, b := range t.Buttons {
+		// Meta numbers a template's buttons 0 to 9.
+		if b.Index < 0 || b.Index > 9 || seen[b.Index] {
+			return nil, permanent("URL button index %d is out of range 0–9 or given twice", b.Index)
+		}
+		seen[b.Index] = true
+		if strings.TrimSpace(b.Text) == "" {
+			return nil, permanent("URL button %d's value is empty", b.Index)
+		}
+		out.Components = append(out.Components, templateComponent{Type: "button", SubType: "url",
+			Index: strconv.Itoa(b.Index), Parameters: []any{textParameter{Type: "text", Text: b.Text}}})
+	}
+	return out, nil
 }
 
 // flowMessage builds an interactive flow message (§1.2, "Send Published
@@ -453,14 +569,26 @@ func (c *Client) mediaObject(ctx context.Context, cr Credentials, base string, d
 	if md == nil {
 		return nil, queue.Classify(queue.Permanent, "", fmt.Errorf("meta: the %s message has no media", d.Kind))
 	}
+	mo, err := c.mediaRef(ctx, cr, base, md)
+	if err != nil {
+		return nil, err
+	}
+	mo.Caption = d.Text
+	return mo, nil
+}
+
+// mediaRef refers to md by its public link when meta.media_by_link allows
+// and it has one, else by the id of its upload (cached per media object
+// and phone number).
+func (c *Client) mediaRef(ctx context.Context, cr Credentials, base string, md *queue.Media) (*mediaObject, error) {
 	if cr.MediaByLink && md.PublicURL != "" {
-		return &mediaObject{Link: md.PublicURL, Caption: d.Text}, nil
+		return &mediaObject{Link: md.PublicURL}, nil
 	}
 	id, err := c.mediaID(ctx, cr, base, md)
 	if err != nil {
 		return nil, err
 	}
-	return &mediaObject{ID: id, Caption: d.Text}, nil
+	return &mediaObject{ID: id}, nil
 }
 
 // mediaID returns Meta's id for md on this phone number, uploading it the

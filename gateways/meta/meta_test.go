@@ -3,6 +3,7 @@ package meta_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +13,10 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +29,7 @@ import (
 const (
 	testToken   = "EAAtestAccessToken0123456789abcdef"
 	testPNID    = "106540352242922"
+	testWABA    = "102290129340398"
 	testVersion = "v23.0"
 )
 
@@ -42,6 +47,12 @@ type fakeGraph struct {
 	fail func(r *http.Request) (status int, header http.Header, body string, ok bool)
 	// token is the bearer token the fake accepts.
 	token string
+	// templates are the account's message templates (JSON objects as
+	// GET message_templates lists them), served templatePage at a time
+	// (default 2); templateQueries records each list request's query.
+	templates       []string
+	templatePage    int
+	templateQueries []url.Values
 }
 
 type upload struct {
@@ -62,6 +73,10 @@ func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	fail, token := f.fail, f.token
 	f.mu.Unlock()
+	if r.Method == http.MethodGet && r.URL.Path == "/"+testVersion+"/"+testWABA+"/message_templates" {
+		f.serveTemplates(w, r, token, fail)
+		return
+	}
 	base := "/" + testVersion + "/" + testPNID
 	if r.Method != http.MethodPost || (r.URL.Path != base+"/messages" && r.URL.Path != base+"/media") {
 		f.t.Errorf("unexpected request %s %s", r.Method, r.URL.Path)
@@ -148,6 +163,73 @@ func (f *fakeGraph) serveMedia(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `{"id":"44907093273840%02d"}`, n)
 }
 
+// serveTemplates answers GET /{version}/{waba-id}/message_templates like
+// the Graph API: the bearer token, the fields asked for, a limit, pages
+// chained by an opaque after cursor, and a next URL that (as Graph's do)
+// carries the access token in its query.
+func (f *fakeGraph) serveTemplates(w http.ResponseWriter, r *http.Request, token string,
+	fail func(r *http.Request) (int, http.Header, string, bool)) {
+	q := r.URL.Query()
+	f.mu.Lock()
+	f.templateQueries = append(f.templateQueries, q)
+	all, size := append([]string(nil), f.templates...), f.templatePage
+	f.mu.Unlock()
+	if q.Has("access_token") {
+		f.t.Errorf("the access token travelled in the list's URL")
+	}
+	if r.Header.Get("Authorization") != "Bearer "+token {
+		graphErr(w, http.StatusUnauthorized, 190, "Invalid OAuth access token")
+		return
+	}
+	if fail != nil {
+		if status, h, body, ok := fail(r); ok {
+			for k, v := range h {
+				w.Header()[k] = v
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, body)
+			return
+		}
+	}
+	fields := strings.Split(q.Get("fields"), ",")
+	for _, want := range []string{"name", "language", "status", "category", "parameter_format", "components"} {
+		if !slices.Contains(fields, want) {
+			graphErr(w, http.StatusBadRequest, 100, "(#100) the list was not asked for "+want)
+			return
+		}
+	}
+	limit, err := strconv.Atoi(q.Get("limit"))
+	if err != nil || limit < 1 {
+		graphErr(w, http.StatusBadRequest, 100, "(#100) Invalid parameter limit")
+		return
+	}
+	if size == 0 {
+		size = 2
+	}
+	size = min(size, limit)
+	start := 0
+	if a := q.Get("after"); a != "" {
+		b, err := base64.RawURLEncoding.DecodeString(a)
+		n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "offset:"))
+		if err != nil || err2 != nil || n < 0 || n > len(all) {
+			graphErr(w, http.StatusBadRequest, 100, "(#100) Invalid after cursor")
+			return
+		}
+		start = n
+	}
+	end := min(start+size, len(all))
+	cursor := func(n int) string { return base64.RawURLEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(n))) }
+	page := `{"data":[` + strings.Join(all[start:end], ",") + `],"paging":{"cursors":{"before":"` + cursor(start) + `","after":"` + cursor(end) + `"}`
+	if end < len(all) {
+		next := url.Values{"access_token": {token}, "fields": {q.Get("fields")}, "limit": {strconv.Itoa(limit)}, "after": {cursor(end)}}
+		page += `,"next":"` + f.srv.URL + r.URL.Path + "?" + next.Encode() + `"`
+	}
+	page += `}}`
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, page)
+}
+
 func graphErr(w http.ResponseWriter, status, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -173,7 +255,7 @@ func (f *fakeGraph) setFail(fn func(r *http.Request) (int, http.Header, string, 
 }
 
 func (f *fakeGraph) creds() meta.Credentials {
-	return meta.Credentials{AccessToken: testToken, PhoneNumberID: testPNID, BaseURL: f.srv.URL,
+	return meta.Credentials{AccessToken: testToken, PhoneNumberID: testPNID, WABAID: testWABA, BaseURL: f.srv.URL,
 		AppSecret: "app-secret-for-tests", VerifyToken: "verify-token-for-tests"}
 }
 

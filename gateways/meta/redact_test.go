@@ -89,7 +89,7 @@ func TestWebhookErrorTitlesAreRedacted(t *testing.T) {
 			VerifyToken: testVerifyToken, Secrets: []string{other}}, nil
 	}})
 	sink, events := &memSink{}, &memEvents{}
-	h := c.WebhookHandler(sink, events)
+	h := c.WebhookHandler(sink, events, nil)
 	pad := strings.Repeat("pad ", 30)
 	for i, title := range []string{
 		"Access token: Session has expired, " + pad + token,

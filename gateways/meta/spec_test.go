@@ -30,6 +30,9 @@ const specURL = "file:///meta-whatsapp-cloud-api-v23.0.json"
 type spec struct {
 	doc     map[string]any
 	compile func(ptr string) (*jsonschema.Schema, error)
+	// indexFixes counts the button index patterns fixIndexPattern
+	// replaced.
+	indexFixes int
 }
 
 var loadSpecOnce = sync.OnceValues(loadSpecFile)
@@ -89,17 +92,116 @@ func loadSpecFile() (*spec, error) {
 		return nil, errors.New("spec is not an object")
 	}
 	closeAllOf(m)
+	fixes := fixIndexPattern(m)
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020) // OpenAPI 3.1 schemas are JSON Schema 2020-12
 	if err := c.AddResource(specURL, m); err != nil {
 		return nil, err
 	}
 	var mu sync.Mutex
-	return &spec{doc: m, compile: func(ptr string) (*jsonschema.Schema, error) {
+	return &spec{doc: m, indexFixes: fixes, compile: func(ptr string) (*jsonschema.Schema, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		return c.Compile(specURL + ptr)
 	}}, nil
+}
+
+// brokenIndexPattern is the spec's pattern for a template button's
+// index. It is one character class (2 to 6, a comma, a space, 1 and 4),
+// so it rejects "0", "7", "8" and "9", although its own description says
+// "Position index of the button (0-9)" and Meta's examples use "0".
+const brokenIndexPattern = "^[2-6, 11-14]$"
+
+// fixIndexPattern replaces brokenIndexPattern with the range the
+// description gives, and only it; it returns how many it replaced.
+func fixIndexPattern(v any) int {
+	n := 0
+	switch v := v.(type) {
+	case map[string]any:
+		if v["pattern"] == brokenIndexPattern {
+			v["pattern"] = "^[0-9]$"
+			n++
+		}
+		for _, e := range v {
+			n += fixIndexPattern(e)
+		}
+	case []any:
+		for _, e := range v {
+			n += fixIndexPattern(e)
+		}
+	}
+	return n
+}
+
+// validateTemplateMessage checks a template message against the spec
+// more closely than the messages schema alone can: the schema lists a
+// template's components and their parameters through OpenAPI
+// discriminators, which JSON Schema ignores (a header parameter
+// {"type":"image"} without an image passes it). So each component is
+// also checked against the schema its type maps to (HeaderComponent,
+// BodyComponent, ButtonComponent), and each parameter against the one
+// its type maps to (ImageParameter, TextParameter, ButtonTextParameter,
+// …), as the spec's own discriminator mappings say.
+func (s *spec) validateTemplateMessage(t *testing.T, body []byte) error {
+	t.Helper()
+	if err := s.validate(t, messagesOp, body); err != nil {
+		return err
+	}
+	var m struct {
+		Template struct {
+			Components []map[string]any `json:"components"`
+		} `json:"template"`
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		return err
+	}
+	for i, comp := range m.Template.Components {
+		ref, err := s.mapped("TemplateComponent", comp)
+		if err != nil {
+			return fmt.Errorf("component %d: %w", i, err)
+		}
+		if err := s.validate(t, ref, mustJSON(t, comp)); err != nil {
+			return fmt.Errorf("component %d against %s: %w", i, ref, err)
+		}
+		base := "ParameterObject"
+		if comp["type"] == "button" {
+			base = "ButtonParameterObject"
+		}
+		params, _ := comp["parameters"].([]any)
+		for j, p := range params {
+			pm, _ := p.(map[string]any)
+			ref, err := s.mapped(base, pm)
+			if err != nil {
+				return fmt.Errorf("component %d parameter %d: %w", i, j, err)
+			}
+			if err := s.validate(t, ref, mustJSON(t, pm)); err != nil {
+				return fmt.Errorf("component %d parameter %d against %s: %w", i, j, ref, err)
+			}
+		}
+	}
+	return nil
+}
+
+// mapped returns the pointer of the schema that the discriminator of the
+// named schema maps v to.
+func (s *spec) mapped(schema string, v map[string]any) (string, error) {
+	var cur any = s.doc
+	for _, k := range []string{"components", "schemas", schema, "discriminator"} {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return "", fmt.Errorf("spec: %s has no discriminator", schema)
+		}
+		cur = m[k]
+	}
+	d, _ := cur.(map[string]any)
+	prop, _ := d["propertyName"].(string)
+	mapping, _ := d["mapping"].(map[string]any)
+	key, _ := v[prop].(string)
+	ref, ok := mapping[key].(string)
+	if !ok {
+		return "", fmt.Errorf("spec: %s has no %s %q", schema, prop, key)
+	}
+	return ref, nil
 }
 
 // jsonValue turns YAML's decoded maps into JSON objects.

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/store"
 )
 
@@ -38,16 +39,19 @@ type EventLog interface {
 }
 
 // WebhookHandler serves Meta's webhook callback (mounted at /webhooks/meta):
-// GET answers the subscription handshake, POST takes signed status
-// notifications and applies them as receipts.
-func (c *Client) WebhookHandler(sink ReceiptSink, events EventLog) http.Handler {
-	return &webhook{c: c, sink: sink, events: events}
+// GET answers the subscription handshake, POST takes signed
+// notifications: statuses become receipts for sink, customers' messages
+// (the "messages" field) go to inbound, which stores each once (nil
+// drops them).
+func (c *Client) WebhookHandler(sink ReceiptSink, events EventLog, inbound gateways.InboundSink) http.Handler {
+	return &webhook{c: c, sink: sink, events: events, inbound: inbound}
 }
 
 type webhook struct {
-	c      *Client
-	sink   ReceiptSink
-	events EventLog
+	c       *Client
+	sink    ReceiptSink
+	events  EventLog
+	inbound gateways.InboundSink
 }
 
 func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -113,7 +117,7 @@ func validSignature(header string, body []byte, secret string) bool {
 	return hmac.Equal(got, mac.Sum(nil))
 }
 
-// Webhook payload (§1.6): only what receipts need.
+// Webhook payload (§1.6): only what receipts and inbound messages need.
 type (
 	webhookPayload struct {
 		Object string `json:"object"`
@@ -130,7 +134,43 @@ type (
 		} `json:"metadata"`
 		Statuses []statusUpdate  `json:"statuses"`
 		Errors   []webhookError  `json:"errors"`
+		Contacts []contact       `json:"contacts"`
 		Messages json.RawMessage `json:"messages"`
+	}
+	contact struct {
+		WAID    string `json:"wa_id"`
+		Profile struct {
+			Name string `json:"name"`
+		} `json:"profile"`
+	}
+	// incoming is one customer message; only the parts that carry text
+	// are read.
+	incoming struct {
+		From      string `json:"from"`
+		ID        string `json:"id"`
+		Timestamp string `json:"timestamp"`
+		Type      string `json:"type"`
+		Text      *struct {
+			Body string `json:"body"`
+		} `json:"text"`
+		Image    *captioned `json:"image"`
+		Video    *captioned `json:"video"`
+		Document *captioned `json:"document"`
+		Button   *struct {
+			Text string `json:"text"`
+		} `json:"button"`
+		Interactive *struct {
+			Type        string `json:"type"`
+			ButtonReply *struct {
+				Title string `json:"title"`
+			} `json:"button_reply"`
+			ListReply *struct {
+				Title string `json:"title"`
+			} `json:"list_reply"`
+		} `json:"interactive"`
+	}
+	captioned struct {
+		Caption string `json:"caption"`
 	}
 	statusUpdate struct {
 		ID          string         `json:"id"`
@@ -147,8 +187,11 @@ type (
 )
 
 // notify handles a signed POST: 401 unless the signature matches the raw
-// body; 200 for any validly signed body, even one without statuses; 500
-// only when receipts could not be stored, so Meta delivers again.
+// body; 200 for any validly signed body, even one without statuses or
+// messages; 500 only when a receipt or a customer's message could not be
+// stored, so Meta delivers the whole body again (receipts already applied
+// are skipped by the event log, messages already stored by the inbound
+// sink).
 func (h *webhook) notify(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
@@ -196,11 +239,17 @@ func (h *webhook) notify(w http.ResponseWriter, r *http.Request) {
 					failed = err
 				}
 			}
+			if ch.Field == "messages" {
+				if err := h.receive(ctx, ch.Value, cr); err != nil {
+					failed = err
+				}
+			}
 		}
 	}
 	if failed != nil {
-		h.c.log.ErrorContext(ctx, "webhook: receipts not stored; Meta will deliver again", "err", failed)
-		http.Error(w, "receipts not stored", http.StatusInternalServerError)
+		h.c.log.ErrorContext(ctx, "webhook: receipts or messages not stored; Meta will deliver again",
+			"err", redact(failed.Error(), cr.secrets()))
+		http.Error(w, "not stored", http.StatusInternalServerError)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -229,6 +278,11 @@ func (h *webhook) apply(ctx context.Context, st statusUpdate, cr Credentials) er
 	rc := store.Receipt{Gateway: Name, ProviderMessageID: st.ID, Status: status, At: parseUnix(st.Timestamp)}
 	if status == store.StatusFailed {
 		rc.Error = failureReason(st.Errors, cr.secrets())
+		for _, e := range st.Errors {
+			if e.Code == CodeWindowClosed {
+				rc.WindowClosed = true
+			}
+		}
 	}
 	eventID := st.ID + ":" + st.Status + ":" + st.Timestamp
 	if h.events != nil {
@@ -261,6 +315,105 @@ func (h *webhook) apply(ctx context.Context, st statusUpdate, cr Credentials) er
 	}
 	h.c.log.DebugContext(ctx, "receipt applied", "provider_id", st.ID, "status", st.Status)
 	return nil
+}
+
+// receive hands each customer message of one change to the inbound sink.
+// A message that cannot be read is skipped (a redelivery would not help);
+// the first sink error is returned after trying the others. Neither the
+// text nor the profile name is logged.
+func (h *webhook) receive(ctx context.Context, v changeValue, cr Credentials) error {
+	if len(v.Messages) == 0 {
+		return nil
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(v.Messages, &raw); err != nil {
+		h.c.log.WarnContext(ctx, "webhook: messages is not a list; ignored")
+		return nil
+	}
+	var failed error
+	for _, r := range raw {
+		var in incoming
+		if err := json.Unmarshal(r, &in); err != nil {
+			h.c.log.WarnContext(ctx, "webhook: unreadable message ignored")
+			continue
+		}
+		m, ok := inboundMessage(in, v)
+		if !ok {
+			h.c.log.WarnContext(ctx, "webhook: message without an id or a sender's number ignored",
+				"provider_id", bound(clean(in.ID, cr.secrets())), "type", bound(clean(in.Type, cr.secrets())))
+			continue
+		}
+		if h.inbound == nil {
+			h.c.log.DebugContext(ctx, "webhook: customer message dropped (no inbound sink)", "provider_id", m.ProviderMessageID)
+			continue
+		}
+		if err := h.inbound.Inbound(ctx, m); err != nil {
+			if failed == nil {
+				failed = fmt.Errorf("inbound %s: %w", m.ProviderMessageID, err)
+			}
+			continue
+		}
+		h.c.log.DebugContext(ctx, "customer message received", "provider_id", m.ProviderMessageID,
+			"phone", gateways.MaskPhone(m.Phone), "kind", m.Kind)
+	}
+	return failed
+}
+
+// inboundMessage is the stored form of one customer message; ok is false
+// without an id or a sender's number.
+func inboundMessage(in incoming, v changeValue) (store.InboundMessage, bool) {
+	if in.ID == "" || in.From == "" || strings.Trim(in.From, "0123456789") != "" {
+		return store.InboundMessage{}, false
+	}
+	m := store.InboundMessage{Gateway: Name, Account: v.Metadata.PhoneNumberID, ProviderMessageID: in.ID,
+		Phone: "+" + in.From, Kind: store.InboundOther, ReceivedAt: parseUnix(in.Timestamp)}
+	for _, c := range v.Contacts {
+		if c.WAID == in.From {
+			m.ProfileName = c.Profile.Name
+			break
+		}
+	}
+	caption := func(c *captioned) string {
+		if c == nil {
+			return ""
+		}
+		return c.Caption
+	}
+	switch in.Type {
+	case "text":
+		m.Kind = store.InboundText
+		if in.Text != nil {
+			m.Body = in.Text.Body
+		}
+	case "image":
+		m.Kind, m.Body = store.InboundImage, caption(in.Image)
+	case "video":
+		m.Kind, m.Body = store.InboundVideo, caption(in.Video)
+	case "document":
+		m.Kind, m.Body = store.InboundDocument, caption(in.Document)
+	case "audio":
+		m.Kind = store.InboundAudio
+	case "button":
+		// A quick-reply button of a template ("Stop promotions").
+		m.Kind = store.InboundText
+		if in.Button != nil {
+			m.Body = in.Button.Text
+		}
+	case "interactive":
+		m.Kind = store.InboundText
+		if i := in.Interactive; i != nil {
+			switch {
+			case i.ButtonReply != nil:
+				m.Body = i.ButtonReply.Title
+			case i.ListReply != nil:
+				m.Body = i.ListReply.Title
+			}
+		}
+		if m.Body == "" {
+			m.Kind = store.InboundOther
+		}
+	}
+	return m, true
 }
 
 // failureReason is the item's error for a failed status: the first error's

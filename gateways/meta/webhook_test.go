@@ -150,7 +150,7 @@ func TestWebhookFixturesMatchSpec(t *testing.T) {
 // GET answers the subscription handshake only with the right token.
 func TestWebhookHandshake(t *testing.T) {
 	t.Parallel()
-	h := webhookClient(nil).WebhookHandler(&memSink{}, &memEvents{})
+	h := webhookClient(nil).WebhookHandler(&memSink{}, &memEvents{}, nil)
 	get := func(q url.Values) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/webhooks/meta?"+q.Encode(), nil))
@@ -173,7 +173,7 @@ func TestWebhookHandshake(t *testing.T) {
 	// No verify token configured: nothing matches, not even an empty one.
 	empty := meta.New(meta.Options{Credentials: func(context.Context) (meta.Credentials, error) { return meta.Credentials{}, nil }})
 	rec = httptest.NewRecorder()
-	empty.WebhookHandler(nil, nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/webhooks/meta?hub.mode=subscribe&hub.verify_token=&hub.challenge=1", nil))
+	empty.WebhookHandler(nil, nil, nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/webhooks/meta?hub.mode=subscribe&hub.verify_token=&hub.challenge=1", nil))
 	if rec.Code != http.StatusForbidden {
 		t.Errorf("empty configured token: %d", rec.Code)
 	}
@@ -185,7 +185,7 @@ func TestWebhookSignature(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
 	sink, events := &memSink{}, &memEvents{}
-	h := webhookClient(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))).WebhookHandler(sink, events)
+	h := webhookClient(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))).WebhookHandler(sink, events, nil)
 	body := statusPayload("wamid.X", "delivered", 1750263773, "")
 
 	tampered := bytes.Replace(body, []byte("delivered"), []byte("read"), 1)
@@ -253,7 +253,7 @@ func TestWebhookSignature(t *testing.T) {
 func TestWebhookStoreErrorAndLimits(t *testing.T) {
 	t.Parallel()
 	sink := &memSink{err: errors.New("database is locked")}
-	h := webhookClient(nil).WebhookHandler(sink, nil)
+	h := webhookClient(nil).WebhookHandler(sink, nil, nil)
 	body := statusPayload("wamid.X", "read", 1750263773, "")
 	if rec := post(h, body, sign(body, testAppSecret)); rec.Code != http.StatusInternalServerError {
 		t.Fatalf("store error: %d", rec.Code)
@@ -275,7 +275,7 @@ func TestWebhookStoreErrorAndLimits(t *testing.T) {
 func TestWebhookRedeliveryAfterStoreError(t *testing.T) {
 	t.Parallel()
 	sink, events := &memSink{err: errors.New("database is locked")}, &memEvents{}
-	h := webhookClient(nil).WebhookHandler(sink, events)
+	h := webhookClient(nil).WebhookHandler(sink, events, nil)
 	body := statusPayload("wamid.R", "delivered", 1750263773, "")
 	if rec := post(h, body, sign(body, testAppSecret)); rec.Code != http.StatusInternalServerError {
 		t.Fatalf("store error: %d", rec.Code)
@@ -318,7 +318,7 @@ func TestWebhookWithStore(t *testing.T) {
 	if applied, err := db.CompleteQueueItems(ctx, outs); err != nil || !applied[0] || !applied[1] {
 		t.Fatalf("complete: %v %v", applied, err)
 	}
-	h := webhookClient(nil).WebhookHandler(db, db)
+	h := webhookClient(nil).WebhookHandler(db, db, nil)
 	send := func(b []byte) {
 		t.Helper()
 		if rec := post(h, b, sign(b, testAppSecret)); rec.Code != http.StatusOK {
