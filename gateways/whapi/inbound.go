@@ -74,8 +74,10 @@ func inboundFor(account string, m webhookMessage) (store.InboundMessage, string)
 	if !ok || !personServers[strings.ToLower(server)] {
 		return store.InboundMessage{}, "not a person's chat"
 	}
-	phone := m.From
-	if phone == "" {
+	// The sender's number: from (a ContactID, digits; tolerated as a
+	// "+" number or a chat id), else the person chat's own number.
+	phone, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(m.From), "+"), "@")
+	if !phoneDigits(phone) {
 		phone = user
 	}
 	if !phoneDigits(phone) {

@@ -66,8 +66,9 @@ var (
 		`"from":"919876543210"}`
 	voiceMessage = `{"id":"Vo1ceNoteAbc-DEF12345","from_me":false,"type":"voice","chat_id":"919876543210@s.whatsapp.net",` +
 		`"timestamp":1712995460,"voice":{"id":"oga-9f8e7d6c5b4a","mime_type":"audio/ogg; codecs=opus","file_size":5120,"seconds":4},"from":"919876543210"}`
+	// No from: the person chat's number.
 	stickerMessage = `{"id":"St1ckerAbcd-EF123456","from_me":false,"type":"sticker","chat_id":"919876543210@s.whatsapp.net",` +
-		`"timestamp":1712995470,"sticker":{"id":"webp-1a2b3c4d","mime_type":"image/webp","file_size":2048},"from":"919876543210"}`
+		`"timestamp":1712995470,"sticker":{"id":"webp-1a2b3c4d","mime_type":"image/webp","file_size":2048}}`
 	// Sent by the business, from the API or the phone.
 	ownMessage = `{"id":"0wnMsgAbcdef-GH123456","from_me":true,"type":"text","chat_id":"919876543210@s.whatsapp.net",` +
 		`"timestamp":1712995500,"source":"api","text":{"body":"Shipped today"},"from":"15550001111","from_name":"Shop"}`
