@@ -24,7 +24,9 @@ const unblockTimeout = 5 * time.Second
 // Definition describes the linked session to the wiring: it sends text,
 // images and videos through account (opened by the caller, which also
 // runs the WhatsApp operator chat on it), paces itself, is ready once an
-// account is linked, and lifts its pause when it connects again.
+// account is linked, lifts its pause when it connects again, and passes
+// customers' messages to the number to env.Inbound (not those in the
+// operator bot's chats, OperatorChatsSetting). It has no window.
 func Definition(account *Session) gateways.Definition {
 	return gateways.Definition{
 		Name:        Name,
@@ -59,6 +61,14 @@ func Definition(account *Session) gateways.Definition {
 				},
 			})
 			remove := account.AddHandler(snd.HandleEvent)
+			if env.Inbound != nil {
+				// Customers' messages to the number; the operator bot's
+				// chats on the same account are left to the bot.
+				in := NewInbound(InboundOptions{Sink: env.Inbound, Account: account.LinkedJID, ResolvePN: account.PNForLID,
+					OperatorChats: operatorChats(env.Settings), Logger: log})
+				removeSender, removeInbound := remove, account.AddHandler(in.HandleEvent)
+				remove = func() { removeInbound(); removeSender() }
+			}
 			return gateways.Gateway{Sender: snd, Close: remove}, nil
 		},
 	}

@@ -21,6 +21,10 @@
 //     from events (StateFor) so that a logged-out, replaced or banned number
 //     fails fast as sender-blocked, and turns delivery receipts into
 //     store.Receipt values (ReceiptsFor).
+//   - Inbound passes the messages customers send to the number to the
+//     gateway's inbound sink (InboundFor maps one whatsmeow message event),
+//     leaving the WhatsApp operator bot's chats on the same account
+//     (OperatorChatsSetting) to the bot.
 //
 // # What the tests do not cover
 //

@@ -143,9 +143,10 @@ func (s *Sender) HandleEvent(evt any) {
 		*events.Presence, *events.ChatPresence, *events.PushName, *events.BusinessName,
 		*events.AppState, *events.AppStateSyncComplete, *events.OfflineSyncPreview, *events.OfflineSyncCompleted,
 		*events.QR, *events.KeepAliveTimeout, *events.KeepAliveRestored, *events.ManualLoginReconnect:
-		// Ignored on purpose: incoming messages are the bot transport's;
-		// history, presence and app state do not affect sending; the
-		// socket notices a dead link by itself after keepalive timeouts.
+		// Ignored on purpose: incoming messages are Inbound's and the
+		// bot transport's; history, presence and app state do not affect
+		// sending; the socket notices a dead link by itself after
+		// keepalive timeouts.
 		return
 	}
 	if st, reason, ok := StateFor(evt); ok {

@@ -66,7 +66,7 @@ func Definition() gateways.Definition {
 			return cr.notReady()
 		},
 		Open: func(_ context.Context, env gateways.Env) (gateways.Gateway, error) {
-			c := New(Options{Credentials: CredentialsFrom(env.Settings), Logger: env.Logger})
+			c := New(Options{Credentials: CredentialsFrom(env.Settings), Logger: env.Logger, Inbound: env.Inbound})
 			return gateways.Gateway{Sender: c, Webhook: c.WebhookHandler(env.DB, env.DB)}, nil
 		},
 	}

@@ -21,9 +21,10 @@ import (
 const maxWebhookBody = 1 << 20
 
 // webhookPayload is the part of WHAPI's WebhookPayload this gateway reads.
-// Other arrays (messages, chats, …) are ignored on purpose.
+// Other arrays (chats, contacts, …) are ignored on purpose.
 type webhookPayload struct {
-	Statuses []webhookStatus `json:"statuses"`
+	Statuses []webhookStatus  `json:"statuses"`
+	Messages []webhookMessage `json:"messages"`
 	Event    struct {
 		Type   string `json:"type"`
 		Method string `json:"method"`
@@ -51,7 +52,10 @@ type webhookStatus struct {
 // become receipts for gateway "whapi": delivered, read (also "played") and
 // failed; pending, sent and deleted change nothing. Each (message id,
 // status) is processed once: events remembers it, and a replay is skipped.
-// The answer is 200 unless the store fails (500, so WHAPI retries).
+// New messages (event messages.post) that customers sent from a person's
+// chat go to the client's inbound sink (see inboundFor); the sink stores
+// each message id once, so a redelivery is harmless. The answer is 200
+// unless the store or the sink fails (500, so WHAPI retries).
 func (c *Client) WebhookHandler(sink ReceiptSink, events EventLog) http.Handler {
 	if sink == nil {
 		panic("whapi: WebhookHandler needs a receipt sink")
@@ -86,6 +90,11 @@ func (c *Client) WebhookHandler(sink ReceiptSink, events EventLog) http.Handler 
 				http.Error(w, "internal error", http.StatusInternalServerError)
 				return
 			}
+		}
+		if err := c.takeMessages(ctx, p); err != nil {
+			c.log.Error("webhook: inbound message not taken", "err", scrub(err.Error(), cr))
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"ok":true}` + "\n"))

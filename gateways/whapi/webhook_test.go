@@ -193,7 +193,8 @@ func TestWebhook(t *testing.T) {
 		if rec.Code != http.StatusMethodNotAllowed {
 			t.Fatalf("GET: %d", rec.Code)
 		}
-		// Inbound messages and unknown ids are acknowledged and ignored.
+		// A message without a chat and unknown ids are acknowledged and
+		// ignored.
 		if code := b.post(t, ptr(hookSecret), `{"messages":[{"id":"x","from_me":false}],"event":{"type":"messages","method":"post"}}`); code != http.StatusOK {
 			t.Fatalf("messages event: %d", code)
 		}

@@ -1,6 +1,7 @@
 // Package whapi sends WhatsApp messages through WHAPI (whapi.cloud), a
 // gateway that drives a normal WhatsApp account linked by QR code, and
-// receives its delivery-status webhooks.
+// receives its webhooks: delivery statuses, and the messages customers send
+// to the number (passed to gateways.InboundSink).
 //
 // Sends are POST /messages/text, /messages/image and /messages/video with
 // "Authorization: Bearer <channel token>" and a JSON body. Images and videos
@@ -79,18 +80,22 @@ type Options struct {
 	// HTTPClient makes the calls (default: a client with a 60s timeout).
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// Inbound takes the messages customers send to the channel's number
+	// (webhook event "messages"); nil drops them.
+	Inbound gateways.InboundSink
 }
 
 // Client is the WHAPI gateway. It is safe for concurrent use.
 type Client struct {
-	creds func(ctx context.Context) (Credentials, error)
-	http  *http.Client
-	log   *slog.Logger
+	creds   func(ctx context.Context) (Credentials, error)
+	http    *http.Client
+	log     *slog.Logger
+	inbound gateways.InboundSink
 }
 
 // New returns a WHAPI client.
 func New(o Options) *Client {
-	c := &Client{creds: o.Credentials, http: o.HTTPClient, log: o.Logger}
+	c := &Client{creds: o.Credentials, http: o.HTTPClient, log: o.Logger, inbound: o.Inbound}
 	if c.creds == nil {
 		c.creds = func(context.Context) (Credentials, error) {
 			return Credentials{}, errors.New("no credentials configured")
