@@ -368,6 +368,15 @@ func TestInboundWebhooksAreSigned(t *testing.T) {
 	if len(posts) != 3 || posts[1].Status != http.StatusForbidden {
 		t.Errorf("WebhookPosts = %+v", posts)
 	}
+
+	// Hand-made posts: unsigned, mis-signed, and signed by Sign.
+	s.Post(bodies[0], "")
+	s.Post(bodies[0], "sha256=00")
+	s.Post([]byte(`{"object":"whatsapp_business_account","entry":[]}`), s.Sign([]byte(`{"object":"whatsapp_business_account","entry":[]}`)))
+	bodies, sigs = h.received()
+	if len(sigs) != 6 || sigs[3] != "" || validSig("s3cret", bodies[4], sigs[4]) || !validSig("s3cret", bodies[5], sigs[5]) {
+		t.Errorf("hand-made posts: signatures %q", sigs[3:])
+	}
 }
 
 func TestDeliverStatus(t *testing.T) {
