@@ -97,9 +97,9 @@ func (s *Server) serveMessages(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	now := s.now()
 	if gerr == nil && m.Type != "template" && !s.windowOpenLocked(wa) {
-		gerr = errWindow
+		gerr = windowErr()
 	}
-	if gerr != nil && !(gerr == errWindow && s.asyncWindow) {
+	if gerr != nil && !(gerr.code == 131047 && s.asyncWindow) {
 		s.refusals = append(s.refusals, Refusal{To: m.To, WaID: wa, Type: m.Type, Template: templateName(m.Template),
 			Code: gerr.code, HTTPStatus: gerr.status, Details: gerr.details, At: now})
 		s.mu.Unlock()
@@ -112,7 +112,7 @@ func (s *Server) serveMessages(w http.ResponseWriter, r *http.Request) {
 	if gerr != nil { // async 131047
 		s.refusals = append(s.refusals, Refusal{To: m.To, WaID: wa, Type: m.Type, Template: templateName(m.Template),
 			Code: gerr.code, HTTPStatus: http.StatusOK, Details: gerr.details, Async: true, ID: id, At: now})
-		status = s.statusBodyLocked(id, wa, "failed", now, []StatusError{windowStatusError()})
+		status = s.statusBodyLocked(id, wa, "failed", now, []StatusError{WindowStatusError()})
 		if s.holdStatuses {
 			s.held = append(s.held, status)
 			status = nil
@@ -139,11 +139,18 @@ func (s *Server) serveMessages(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var errWindow = &graphErr{status: http.StatusBadRequest, code: 131047, message: "(#131047) Re-engagement message",
-	details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number."}
+// windowErr is Meta's answer to a free-form message outside the window.
+func windowErr() *graphErr {
+	return &graphErr{status: http.StatusBadRequest, code: 131047, message: "(#131047) Re-engagement message",
+		details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number."}
+}
 
-func windowStatusError() StatusError {
-	return StatusError{Code: errWindow.code, Title: "Re-engagement message", Details: errWindow.details}
+// WindowStatusError is the error of Meta's failed status for a free-form
+// message outside the window (131047, "Re-engagement message"), for
+// Deliver(id, "failed", metatest.WindowStatusError()).
+func WindowStatusError() StatusError {
+	e := windowErr()
+	return StatusError{Code: e.code, Title: "Re-engagement message", Details: e.details}
 }
 
 func templateName(t *templateSend) string {

@@ -45,9 +45,8 @@ type Button struct {
 }
 
 var (
-	varRE        = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
-	positionalRE = regexp.MustCompile(`^[1-9][0-9]*$`)
-	namedRE      = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	varRE   = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
+	namedRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 )
 
 // vars lists the distinct variables of text in order of appearance.
@@ -413,11 +412,18 @@ func (s *Server) checkButton(buttons []Button, idx int, subType string, got []pa
 	return nil
 }
 
-// templateFields are the fields a message template node has; others are
-// refused like Graph does.
-var templateFields = []string{"id", "name", "language", "status", "category", "parameter_format", "components",
-	"previous_category", "sub_category", "quality_score", "rejected_reason", "correct_category",
-	"cta_url_link_tracking_opted_out", "library_template_name", "message_send_ttl_seconds"}
+// defaultFields are the fields listed without a fields parameter.
+func defaultFields() []string {
+	return []string{"id", "name", "language", "status", "category", "parameter_format", "components"}
+}
+
+// knownField reports whether a message template node has field f; Graph
+// refuses others. Fields the fake does not hold are accepted and omitted.
+func knownField(f string) bool {
+	return slices.Contains(defaultFields(), f) || slices.Contains([]string{"previous_category", "sub_category",
+		"quality_score", "rejected_reason", "correct_category", "cta_url_link_tracking_opted_out",
+		"library_template_name", "message_send_ttl_seconds"}, f)
+}
 
 // serveTemplates answers GET /{v}/{waba-id}/message_templates with Graph's
 // paging: limit, after, fields.
@@ -435,12 +441,12 @@ func (s *Server) serveTemplates(w http.ResponseWriter, r *http.Request) {
 	if s.pageSize > 0 && s.pageSize < limit {
 		limit = s.pageSize
 	}
-	fields := templateFields[:7]
+	fields := defaultFields()
 	if v := q.Get("fields"); v != "" {
 		fields = nil
 		for _, f := range strings.Split(v, ",") {
 			f = strings.TrimSpace(f)
-			if !slices.Contains(templateFields, f) {
+			if !knownField(f) {
 				graphError(w, &graphErr{status: http.StatusBadRequest, code: 100,
 					message: fmt.Sprintf("(#100) Tried accessing nonexisting field (%s) on node type (WhatsAppBusinessHSM)", f)})
 				return
