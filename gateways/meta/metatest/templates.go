@@ -316,7 +316,8 @@ func (p paramSend) decoded() Parameter {
 
 // checkTextParams checks the text parameters of a header or body against
 // its variables: the count (132000), then each parameter's kind and name
-// (132012), then that it has a value (131008).
+// (132012), then that it has a value (131008) without new lines, tabs or
+// more than 4 consecutive spaces (100).
 func checkTextParams(where string, want []string, got []paramSend, named, body bool) *graphErr {
 	if len(got) != len(want) {
 		return countMismatch(where, len(got), len(want))
@@ -336,8 +337,12 @@ func checkTextParams(where string, want []string, got []paramSend, named, body b
 			return errTemplate(132012, fmt.Sprintf("%s: parameter %d has parameter_name %q; the template has positional parameters", where, i+1, p.ParameterName))
 		}
 		used[p.ParameterName] = true
-		if p.Type == "text" && strings.TrimSpace(paramText(p)) == "" {
+		v := paramText(p)
+		if p.Type == "text" && strings.TrimSpace(v) == "" {
 			return errTemplate(131008, fmt.Sprintf("%s: parameter %d: text is required", where, i+1))
+		}
+		if strings.ContainsAny(v, "\n\t") || strings.Contains(v, "     ") {
+			return invalidParam(fmt.Sprintf("%s: parameter %d: Param text cannot have new-line/tab characters or more than 4 consecutive spaces", where, i+1))
 		}
 	}
 	return nil

@@ -99,6 +99,8 @@ func TestTemplateSends(t *testing.T) {
 		{"empty body value", tmpl("diwali_offer", "en", comp("header", img), comp("body", ptext("Asha"), ptext(" ")), track), 131008, 400},
 		{"header image by an id never uploaded", tmpl("diwali_offer", "en",
 			comp("header", map[string]any{"type": "image", "image": map[string]any{"id": "999"}}), body2, track), 100, 400},
+		{"body value with a new line", tmpl("diwali_offer", "en", comp("header", img), comp("body", ptext("Asha\nRao"), ptext("20")), track), 100, 400},
+		{"body value with 5 spaces", tmpl("diwali_offer", "en", comp("header", img), comp("body", ptext("Asha     Rao"), ptext("20")), track), 100, 400},
 		{"footer component", tmpl("hello_world", "en_US", comp("footer", ptext("x"))), 100, 400},
 		{"body twice", tmpl("diwali_offer", "en", comp("header", img), body2, body2, track), 100, 400},
 		{"no language", map[string]any{"type": "template", "template": map[string]any{"name": "hello_world"}}, 100, 400},
