@@ -212,6 +212,15 @@ func (s *Server) WindowOpen(phone string) bool {
 	return s.windowOpenLocked(waID(phone))
 }
 
+// CloseWindow forgets phone's last message, as when Meta's view of the
+// window differs from the product's: the next free-form send is refused
+// with 131047.
+func (s *Server) CloseWindow(phone string) {
+	s.mu.Lock()
+	delete(s.lastIn, waID(phone))
+	s.mu.Unlock()
+}
+
 func (s *Server) windowOpenLocked(wa string) bool {
 	last, ok := s.lastIn[wa]
 	return ok && s.now().Before(last.Add(Window))
@@ -458,8 +467,8 @@ func (s *Server) Sign(body []byte) string { return sign(s.secret, body) }
 
 // Post posts body to the webhook URL with signature as X-Hub-Signature-256
 // (no header when ""), for tests of unsigned, mis-signed or hand-made
-// webhooks, and returns the callback's HTTP status. A failed post fails
-// the test.
+// webhooks, and returns the callback's HTTP status. It opens no window. A
+// failed post fails the test.
 func (s *Server) Post(body []byte, signature string) int {
 	s.t.Helper()
 	status, err := s.postSigned(body, signature)

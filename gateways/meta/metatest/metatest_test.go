@@ -219,12 +219,15 @@ func TestWindow(t *testing.T) {
 	s.Advance(time.Hour)
 	s.CustomerWrites(customer, "Hello again")
 	accepted("text after a new message", text("Welcome back"))
+	s.CloseWindow(customer)
+	refused("text after CloseWindow", text("Closed by Meta"))
+	s.CustomerWrites(customer, "Hello once more")
 	s.Advance(metatest.Window)
 	refused("text 24 h after the new message", text("Late again"))
 
 	refs := s.Refusals()
-	if len(refs) != 5 {
-		t.Fatalf("refusals = %+v, want 5", refs)
+	if len(refs) != 6 {
+		t.Fatalf("refusals = %+v, want 6", refs)
 	}
 	for _, r := range refs {
 		if r.Code != 131047 || r.WaID != "919876543210" || r.HTTPStatus != 400 || r.Async {
