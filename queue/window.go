@@ -101,11 +101,17 @@ func (l *Loop) enforceWindow(s stages, it *store.QueueItem, gateway string, clos
 }
 
 // windowUnknown gives back an item whose window could not be decided (the
-// database or settings are away): it waits a moment without spending its
-// attempt, like any send whose settings could not be read.
+// database is away): it waits a moment without spending its attempt, as a
+// send whose settings could not be read does (ErrUnavailable).
 func (l *Loop) windowUnknown(s stages, it store.QueueItem, gateway, what string, err error) store.Outcome {
 	if s.claim.Err() != nil {
 		return l.release(it)
 	}
-	return l.decide(s.finish, it, gateway, "", fmt.Errorf("%w: %s: %v", ErrUnavailable, what, err))
+	return l.decide(s.finish, it, gateway, "", windowUnknownError{fmt.Sprintf("not sent: could not %s: %v", what, err)})
 }
+
+// windowUnknownError is an ErrUnavailable in its own words.
+type windowUnknownError struct{ msg string }
+
+func (e windowUnknownError) Error() string        { return e.msg }
+func (e windowUnknownError) Is(target error) bool { return target == ErrUnavailable }

@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,13 +17,19 @@ import (
 )
 
 // windowStore counts the window reads the loop makes.
+// windowStore counts the window reads the loop makes; with down set they
+// fail as when the database is away.
 type windowStore struct {
 	*store.DB
 	reads atomic.Int64
+	down  atomic.Bool
 }
 
 func (s *windowStore) CustomerWindow(ctx context.Context, gateway, phone string) (store.Window, error) {
 	s.reads.Add(1)
+	if s.down.Load() {
+		return store.Window{}, errors.New("database is away")
+	}
 	return s.DB.CustomerWindow(ctx, gateway, phone)
 }
 
@@ -148,6 +155,7 @@ func TestWindow(t *testing.T) {
 		{"RefusedInFailedStatus", testRefusedInFailedStatus},
 		{"CampaignFreeFormFails", testCampaignFreeFormFails},
 		{"NoWindowNoRead", testNoWindowNoRead},
+		{"WindowUnreadable", testWindowUnreadable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -404,5 +412,26 @@ func testNoWindowNoRead(t *testing.T, b *bundle) {
 	w.step(t)
 	if n := w.st.reads.Load(); n != 1 {
 		t.Errorf("%d window reads for one free-form item on the window gateway, want 1", n)
+	}
+}
+
+// When the window cannot be read the free-form item is not sent: it waits
+// a moment with its attempt given back, and goes once the window is known.
+func testWindowUnreadable(t *testing.T, b *bundle) {
+	w := setupWindow(t, b, &intake{})
+	w.st.down.Store(true)
+	ids := w.enqueue(t, store.NewQueueItem{Phone: "+919876500701"})
+	w.step(t)
+	it := w.item(t, ids[0])
+	if it.Status != store.StatusQueued || it.Attempts != 0 || it.LastErrorClass != queue.OutcomeUnavailable.String() ||
+		!strings.Contains(it.LastError, "window") || w.meta.Calls() != 0 {
+		t.Fatalf("item while the window is unreadable: %s attempts %d class %q %q, %d gateway calls",
+			it.Status, it.Attempts, it.LastErrorClass, it.LastError, w.meta.Calls())
+	}
+	w.st.down.Store(false)
+	w.clock.Advance(time.Minute)
+	w.step(t)
+	if it := w.item(t, ids[0]); it.Status != store.StatusSent || it.Content.Kind != store.ContentTemplate {
+		t.Fatalf("once readable: %s %s", it.Status, it.Content.Kind)
 	}
 }
