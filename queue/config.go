@@ -21,6 +21,9 @@ type Store interface {
 	BlockGateway(ctx context.Context, gateway, reason string) error
 	GatewayStates(ctx context.Context) ([]store.GatewayState, error)
 	OptedOut(ctx context.Context, phone string) (bool, error)
+	CustomerWindow(ctx context.Context, gateway, phone string) (store.Window, error)
+	CloseWindow(ctx context.Context, gateway, phone string, at time.Time) error
+	ReplaceClaimedContent(ctx context.Context, id int64, token string, c store.QueueContent, actor, detail string) (bool, error)
 }
 
 // Library resolves saved messages and their media for deliveries; nil in
@@ -124,6 +127,17 @@ type Config struct {
 	// while the loop runs, so it is called for each failure and must be
 	// cheap: settings.Reader caches).
 	Secrets func(ctx context.Context) []string
+	// WindowOf, when set, gives the length of a gateway's customer-service
+	// window by gateway name (gateways.Definition.Window: 24h for the
+	// Cloud API; 0 for none). Free-form items (text, saved messages,
+	// flows) go through a gateway with a window only to a customer whose
+	// window is open (store.CustomerWindow); others go as the intake
+	// template (Reengage) or wait. Nil: no gateway has a window.
+	WindowOf func(gateway string) time.Duration
+	// Reengage, when set, gives the intake template a staff item goes as
+	// when its customer's window is closed. Nil, or no template: such
+	// items wait for the customer to write (store.ReleaseHeld).
+	Reengage Reengager
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -132,8 +146,10 @@ type Config struct {
 // gateway's name, the outcome and how long the gateway took to answer. The
 // outcome is one of SendOutcomes: OutcomeSent, OutcomeRetry, OutcomeFailed
 // (permanent, or out of attempts), OutcomeRateLimited, OutcomeUnavailable
-// (settings unreadable, nothing reached the provider) and
-// OutcomeSenderBlocked. It is called on the send's goroutine, so it must be
+// (settings unreadable, nothing reached the provider), OutcomeSenderBlocked
+// and OutcomeWindowClosed (a free-form message refused as outside the
+// customer's window; the item is not failed). An item held for a closed
+// window without calling the gateway is not told of. It is called on the send's goroutine, so it must be
 // quick and safe for concurrent use.
 type Observer interface {
 	ObserveSend(gateway string, outcome Outcome, latency time.Duration)

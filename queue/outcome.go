@@ -30,6 +30,11 @@ const (
 	// OutcomeReleased: the item goes back to the queue untried, its
 	// attempt refunded (at shutdown, or its claim's answer was lost).
 	OutcomeReleased Outcome = "released"
+	// OutcomeWindowClosed: the provider refused a free-form message as
+	// outside the customer's service window (Meta 131047). The item is
+	// not failed: it goes once more as the intake template in the same
+	// attempt, or waits for the customer to write.
+	OutcomeWindowClosed Outcome = "window_closed"
 	// OutcomeRescued: the item's lock outlived the lock timeout and it went
 	// back to the queue (see Rescuer).
 	OutcomeRescued Outcome = "rescued"
@@ -37,7 +42,7 @@ const (
 
 // SendOutcomes lists the outcomes an Observer may be told of.
 func SendOutcomes() []Outcome {
-	return []Outcome{OutcomeSent, OutcomeRetry, OutcomeFailed, OutcomeRateLimited, OutcomeUnavailable, OutcomeSenderBlocked}
+	return []Outcome{OutcomeSent, OutcomeRetry, OutcomeFailed, OutcomeRateLimited, OutcomeUnavailable, OutcomeSenderBlocked, OutcomeWindowClosed}
 }
 
 // String returns the outcome's stored and scraped word.

@@ -51,14 +51,48 @@ func (l *Loop) handle(s stages, it store.QueueItem, claim uint64, pace bool) sto
 		}
 	}
 
+	if out, ok := l.enforceWindow(s, &it, name, false); ok {
+		return out
+	}
+	out, refused := l.sendOnce(s, it, name, sender)
+	if !refused {
+		return out
+	}
+	// The provider refused the free-form item as outside the customer's
+	// window (Meta 131047): the window is closed whatever was known, and
+	// the item goes once more, in the same attempt, as the intake
+	// template, or is held.
+	if err := l.store.CloseWindow(s.finish, name, it.Phone, l.cfg.Now()); err != nil {
+		l.log.Warn("could not record the customer's closed window", "item", it.ID, "gateway", name, "err", err)
+	}
+	if ctx.Err() != nil {
+		return l.release(it) // nothing was sent
+	}
+	if out, ok := l.enforceWindow(s, &it, name, true); ok {
+		return out
+	}
+	if pace {
+		if err := l.pacer.Wait(ctx, name); err != nil {
+			return l.release(it)
+		}
+	}
+	out, _ = l.sendOnce(s, it, name, sender)
+	return out
+}
+
+// sendOnce builds the item's delivery, sends it and decides its outcome.
+// refused reports, with no outcome, that the provider refused a free-form
+// item as outside the customer's window (ErrWindowClosed): the caller
+// decides what becomes of it.
+func (l *Loop) sendOnce(s stages, it store.QueueItem, name string, sender Sender) (out store.Outcome, refused bool) {
 	sctx, cancel := context.WithTimeout(s.send, l.cfg.SendTimeout)
 	d, err := l.delivery(sctx, it)
 	if err != nil {
 		cancel()
 		if s.cut() {
-			return l.release(it) // nothing reached the gateway
+			return l.release(it), false // nothing reached the gateway
 		}
-		return l.decide(s.finish, it, name, "", err)
+		return l.decide(s.finish, it, name, "", err), false
 	}
 	obs := l.cfg.Observer
 	var start time.Time
@@ -71,14 +105,21 @@ func (l *Loop) handle(s stages, it store.QueueItem, claim uint64, pace bool) sto
 		lat = time.Since(start)
 	}
 	cancel()
+	if err != nil && errors.Is(err, ErrWindowClosed) && store.FreeForm(it.Content.Kind) {
+		if obs != nil {
+			obs.ObserveSend(name, OutcomeWindowClosed, lat)
+		}
+		l.log.Info("the provider refused a free-form message: the customer's window is closed", "item", it.ID, "gateway", name)
+		return store.Outcome{}, true
+	}
 	if err != nil && s.cut() {
 		err = cutMidSend(err)
 	}
-	out := l.decide(s.finish, it, name, id, err)
+	out = l.decide(s.finish, it, name, id, err)
 	if obs != nil {
 		obs.ObserveSend(name, sendOutcome(out), lat)
 	}
-	return out
+	return out, false
 }
 
 // release gives a claimed item back untried, at shutdown.

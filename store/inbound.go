@@ -232,25 +232,8 @@ func (db *DB) CustomerWindow(ctx context.Context, gateway, phone string) (Window
 // customer opens it again.
 func (db *DB) CloseWindow(ctx context.Context, gateway, phone string, at time.Time) error {
 	now := db.timestamp()
-	if at.IsZero() || at.After(now) {
-		at = now
-	}
-	at = at.UTC().Truncate(time.Microsecond)
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE customer_windows SET closed_at = ?, updated_at = ?
-WHERE gateway = ? AND phone = ? AND (closed_at IS NULL OR closed_at < ?)`, at, now, gateway, phone, at)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 {
-			return err
-		}
-		if _, err := getOne[windowRow](ctx, tx, `SELECT last_inbound_at, closed_at FROM customer_windows WHERE gateway = ? AND phone = ?`, gateway, phone); !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO customer_windows (gateway, phone, last_inbound_at, closed_at, updated_at)
-VALUES (?, ?, NULL, ?, ?)`, gateway, phone, at, now)
-		return err
+		return closeWindow(ctx, tx, gateway, phone, at, now)
 	})
 	if err != nil {
 		return fmt.Errorf("close window of %s on %s: %w", phone, gateway, err)
@@ -258,13 +241,37 @@ VALUES (?, ?, NULL, ?, ?)`, gateway, phone, at, now)
 	return nil
 }
 
+// closeWindow records within tx that phone's window on gateway closed at
+// at (zero or in the future: now); a later closing time is kept.
+func closeWindow(ctx context.Context, tx *sqlx.Tx, gateway, phone string, at, now time.Time) error {
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	at = at.UTC().Truncate(time.Microsecond)
+	res, err := tx.ExecContext(ctx, `UPDATE customer_windows SET closed_at = ?, updated_at = ?
+WHERE gateway = ? AND phone = ? AND (closed_at IS NULL OR closed_at < ?)`, at, now, gateway, phone, at)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	if _, err := getOne[windowRow](ctx, tx, `SELECT last_inbound_at, closed_at FROM customer_windows WHERE gateway = ? AND phone = ?`, gateway, phone); !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO customer_windows (gateway, phone, last_inbound_at, closed_at, updated_at)
+VALUES (?, ?, NULL, ?, ?)`, gateway, phone, at, now)
+	return err
+}
+
 // ReleaseHeld makes the items held for phone's closed window on gateway
-// (OutcomeWindowClosed) due now: the customer wrote, so they may go. It
-// returns how many it released.
+// (OutcomeWindowClosed) due now: the customer wrote, so they may go. Items
+// naming no gateway (they follow the active one) count as this gateway's.
+// It returns how many it released.
 func (db *DB) ReleaseHeld(ctx context.Context, gateway, phone string) (int64, error) {
 	now := db.timestamp()
 	n, err := db.exec(ctx, `UPDATE queue_items SET next_attempt_at = ?, updated_at = ?
-WHERE phone = ? AND status = 'queued' AND last_error_class = ? AND (gateway = ? OR gateway IS NULL)`,
+WHERE phone = ? AND status = 'queued' AND last_error_class = ? AND gateway IN ('', ?)`,
 		now, now, phone, OutcomeWindowClosed, gateway)
 	if err != nil {
 		return 0, fmt.Errorf("release items held for %s: %w", phone, err)

@@ -29,6 +29,13 @@ type Receipt struct {
 // a late delivered only fills delivered_at), and a replayed receipt changes
 // nothing. It reports whether anything changed; false also means the id is
 // unknown.
+//
+// A failed receipt with WindowClosed also closes the customer's window, in
+// the same transaction; a staff item whose content is free-form is then
+// not failed but queued again, due now, its attempt given back and its
+// provider message id cleared, with class OutcomeWindowClosed: the
+// delivery loop sends it as the intake template or holds it. Campaign and
+// template items fail as usual.
 func (db *DB) ApplyReceipt(ctx context.Context, r Receipt) (bool, error) {
 	now := db.timestamp()
 	at := r.At.UTC().Truncate(time.Microsecond)
@@ -58,6 +65,13 @@ WHERE provider_message_id = ? AND sent_gateway = ? AND status = 'sent'`
 	}
 	changed := false
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if r.Status == StatusFailed && r.WindowClosed {
+			requeued, err := db.windowClosedReceipt(ctx, tx, r, at, now)
+			if err != nil || requeued {
+				changed = requeued
+				return err
+			}
+		}
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err

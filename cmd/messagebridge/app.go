@@ -158,6 +158,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 		Library:  library.New(db, m.media, m.storage),
 		Observer: m.metrics,
 		Secrets:  m.settings.Secrets,
+		WindowOf: m.gset.windowOf(),
 
 		// A hold for a paused gateway is decided on the settings as
 		// stored, not as cached (a switch may have released the item).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/messagebridge/messagebridge/bot/telegram"
 	"github.com/messagebridge/messagebridge/bot/whatsapp"
@@ -95,6 +96,16 @@ func (g *gatewaySet) rates(r *settings.Reader) func(ctx context.Context) map[str
 		}
 		return out
 	}
+}
+
+// windowOf gives the loop each gateway's customer-service window by name
+// (0: none).
+func (g *gatewaySet) windowOf() func(gateway string) time.Duration {
+	w := make(map[string]time.Duration, len(g.defs))
+	for _, d := range g.defs {
+		w[d.Name] = d.Window
+	}
+	return func(gateway string) time.Duration { return w[gateway] }
 }
 
 // close lets go of the gateways, the last built first.
