@@ -264,6 +264,14 @@ func TestContractWindowAndInbound(t *testing.T) {
 		m.ProfileName != "Asha Rao" || m.Kind != store.InboundText || m.Body != "hi" || !m.ReceivedAt.Equal(contractNow) {
 		t.Errorf("stored = %+v", m)
 	}
+	imgID, status := g.CustomerSendsImage(contractPhone, "this one please")
+	if status != http.StatusOK {
+		t.Fatalf("inbound image webhook answered %d", status)
+	}
+	if got, err := db.InboundMessages(ctx, contractPhone, 10); err != nil || len(got) != 2 ||
+		got[0].ProviderMessageID != imgID || got[0].Kind != store.InboundImage || got[0].Body != "this one please" {
+		t.Errorf("stored after an image: %+v, %v", got, err)
+	}
 
 	// The product's window (the stored one, the definition's length) and
 	// Meta's close at the same instant: open a second before 24 hours,
