@@ -95,9 +95,12 @@ func (n *Notices) RunOnce(ctx context.Context) (int, error) {
 	for _, nt := range claimed {
 		sctx, cancel := context.WithTimeout(ctx, ops.NoticeSendTimeout)
 		var msg string
-		if nt.Campaign != nil {
+		switch {
+		case nt.Reply != nil:
+			msg = ReplyNoticeText(*nt.Reply)
+		case nt.Campaign != nil:
 			msg = CampaignNoticeText(*nt.Campaign)
-		} else {
+		default:
 			msg = FailureText(nt.Item, nt.Role)
 		}
 		err := n.notifiers[nt.Transport()].Notify(sctx, nt.ChatID(), msg)
