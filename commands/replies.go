@@ -21,23 +21,6 @@ const (
 	inboxTextMax   = 160
 )
 
-// InboundText is what a customer sent, for people: the text, or "[image]"
-// / "[video]" and its caption, cut to max characters.
-func InboundText(m ops.InboundMessage, max int) string {
-	body := strings.TrimSpace(m.Body)
-	if m.Kind != ops.InboundText {
-		tag := "[" + m.Kind + "]"
-		if m.Kind == "" || m.Kind == "other" {
-			tag = "[message]"
-		}
-		if body == "" {
-			return tag
-		}
-		body = tag + " " + body
-	}
-	return words.Cut(body, max)
-}
-
 // fromText names a customer: "+91 98765 43210 (Asha)".
 func fromText(m ops.InboundMessage) string {
 	s := phone.Display(m.Phone)
@@ -53,7 +36,7 @@ func fromText(m ops.InboundMessage) string {
 func ReplyNoticeText(f ops.ForwardedReply) string {
 	m := f.Message
 	var b strings.Builder
-	fmt.Fprintf(&b, "Reply from %s: %s", fromText(m), InboundText(m, forwardTextMax))
+	fmt.Fprintf(&b, "Reply from %s: %s", fromText(m), ops.InboundSummary(m, forwardTextMax))
 	switch f.Intent {
 	case ops.IntentStop:
 		b.WriteString("\n(A stop request: the number is opted out of campaigns, and the customer was told so.)")
@@ -87,7 +70,7 @@ func (r *Router) inbox(ctx context.Context, c call) ([]bot.Reply, error) {
 	}
 	lines := []string{fmt.Sprintf("Latest %s, newest first:", words.Count(len(list), "reply"))}
 	for _, m := range list {
-		lines = append(lines, fmt.Sprintf("%s · %s: %s", r.ops.TimeText(ctx, m.ReceivedAt), fromText(m), InboundText(m, inboxTextMax)))
+		lines = append(lines, fmt.Sprintf("%s · %s: %s", r.ops.TimeText(ctx, m.ReceivedAt), fromText(m), ops.InboundSummary(m, inboxTextMax)))
 	}
 	lines = append(lines, "Answer with /reply <phone> <text>.")
 	return text(strings.Join(lines, "\n")), nil

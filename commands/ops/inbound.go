@@ -161,6 +161,23 @@ func normalizeReply(s string) string {
 	return strings.ToLower(s)
 }
 
+// InboundSummary is what a customer sent, for people: the text, or "[image]"
+// / "[video]" and its caption, cut to max characters.
+func InboundSummary(m InboundMessage, max int) string {
+	body := strings.TrimSpace(m.Body)
+	if m.Kind != store.InboundText {
+		tag := "[" + m.Kind + "]"
+		if m.Kind == "" || m.Kind == store.InboundOther {
+			tag = "[message]"
+		}
+		if body == "" {
+			return tag
+		}
+		body = tag + " " + body
+	}
+	return words.Cut(body, max)
+}
+
 // ReplyIntent is what a customer's message asks about campaigns.
 type ReplyIntent int
 
