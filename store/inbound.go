@@ -258,13 +258,14 @@ VALUES (?, ?, NULL, ?, ?)`, gateway, phone, at, now)
 	return nil
 }
 
-// ReleaseHeld makes the items held for phone's closed window on gateway
-// (OutcomeWindowClosed) due now: the customer wrote, so they may go. It
-// returns how many it released.
+// ReleaseHeld makes the items held for phone's closed window
+// (OutcomeWindowClosed) on gateway, or naming none (gateway '': they go
+// through the active one), due now: the customer wrote, so they may go.
+// It returns how many it released.
 func (db *DB) ReleaseHeld(ctx context.Context, gateway, phone string) (int64, error) {
 	now := db.timestamp()
 	n, err := db.exec(ctx, `UPDATE queue_items SET next_attempt_at = ?, updated_at = ?
-WHERE phone = ? AND status = 'queued' AND last_error_class = ? AND (gateway = ? OR gateway IS NULL)`,
+WHERE phone = ? AND status = 'queued' AND last_error_class = ? AND (gateway = ? OR gateway = '')`,
 		now, now, phone, OutcomeWindowClosed, gateway)
 	if err != nil {
 		return 0, fmt.Errorf("release items held for %s: %w", phone, err)

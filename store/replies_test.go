@@ -21,6 +21,7 @@ func TestReplies(t *testing.T) {
 		{"ForwardNoticesAreClaimedOnce", testForwardNoticesAreClaimedOnce},
 		{"LastQueuedBy", testLastQueuedBy},
 		{"OptOutSources", testOptOutSources},
+		{"ReleaseHeldForTheActiveGateway", testReleaseHeldForTheActiveGateway},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -125,5 +126,37 @@ func testOptOutSources(t *testing.T, db *store.DB, clock *storetest.Clock) {
 	}
 	if _, err := db.OptOutOf(ctx, phone); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("after removal: %v", err)
+	}
+}
+
+// testReleaseHeldForTheActiveGateway: an item held for the window that
+// names no gateway (it goes through the active one) is released too; one
+// for another number is not.
+func testReleaseHeldForTheActiveGateway(t *testing.T, db *store.DB, clock *storetest.Clock) {
+	ctx := context.Background()
+	a := enqueueOne(t, db, store.NewQueueItem{Phone: "+919876543210"})
+	b := enqueueOne(t, db, store.NewQueueItem{Phone: "+919811111111"})
+	items, err := db.ClaimQueueItems(ctx, store.ClaimParams{Limit: 10, Owner: "p", Token: "tok"})
+	if err != nil || len(items) != 2 {
+		t.Fatalf("claim: %v, %v", items, err)
+	}
+	later := clock.Now().Add(24 * time.Hour)
+	var outs []store.Outcome
+	for _, id := range []int64{a, b} {
+		outs = append(outs, store.Outcome{ID: id, Token: "tok", Status: store.StatusQueued, Gateway: "meta", NextAttemptAt: later,
+			RefundAttempt: true, ErrorClass: store.OutcomeWindowClosed, Error: "held"})
+	}
+	if _, err := db.CompleteQueueItems(ctx, outs); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	if n, err := db.ReleaseHeld(ctx, "meta", "+919876543210"); err != nil || n != 1 {
+		t.Fatalf("released %d, %v; want 1", n, err)
+	}
+	if it, err := db.QueueItem(ctx, a); err != nil || it.NextAttemptAt.After(clock.Now()) {
+		t.Fatalf("item %d not due: %+v, %v", a, it, err)
+	}
+	if it, err := db.QueueItem(ctx, b); err != nil || !it.NextAttemptAt.Equal(later) {
+		t.Fatalf("another number's item moved: %+v, %v", it, err)
 	}
 }
