@@ -259,7 +259,7 @@ VALUES (?, ?, NULL, ?, ?)`, gateway, phone, at, now)
 }
 
 // ReleaseHeld makes the items held for phone's closed window
-// (OutcomeWindowClosed) on gateway, or naming none (gateway ”: they go
+// (OutcomeWindowClosed) on gateway, or naming none (an empty gateway column: they go
 // through the active one), due now: the customer wrote, so they may go.
 // It returns how many it released.
 func (db *DB) ReleaseHeld(ctx context.Context, gateway, phone string) (int64, error) {
