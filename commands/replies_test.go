@@ -10,6 +10,7 @@ import (
 	"github.com/messagebridge/messagebridge/commands"
 	"github.com/messagebridge/messagebridge/commands/ops"
 	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/queue/campaign"
 	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/settings"
 	"github.com/messagebridge/messagebridge/store/storetest"
@@ -151,5 +152,44 @@ func TestReplyCommand(t *testing.T) {
 	}
 	if n := len(f.items(t)); n != 1 {
 		t.Errorf("refused replies queued: %d items", n)
+	}
+}
+
+// TestStopReplyShowsAsCustomerReply: a number that replied STOP gets no
+// campaign message, and the results file and /optout name the customer's
+// reply as the source, with its time.
+func TestStopReplyShowsAsCustomerReply(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t) // dryrun active; clock 27 Nov 2026 09:00 UTC
+	ctx := context.Background()
+	f.say(t, "telegram:2", "/campaign new Offers")
+	f.sayWith(t, "telegram:2", "/import 1", "list.txt", []byte("98111 11111\n98222 22222\n"))
+	if _, err := f.db.CreateSavedMessage(ctx, "offer", "text", "20% off", 0, "t"); err != nil {
+		t.Fatal(err)
+	}
+	f.say(t, "telegram:2", "/campaign set 1 message=offer interval=5s")
+	f.customerWrites(t, "w1", "919822222222", "Ravi", store.InboundText, "Stop")
+	if reply := f.say(t, "telegram:2", "/campaign start 1"); reply != "Campaign #1 is running." {
+		t.Fatalf("start: %q", reply)
+	}
+	d := campaign.NewDispatcher(f.db, campaign.DispatcherConfig{Tick: time.Minute, Now: f.clock.Now}, nil)
+	if _, err := d.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Minute)
+	for _, it := range f.sendAll(t) {
+		if it.Phone == "+919822222222" && it.CampaignID != 0 {
+			t.Fatalf("a campaign message went to the number that replied STOP: %+v", it)
+		}
+	}
+	if got := strings.Join(resultColumn(t, f, 1, "C"), ","); got != "sent,opted out" {
+		t.Errorf("statuses %q", got)
+	}
+	lastErr := resultColumn(t, f, 1, "E")
+	if len(lastErr) != 2 || !strings.HasSuffix(lastErr[1], "(customer reply, 2026-11-27 14:30:00)") {
+		t.Errorf("last error column %q, want the source and time of the opt-out", lastErr)
+	}
+	if got := f.say(t, "telegram:2", "/optout 98222 22222"); got != "+919822222222 opted out already: the customer replied asking to stop (customer reply, 27 Nov 2026 14:30 IST). It gets no campaign messages; imports skip it." {
+		t.Errorf("/optout: %q", got)
 	}
 }

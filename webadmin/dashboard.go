@@ -33,6 +33,8 @@ type dashboardData struct {
 type replyRow struct {
 	Phone, Name, Text string
 	Received          time.Time
+	// Note marks a stop request or START.
+	Note string
 }
 
 // dashboardReplies is how many customers' messages the dashboard shows.
@@ -86,7 +88,14 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, m := range replies {
-		d.Replies = append(d.Replies, replyRow{Phone: m.Phone, Name: m.ProfileName, Text: ops.InboundSummary(m, 300), Received: m.ReceivedAt})
+		row := replyRow{Phone: m.Phone, Name: m.ProfileName, Text: ops.InboundSummary(m, 300), Received: m.ReceivedAt}
+		switch s.ops.ReplyIntentOf(ctx, m) {
+		case ops.IntentStop:
+			row.Note = "stop request: opted out of campaigns"
+		case ops.IntentStart:
+			row.Note = "START: campaigns allowed again"
+		}
+		d.Replies = append(d.Replies, row)
 	}
 	s.render(w, r, http.StatusOK, "dashboard", page{Title: "Dashboard", Nav: "dashboard", Data: d})
 }

@@ -24,6 +24,7 @@ func TestDashboardShowsLatestReplies(t *testing.T) {
 	for _, m := range []store.InboundMessage{
 		{Gateway: "meta", ProviderMessageID: "w1", Phone: "919876543210", ProfileName: "Asha <i>", Kind: store.InboundText, Body: `<script>alert("x")</script> ready?`},
 		{Gateway: "meta", ProviderMessageID: "w2", Phone: "+919811111111", Kind: store.InboundImage, Body: "this one"},
+		{Gateway: "meta", ProviderMessageID: "w3", Phone: "+919822222222", Kind: store.InboundText, Body: "STOP"},
 	} {
 		if err := s.ops.Inbound(ctx, m); err != nil {
 			t.Fatal(err)
@@ -48,6 +49,9 @@ func TestDashboardShowsLatestReplies(t *testing.T) {
 		if !strings.Contains(section, want) {
 			t.Errorf("Latest replies lacks %q:\n%s", want, section)
 		}
+	}
+	if !strings.Contains(section, "<td>STOP<br><small>stop request: opted out of campaigns</small></td>") {
+		t.Errorf("the stop request is not marked:\n%s", section)
 	}
 	if strings.Index(section, "919811111111") > strings.Index(section, "919876543210") {
 		t.Errorf("not newest first:\n%s", section)

@@ -25,6 +25,29 @@ import (
 // InboundMessage is one message a customer sent to the business.
 type InboundMessage = store.InboundMessage
 
+// OptOut is a number's entry on the opt-out list.
+type OptOut = store.OptOut
+
+// OptOutSourceReply is the source of an opt-out a customer asked for by
+// replying a stop keyword.
+const OptOutSourceReply = store.OptOutSourceReply
+
+// OptOutOf returns phone's (E.164) entry on the opt-out list; false when
+// it has none.
+func (s *Service) OptOutOf(ctx context.Context, a Actor, phone string) (OptOut, bool, error) {
+	if err := s.require(a, RoleOperator, "reading the opt-out list"); err != nil {
+		return OptOut{}, false, err
+	}
+	o, err := s.st.OptOutOf(ctx, phone)
+	if errors.Is(err, store.ErrNotFound) {
+		return OptOut{}, false, nil
+	}
+	if err != nil {
+		return OptOut{}, false, err
+	}
+	return o, true, nil
+}
+
 // Inbound message kinds.
 const (
 	InboundText  = store.InboundText
