@@ -340,3 +340,26 @@ func TestInboxLimits(t *testing.T) {
 	_, err = e.svc.Inbox(ctx, ops.Actor{Identity: "telegram:9"}, 10)
 	wantCode(t, err, ops.EFORBIDDEN)
 }
+
+// TestKeywordSetting: optout.keywords needs a keyword, and START cannot
+// be one; a changed list applies to the next reply.
+func TestKeywordSetting(t *testing.T) {
+	t.Parallel()
+	e := newInboundEnv(t)
+	ctx := context.Background()
+	_, err := e.svc.SetSetting(ctx, operator, ops.SettingOptOutKeywords, " , ", false)
+	wantCode(t, err, ops.EINVALID, "at least one keyword")
+	_, err = e.svc.SetSetting(ctx, operator, ops.SettingOptOutKeywords, "STOP, start", false)
+	wantCode(t, err, ops.EINVALID, "START undoes an opt-out")
+	if _, err := e.svc.SetSetting(ctx, operator, ops.SettingOptOutKeywords, "NO MORE, STOP", false); err != nil {
+		t.Fatal(err)
+	}
+	e.inbound(t, "w1", "+919876543210", "no  more")
+	if o, err := e.db.OptOutOf(ctx, "+919876543210"); err != nil || o.Source != store.OptOutSourceReply {
+		t.Fatalf("opt-out %+v, %v", o, err)
+	}
+	e.inbound(t, "w2", "+919811111111", "unsubscribe") // no longer a keyword
+	if _, err := e.db.OptOutOf(ctx, "+919811111111"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a removed keyword still opts out: %v", err)
+	}
+}
