@@ -409,5 +409,10 @@ func (r *Router) optOut(ctx context.Context, c call) ([]bot.Reply, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A customer who asked first (by replying STOP) is named as the source.
+	if o, ok, err := r.ops.OptOutOf(ctx, c.who, e164); err == nil && ok && o.Source == ops.OptOutSourceReply {
+		return text(fmt.Sprintf("%s opted out already: the customer replied asking to stop (customer reply, %s). It gets no campaign messages; imports skip it.",
+			e164, r.ops.TimeText(ctx, o.CreatedAt))), nil
+	}
 	return text(fmt.Sprintf("%s will get no more campaign messages; imports skip it.", e164)), nil
 }

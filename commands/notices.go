@@ -36,8 +36,9 @@ type NoticeConfig struct {
 
 // Notices tells the people who queued messages from a chat when one of
 // them fails for good: a chat message with the number, the reason in
-// plain words and the fix. Each failure is told once, by whichever
-// process claims it (see ops.ClaimFailureNotices).
+// plain words and the fix. It also forwards customers' replies to the
+// chats ops.Service.Inbound chose (ReplyNoticeText). Each notice is told
+// once, by whichever process claims it (see ops.ClaimFailureNotices).
 type Notices struct {
 	ops       *ops.Service
 	notifiers map[string]Notifier
@@ -95,9 +96,12 @@ func (n *Notices) RunOnce(ctx context.Context) (int, error) {
 	for _, nt := range claimed {
 		sctx, cancel := context.WithTimeout(ctx, ops.NoticeSendTimeout)
 		var msg string
-		if nt.Campaign != nil {
+		switch {
+		case nt.Reply != nil:
+			msg = ReplyNoticeText(*nt.Reply)
+		case nt.Campaign != nil:
 			msg = CampaignNoticeText(*nt.Campaign)
-		} else {
+		default:
 			msg = FailureText(nt.Item, nt.Role)
 		}
 		err := n.notifiers[nt.Transport()].Notify(sctx, nt.ChatID(), msg)

@@ -307,6 +307,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
 	texts := map[string]string{
 		"send": "/send 9876543210", "status": "/status", "mine": "/mine", "whoami": "/whoami", "help": "/help",
+		"inbox": "/inbox", "reply": "/reply 9876543210 Your order is ready",
 		"queue": "/queue 24h", "recent": "/recent 3", "failed": "/failed", "retry": "/retry 1",
 		"edit": "/edit 1 9123456789", "cancel": "/cancel 1", "gateway": "/gateway",
 		"gateway use": "/gateway use dryrun", "operators": "/operators",
@@ -326,6 +327,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// Who may run what, written out as specified rather than derived.
 	minRole := map[string]string{
 		"send": "staff", "status": "staff", "mine": "staff", "whoami": "staff", "help": "staff",
+		"inbox": "staff", "reply": "staff",
 		"queue": "operator", "recent": "operator", "failed": "operator", "retry": "operator",
 		"edit": "operator", "cancel": "operator", "gateway": "operator",
 		"gateway use": "admin", "operators": "admin", "operator add": "admin", "operator remove": "admin",

@@ -87,6 +87,10 @@ func commandTable() table {
 			helpNow: func(r *Router, ctx context.Context) string { return " " + humanDuration(r.ops.DedupeWindow(ctx)) }},
 		{name: "status", role: staff, help: "gateway, queue counts and warnings", run: (*Router).status},
 		{name: "mine", role: staff, help: "your last 10 messages: where each is, and what to do about failed ones", run: (*Router).mine},
+		{name: "inbox", args: "[n]", role: staff, help: "the latest messages customers sent us (default 10, at most 50)", run: (*Router).inbox},
+		// savedNameArgs keeps the text as typed, line breaks included.
+		{name: "reply", args: "<phone> <text>", role: staff, form: savedNameArgs,
+			help: "answer a customer with free text (on the Cloud API only within 24 hours of their last message)", run: (*Router).reply},
 		{name: "whoami", role: staff, help: "your id and role", run: (*Router).whoami},
 		{name: "help", role: staff, help: "this list", run: (*Router).help},
 		{name: "queue", args: "[1h|24h|7d|30d|all]", role: operator, help: "messages by status in a time window", run: (*Router).queueWindow},

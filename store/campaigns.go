@@ -687,13 +687,18 @@ type CampaignResult struct {
 	LastError   sql.NullString `db:"last_error"`
 	SentAt      sql.NullTime   `db:"sent_at"`
 	DeliveredAt sql.NullTime   `db:"delivered_at"`
+	// OptOutSource and OptedOutAt are the number's entry on the opt-out
+	// list now ("chat", "customer reply"), NULL when it has none.
+	OptOutSource sql.NullString `db:"optout_source"`
+	OptedOutAt   sql.NullTime   `db:"optout_at"`
 }
 
 // CampaignResults returns one row per contact, in import order.
 func (db *DB) CampaignResults(ctx context.Context, id int64) ([]CampaignResult, error) {
 	var rows []CampaignResult
-	err := db.x.SelectContext(ctx, &rows, `SELECT c.phone, c.name, `+reportedStatus("q.")+` AS status, q.attempts, q.last_error, q.sent_at, q.delivered_at
-FROM campaign_contacts c LEFT JOIN queue_items q ON q.contact_id = c.id
+	err := db.x.SelectContext(ctx, &rows, `SELECT c.phone, c.name, `+reportedStatus("q.")+` AS status, q.attempts, q.last_error, q.sent_at, q.delivered_at,
+o.source AS optout_source, o.created_at AS optout_at
+FROM campaign_contacts c LEFT JOIN queue_items q ON q.contact_id = c.id LEFT JOIN opt_outs o ON o.phone = c.phone
 WHERE c.campaign_id = ? ORDER BY c.id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("campaign results: %w", err)

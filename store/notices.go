@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -32,6 +33,9 @@ type StaffNotice struct {
 	ID         int64 `db:"id"`
 	ItemID     int64 `db:"queue_item_id"`
 	CampaignID int64 `db:"campaign_id"`
+	// InboundID, when set, makes the notice a forward of a customer's
+	// message to a chat (ItemID and CampaignID 0; see AddInboundNotices).
+	InboundID int64 `db:"inbound_message_id"`
 	// Recipient is the chat identity that queued the item
 	// ("telegram:123").
 	Recipient string `db:"recipient"`
@@ -49,7 +53,8 @@ type StaffNotice struct {
 }
 
 // noticeColumns are selected into StaffNotice.
-const noticeColumns = `id, COALESCE(queue_item_id, 0) AS queue_item_id, COALESCE(campaign_id, 0) AS campaign_id, recipient, failed_at, state, attempts, next_attempt_at,
+const noticeColumns = `id, COALESCE(queue_item_id, 0) AS queue_item_id, COALESCE(campaign_id, 0) AS campaign_id,
+COALESCE(inbound_message_id, 0) AS inbound_message_id, recipient, failed_at, state, attempts, next_attempt_at,
 COALESCE(claim_token, '') AS claim_token, created_at, detail`
 
 // addStaffNotice adds, within the transaction that failed an item, a
@@ -68,6 +73,69 @@ AND EXISTS (SELECT 1 FROM operators o WHERE o.identity = q.created_by)`,
 		return fmt.Errorf("add staff notice: %w", err)
 	}
 	return nil
+}
+
+// AddInboundNotices adds one notice per recipient (a chat identity,
+// "telegram:123") that forwards the stored customer message inboundID to
+// it; FailedAt is when the customer wrote. Recipients repeated are added
+// once. The outbox tells each one once, whichever process claims it.
+func (db *DB) AddInboundNotices(ctx context.Context, inboundID int64, at time.Time, recipients []string) error {
+	now := db.timestamp()
+	if at.IsZero() {
+		at = now
+	}
+	at = at.UTC().Truncate(time.Microsecond)
+	seen := map[string]bool{}
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, r := range recipients {
+			if r == "" || seen[r] {
+				continue
+			}
+			seen[r] = true
+			if _, err := tx.ExecContext(ctx, `INSERT INTO staff_notices
+(inbound_message_id, recipient, failed_at, state, attempts, next_attempt_at, created_at, detail)
+VALUES (?, ?, ?, 'pending', 0, ?, ?, '')`, inboundID, r, at, now, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("add forward notices for inbound message %d: %w", inboundID, err)
+	}
+	return nil
+}
+
+// InboundNotices returns the notices forwarding one customer message,
+// oldest first.
+func (db *DB) InboundNotices(ctx context.Context, inboundID int64) ([]StaffNotice, error) {
+	var ns []StaffNotice
+	if err := db.x.SelectContext(ctx, &ns, `SELECT `+noticeColumns+` FROM staff_notices WHERE inbound_message_id = ? ORDER BY id`, inboundID); err != nil {
+		return nil, fmt.Errorf("inbound notices: %w", err)
+	}
+	for i := range ns {
+		ns[i] = ns[i].utc()
+	}
+	return ns, nil
+}
+
+// LastQueuedBy returns the chat identity of the person in the operators
+// table who most recently queued a message to phone at or after since,
+// or ErrNotFound when nobody did (campaigns, the web page and the system
+// are not people to forward to).
+func (db *DB) LastQueuedBy(ctx context.Context, phone string, since time.Time) (string, error) {
+	var who string
+	err := db.x.GetContext(ctx, &who, `SELECT q.created_by FROM queue_items q
+JOIN operators o ON o.identity = q.created_by
+WHERE q.phone = ? AND q.created_at >= ?
+ORDER BY q.created_at DESC, q.id DESC LIMIT 1`, phone, since.UTC())
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("last sender to %s: %w", phone, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("last sender to %s: %w", phone, err)
+	}
+	return who, nil
 }
 
 // NoticeClaim says which pending notices to claim.

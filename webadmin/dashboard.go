@@ -3,6 +3,7 @@ package webadmin
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -25,7 +26,19 @@ type dashboardData struct {
 	Warnings  []string
 	Recent    []ops.QueueItem
 	Campaigns []ops.CampaignSummary
+	Replies   []replyRow
 }
+
+// replyRow is one customer's message in "Latest replies".
+type replyRow struct {
+	Phone, Name, Text string
+	Received          time.Time
+	// Note marks a stop request or START.
+	Note string
+}
+
+// dashboardReplies is how many customers' messages the dashboard shows.
+const dashboardReplies = 10
 
 // dashboard shows the queue at a glance: the active gateway, counts over
 // the five windows, warnings, recent messages and campaigns.
@@ -68,6 +81,21 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
 	if d.Campaigns, err = s.ops.Campaigns(ctx, 20); err != nil {
 		s.failPage(w, r, err)
 		return
+	}
+	replies, err := s.ops.Inbox(ctx, actor(r), dashboardReplies)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	for _, m := range replies {
+		row := replyRow{Phone: m.Phone, Name: m.ProfileName, Text: ops.InboundSummary(m, 300), Received: m.ReceivedAt}
+		switch s.ops.ReplyIntentOf(ctx, m) {
+		case ops.IntentStop:
+			row.Note = "stop request: opted out of campaigns"
+		case ops.IntentStart:
+			row.Note = "START: campaigns allowed again"
+		}
+		d.Replies = append(d.Replies, row)
 	}
 	s.render(w, r, http.StatusOK, "dashboard", page{Title: "Dashboard", Nav: "dashboard", Data: d})
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/messagebridge/messagebridge/bot/telegram"
@@ -17,6 +19,7 @@ import (
 	"github.com/messagebridge/messagebridge/gateways/shiprocket"
 	"github.com/messagebridge/messagebridge/gateways/whapi"
 	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/settings"
 )
 
@@ -79,10 +82,23 @@ type gatewaySet struct {
 func (g *gatewaySet) describe(r *settings.Reader) []ops.Gateway {
 	out := make([]ops.Gateway, 0, len(g.defs))
 	for _, d := range g.defs {
-		out = append(out, ops.Gateway{Name: d.Name, Caps: d.Caps, StaffFlowSetting: d.StaffFlowSetting, MinInterval: d.MinInterval,
+		out = append(out, ops.Gateway{Name: d.Name, Caps: d.Caps, StaffFlowSetting: d.StaffFlowSetting, MinInterval: d.MinInterval, Window: d.Window,
 			Ready: func(ctx context.Context) string { return d.ReadyReason(ctx, r) }})
 	}
 	return out
+}
+
+// inboundSink hands customers' messages to the operations layer, which is
+// built after the gateways (it needs their descriptions): until then a
+// message is refused, and the provider delivers it again.
+type inboundSink struct{ ops atomic.Pointer[ops.Service] }
+
+func (s *inboundSink) Inbound(ctx context.Context, m store.InboundMessage) error {
+	svc := s.ops.Load()
+	if svc == nil {
+		return errors.New("inbound message: not ready yet")
+	}
+	return svc.Inbound(ctx, m)
 }
 
 // rates are the gateways' send rates, read live.

@@ -193,11 +193,20 @@ func ResultsXLSX(rows []CampaignResult, loc *time.Location) ([]byte, error) {
 		case status == string(StatusOptedOut):
 			status = "opted out"
 		}
+		lastError := r.LastError.String
+		if status == "opted out" && r.OptOutSource.Valid {
+			// Who asked, and when: staff (chat) or the customer (reply).
+			lastError += " (" + r.OptOutSource.String
+			if r.OptedOutAt.Valid {
+				lastError += ", " + when(r.OptedOutAt)
+			}
+			lastError += ")"
+		}
 		cell, _ := excelize.CoordinatesToCellName(1, i+2)
 		// Strings only (and one number): excelize writes a string as an
 		// inline text cell; only an excelize.Cell with Formula set would
 		// become a formula.
-		if err := sw.SetRow(cell, []any{r.Phone, r.Name, status, r.Attempts.Int64, r.LastError.String, when(r.SentAt), when(r.DeliveredAt)}); err != nil {
+		if err := sw.SetRow(cell, []any{r.Phone, r.Name, status, r.Attempts.Int64, lastError, when(r.SentAt), when(r.DeliveredAt)}); err != nil {
 			return nil, fmt.Errorf("results: %w", err)
 		}
 	}

@@ -42,6 +42,9 @@ type FailureNotice struct {
 	// that did not start (Item is empty): it is paused, and
 	// Campaign.PauseReason says why.
 	Campaign *Campaign
+	// Reply, when set, makes this a forward of a customer's message
+	// (Item is empty): see Service.Inbound.
+	Reply *ForwardedReply
 	// Attempts counts the tries to tell them, this one included.
 	Attempts int
 }
@@ -94,6 +97,9 @@ func (s *Service) ClaimFailureNotices(ctx context.Context, transports []string, 
 // fillNotice reads the notice's item and recipient; why says why it is no
 // longer worth telling.
 func (s *Service) fillNotice(ctx context.Context, n *FailureNotice, c store.StaffNotice) (why string, err error) {
+	if c.InboundID != 0 {
+		return s.fillReplyNotice(ctx, n, c)
+	}
 	if c.CampaignID != 0 {
 		return s.fillCampaignNotice(ctx, n, c)
 	}
@@ -140,6 +146,35 @@ func (s *Service) fillCampaignNotice(ctx context.Context, n *FailureNotice, c st
 		return "", err
 	}
 	n.Campaign, n.Role = &camp, op.Role
+	return "", nil
+}
+
+// ForwardedReply is a customer's message forwarded to a chat, and what it
+// asked about campaigns (a stop keyword, START).
+type ForwardedReply struct {
+	Message InboundMessage
+	Intent  ReplyIntent
+}
+
+// fillReplyNotice reads the customer's message a forward notice is
+// about. Its recipient need not be in the operators table (a chat of
+// inbound.forward_to); Role is theirs when they are.
+func (s *Service) fillReplyNotice(ctx context.Context, n *FailureNotice, c store.StaffNotice) (why string, err error) {
+	m, err := s.st.InboundMessage(ctx, c.InboundID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "the customer's message is gone", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	op, err := s.st.Operator(ctx, c.Recipient)
+	switch {
+	case err == nil:
+		n.Role = op.Role
+	case !errors.Is(err, store.ErrNotFound):
+		return "", err
+	}
+	n.Reply = &ForwardedReply{Message: m, Intent: s.replyIntent(ctx, m)}
 	return "", nil
 }
 

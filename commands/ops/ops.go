@@ -104,6 +104,9 @@ type Gateway struct {
 	// MinInterval is the gateway's own pacing: a campaign interval may
 	// not be shorter.
 	MinInterval time.Duration
+	// Window is how long after a customer's last message the provider
+	// lets free text through (the Cloud API's 24 hours); 0: no window.
+	Window time.Duration
 	// Ready says why the gateway cannot send yet ("not set up: the
 	// access token is empty"), "" when it can; nil: always ready.
 	Ready func(ctx context.Context) string
@@ -153,6 +156,17 @@ type Store interface {
 	CampaignStats(ctx context.Context, id int64) (store.CampaignStats, error)
 	CampaignResults(ctx context.Context, id int64) ([]store.CampaignResult, error)
 	AddOptOut(ctx context.Context, phone, reason, actor string) error
+	AddOptOutFrom(ctx context.Context, o store.OptOut) (bool, error)
+	RemoveOptOut(ctx context.Context, phone string) (bool, error)
+	OptOutOf(ctx context.Context, phone string) (store.OptOut, error)
+
+	RecordInbound(ctx context.Context, m store.InboundMessage) (store.InboundMessage, bool, error)
+	InboundMessages(ctx context.Context, phone string, limit int) ([]store.InboundMessage, error)
+	InboundMessage(ctx context.Context, id int64) (store.InboundMessage, error)
+	CustomerWindow(ctx context.Context, gateway, phone string) (store.Window, error)
+	ReleaseHeld(ctx context.Context, gateway, phone string) (int64, error)
+	AddInboundNotices(ctx context.Context, inboundID int64, at time.Time, recipients []string) error
+	LastQueuedBy(ctx context.Context, phone string, since time.Time) (string, error)
 	LastContactID(ctx context.Context, campaignID int64) (int64, error)
 	RemoveContactsAfter(ctx context.Context, campaignID, afterID int64) error
 

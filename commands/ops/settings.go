@@ -40,7 +40,7 @@ func SettingDefs(gateways []string) []settings.Def {
 	if len(gateways) > 0 {
 		def = gateways[0]
 	}
-	return []settings.Def{
+	defs := []settings.Def{
 		{Key: SettingActiveGateway, Default: def, Choices: gateways, Env: "MB_GATEWAY",
 			Help: "the sending method for messages that do not name their own: " + strings.Join(gateways, ", ")},
 		{Key: SettingRegion, Default: "IN", Env: "MB_REGION", Check: checkRegion,
@@ -74,6 +74,7 @@ func SettingDefs(gateways []string) []settings.Def {
 		{Key: SettingMediaCleanupSchedule, Default: "@daily", Check: checkSchedule,
 			Help: "when unused media files are deleted: a cron schedule in UTC (five fields, or @daily, @every 12h; CRON_TZ=Asia/Kolkata in front for another zone)"},
 	}
+	return append(defs, inboundSettingDefs()...)
 }
 
 func checkSavedName(v string) error {
