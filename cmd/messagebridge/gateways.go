@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/messagebridge/messagebridge/gateways/shiprocket"
 	"github.com/messagebridge/messagebridge/gateways/whapi"
 	"github.com/messagebridge/messagebridge/queue"
+	"github.com/messagebridge/messagebridge/store"
 	"github.com/messagebridge/messagebridge/store/settings"
 )
 
@@ -70,7 +72,9 @@ type gatewaySet struct {
 	defs     []gateways.Definition
 	senders  map[string]queue.Sender
 	webhooks map[string]http.Handler
-	closers  []func()
+	// templates are the template lists of the gateways that have one.
+	templates map[string]func(ctx context.Context) ([]store.CatalogEntry, error)
+	closers   []func()
 }
 
 // describe tells the operations layer what each gateway can send, and
@@ -79,9 +83,31 @@ func (g *gatewaySet) describe(r *settings.Reader) []ops.Gateway {
 	out := make([]ops.Gateway, 0, len(g.defs))
 	for _, d := range g.defs {
 		out = append(out, ops.Gateway{Name: d.Name, Caps: d.Caps, StaffFlowSetting: d.StaffFlowSetting, MinInterval: d.MinInterval,
-			Ready: func(ctx context.Context) string { return d.ReadyReason(ctx, r) }})
+			Ready: func(ctx context.Context) string { return d.ReadyReason(ctx, r) }, Templates: templateList(g.templates[d.Name])})
 	}
 	return out
+}
+
+// templateList is a gateway's template list as the operations layer reads
+// it: a list that cannot be read until an admin sets something up (a
+// gateway's not-ready error: no account id, no token) is ops.NotSetUp, so
+// the scheduled sync skips it quietly. nil stays nil.
+func templateList(list func(ctx context.Context) ([]store.CatalogEntry, error)) func(ctx context.Context) ([]store.CatalogEntry, error) {
+	if list == nil {
+		return nil
+	}
+	return func(ctx context.Context) ([]store.CatalogEntry, error) {
+		entries, err := list(ctx)
+		if errors.Is(err, gateways.ErrNotReady) {
+			// The reason, without the send error's class in front.
+			var se *queue.SendError
+			if errors.As(err, &se) {
+				err = se.Err
+			}
+			return nil, ops.NotSetUp(err.Error())
+		}
+		return entries, err
+	}
 }
 
 // rates are the gateways' send rates, read live.
@@ -112,7 +138,8 @@ func buildGateways(ctx context.Context, defs []gateways.Definition, env gateways
 	if err := gateways.Check(defs); err != nil {
 		return nil, err
 	}
-	g := &gatewaySet{defs: defs, senders: map[string]queue.Sender{}, webhooks: map[string]http.Handler{}}
+	g := &gatewaySet{defs: defs, senders: map[string]queue.Sender{}, webhooks: map[string]http.Handler{},
+		templates: map[string]func(ctx context.Context) ([]store.CatalogEntry, error){}}
 	for _, d := range defs {
 		built, err := d.Open(ctx, env)
 		if err != nil {
@@ -122,6 +149,9 @@ func buildGateways(ctx context.Context, defs []gateways.Definition, env gateways
 		g.senders[d.Name] = built.Sender
 		if built.Webhook != nil {
 			g.webhooks[d.Name] = built.Webhook
+		}
+		if built.Templates != nil {
+			g.templates[d.Name] = built.Templates
 		}
 		if built.Close != nil {
 			g.closers = append(g.closers, built.Close)
