@@ -71,7 +71,7 @@ func (s *server) catalogSave(w http.ResponseWriter, r *http.Request) {
 	e, err := s.ops.PutCatalogEntry(r.Context(), actor(r), ops.CatalogEntry{Kind: ops.CatalogKind(f.Kind), Name: f.Name,
 		ExternalID: f.ExternalID, Language: f.Language, Params: n})
 	if err != nil {
-		if ops.ErrorCode(err) == ops.EINVALID {
+		if code := ops.ErrorCode(err); code == ops.EINVALID || code == ops.ECONFLICT {
 			s.renderCatalog(w, r, http.StatusUnprocessableEntity, f, []string{ops.ErrorMessage(err)})
 			return
 		}

@@ -99,6 +99,14 @@ func TestCatalogPageSyncsTemplatesFromMeta(t *testing.T) {
 		t.Fatalf("synced entry: %+v, %v", e, err)
 	}
 
+	// A synced entry is not typed over by hand; the form keeps what was typed.
+	form = url.Values{"kind": {"template"}, "name": {"order_update"}, "external_id": {"my_order_update"}, "language": {"hi"}, "params": {"1"}}
+	res, body = s.postRead(t, c, "/admin/catalog", form)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "came from the account's template list") ||
+		!strings.Contains(body, `value="my_order_update"`) {
+		t.Fatalf("saving over a synced entry: %d\n%s", res.StatusCode, body)
+	}
+
 	// A list that cannot be read yet: the page says why, and nothing changes.
 	acct.mu.Lock()
 	acct.list, acct.err = nil, ops.NotSetUp("meta.waba_id is not set: set it to the WhatsApp Business Account id")

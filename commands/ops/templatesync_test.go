@@ -295,3 +295,24 @@ func TestSyncTemplatesAtOnce(t *testing.T) {
 		t.Fatalf("after three syncs at once: %v", got)
 	}
 }
+
+// A synced entry is the sync's: saving one of its name by hand is refused
+// with the reason, and the entry stays as synced. Removing it is allowed.
+func TestSyncedEntriesAreNotEditedByHand(t *testing.T) {
+	t.Parallel()
+	fake := &fakeTemplates{}
+	fake.set([]store.CatalogEntry{listed("order_update", "en", "APPROVED", store.TemplateShape{BodyParams: 1})}, nil)
+	svc, _, _ := newSyncService(t, fake, nil)
+	ctx := context.Background()
+	if _, err := svc.SyncTemplates(ctx, operator); err != nil {
+		t.Fatal(err)
+	}
+	_, err := svc.PutCatalogEntry(ctx, admin, ops.CatalogEntry{Kind: ops.CatalogTemplate, Name: "Order_Update", ExternalID: "other", Language: "hi"})
+	wantCode(t, err, ops.ECONFLICT, "came from the account's template list", "another name")
+	if e, _ := svc.CatalogEntry(ctx, ops.CatalogTemplate, "order_update"); !e.Synced || e.ExternalID != "order_update" {
+		t.Fatalf("the synced entry changed: %+v", e)
+	}
+	if err := svc.RemoveCatalogEntry(ctx, admin, ops.CatalogTemplate, "order_update"); err != nil {
+		t.Fatal(err)
+	}
+}
