@@ -91,24 +91,38 @@ func (g *gatewaySet) describe(r *settings.Reader) []ops.Gateway {
 // templateList is a gateway's template list as the operations layer reads
 // it: a list that cannot be read until an admin sets something up (a
 // gateway's not-ready error: no account id, no token) is ops.NotSetUp, so
-// the scheduled sync skips it quietly. nil stays nil.
+// the scheduled sync skips it quietly; any other error reads as the
+// provider's words, without the send error's class in front. nil stays
+// nil.
 func templateList(list func(ctx context.Context) ([]store.CatalogEntry, error)) func(ctx context.Context) ([]store.CatalogEntry, error) {
 	if list == nil {
 		return nil
 	}
 	return func(ctx context.Context) ([]store.CatalogEntry, error) {
 		entries, err := list(ctx)
-		if errors.Is(err, gateways.ErrNotReady) {
-			// The reason, without the send error's class in front.
-			var se *queue.SendError
-			if errors.As(err, &se) {
-				err = se.Err
-			}
-			return nil, ops.NotSetUp(err.Error())
+		if err == nil {
+			return entries, nil
 		}
-		return entries, err
+		text := err.Error()
+		var se *queue.SendError
+		if errors.As(err, &se) && se.Err != nil {
+			text = se.Err.Error()
+		}
+		if errors.Is(err, gateways.ErrNotReady) {
+			return nil, ops.NotSetUp(text)
+		}
+		return nil, &listError{text: text, err: err}
 	}
 }
+
+// listError is a template list's error worded as the provider's words.
+type listError struct {
+	text string
+	err  error
+}
+
+func (e *listError) Error() string { return e.text }
+func (e *listError) Unwrap() error { return e.err }
 
 // rates are the gateways' send rates, read live.
 func (g *gatewaySet) rates(r *settings.Reader) func(ctx context.Context) map[string]float64 {

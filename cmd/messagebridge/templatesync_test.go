@@ -31,9 +31,11 @@ func TestTemplateListWrapsNotReady(t *testing.T) {
 	if !errors.Is(err, ops.ErrNotSetUp) || ops.ErrorMessage(err) != "meta.waba_id is not set: set it to the WhatsApp Business Account id" {
 		t.Fatalf("not ready: %v (%q)", err, ops.ErrorMessage(err))
 	}
-	refused := errors.New("the access token was refused")
-	list = templateList(func(context.Context) ([]store.CatalogEntry, error) { return nil, refused })
-	if _, err := list(context.Background()); !errors.Is(err, refused) || errors.Is(err, ops.ErrNotSetUp) {
+	refused := errors.New("meta templates: the access token was refused (190)")
+	list = templateList(func(context.Context) ([]store.CatalogEntry, error) {
+		return nil, queue.Classify(queue.SenderBlocked, "190", refused)
+	})
+	if _, err := list(context.Background()); !errors.Is(err, refused) || errors.Is(err, ops.ErrNotSetUp) || err.Error() != refused.Error() {
 		t.Fatalf("refusal: %v", err)
 	}
 }

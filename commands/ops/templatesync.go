@@ -32,9 +32,9 @@ import (
 // account (a robfig/cron schedule, read live).
 const SettingTemplateSyncSchedule = "templates.sync_schedule"
 
-// Template statuses (Meta's): only an approved template is sent.
+// Template statuses beyond store's (Meta's APPROVED, PAUSED, …): only an
+// approved template is sent.
 const (
-	TemplateApproved = store.TemplateApproved
 	// TemplateDeleted is a synced template the account no longer lists.
 	TemplateDeleted = "DELETED"
 	// templateUnknown is the status of a listed template that came
@@ -116,7 +116,7 @@ func (c TemplateClash) ClashText() string {
 
 // Approved reports whether a template may be sent: Meta approved it, or
 // it was typed in by hand (no status: trusted).
-func (e CatalogEntry) Approved() bool { return e.Status == "" || e.Status == TemplateApproved }
+func (e CatalogEntry) Approved() bool { return e.Status == "" || e.Status == store.TemplateApproved }
 
 // HeaderWords is a synced template's header in words: "no header",
 // "image header", "text header with {{name}}"; "" for a hand-made entry,
