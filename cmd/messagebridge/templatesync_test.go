@@ -84,3 +84,30 @@ func TestScheduledTemplateSyncLogs(t *testing.T) {
 		t.Fatalf("audit: %+v, %v", log, err)
 	}
 }
+
+// The operations get each built gateway's template list, and none for a
+// gateway without one.
+func TestDescribePassesTemplateLists(t *testing.T) {
+	t.Parallel()
+	list := func(context.Context) ([]store.CatalogEntry, error) {
+		return []store.CatalogEntry{{ExternalID: "order_update", Language: "en", Status: "APPROVED"}}, nil
+	}
+	defs := []gateways.Definition{
+		{Name: "plain", Open: func(context.Context, gateways.Env) (gateways.Gateway, error) { return gateways.Gateway{}, nil }},
+		{Name: "listing", Open: func(context.Context, gateways.Env) (gateways.Gateway, error) {
+			return gateways.Gateway{Templates: list}, nil
+		}},
+	}
+	g, err := buildGateways(context.Background(), defs, gateways.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	described := g.describe(nil)
+	if len(described) != 2 || described[0].Templates != nil || described[1].Templates == nil {
+		t.Fatalf("described: %+v", described)
+	}
+	got, err := described[1].Templates(context.Background())
+	if err != nil || len(got) != 1 || got[0].ExternalID != "order_update" {
+		t.Fatalf("list: %+v, %v", got, err)
+	}
+}
