@@ -37,8 +37,8 @@ func TestCatalogFromChat(t *testing.T) {
 	if reply := f.say(t, "telegram:2", "/flows"); reply != want {
 		t.Fatalf("/flows:\n%s\nwant:\n%s", reply, want)
 	}
-	want = "Saved templates (2):\n• \"order update\" → order_update_v2 · en_US · 2 params\n• thanks → thank_you · hi · no params\n" +
-		"Use one with /campaign set <id> template=<name>. Admins manage this list on the admin page."
+	want = "Saved templates (2):\n• \"order update\" → order_update_v2 · en_US · 2 params · hand-made\n• thanks → thank_you · hi · no params · hand-made\n" +
+		"Use one with /campaign set <id> template=<name>. /templates sync reads them from the account; admins add others on the admin page."
 	if reply := f.say(t, "telegram:3", "/templates"); reply != want {
 		t.Fatalf("/templates:\n%s\nwant:\n%s", reply, want)
 	}

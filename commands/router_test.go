@@ -323,6 +323,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"message replace": "/message replace promo", "message archive": "/message archive promo",
 		"message restore": "/message restore promo", "message delete": `/message delete "promo"`,
 		"media cleanup": "/media cleanup", "flows": "/flows", "templates": "/templates",
+		"templates sync": "/templates sync",
 	}
 	// Who may run what, written out as specified rather than derived.
 	minRole := map[string]string{
@@ -339,6 +340,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"save": "operator", "messages": "operator", "message": "operator", "message replace": "operator",
 		"message archive": "operator", "message restore": "operator", "message delete": "operator",
 		"media cleanup": "admin", "flows": "operator", "templates": "operator",
+		"templates sync": "operator",
 	}
 	if len(texts) != len(commands.Keys()) || len(minRole) != len(commands.Keys()) {
 		t.Fatalf("the matrix covers %d commands, the router has %d", len(texts), len(commands.Keys()))

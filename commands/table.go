@@ -116,7 +116,8 @@ func commandTable() table {
 		{name: "campaign results", args: "<id>", role: operator, help: "an .xlsx with each contact's result", run: (*Router).campaignResults},
 		{name: "optout", args: "<phone> [reason]", role: operator, help: "never send campaigns to this number again", run: (*Router).optOut},
 		{name: "flows", role: operator, help: "the saved flows, by name (admins manage them on the admin page)", run: catalogList(ops.CatalogFlow)},
-		{name: "templates", role: operator, help: "the saved templates, by name, with language and parameters", run: catalogList(ops.CatalogTemplate)},
+		{name: "templates", role: operator, help: "the saved templates, by name, with language, header, parameters and status", run: catalogList(ops.CatalogTemplate)},
+		{name: "templates sync", role: operator, help: "read the templates from the WhatsApp Business Account (Cloud API): new, changed and gone ones", run: (*Router).templatesSync},
 		// The second way to type /save is part of its usage.
 		{name: "save", args: "<name> [caption] · /save <name> text <message>", role: operator, form: savedNameArgs,
 			help: "caption of an attached image or video (JPEG, PNG, MP4, 3GP), or a text: keep it as a saved message; quote names with spaces: \"Diwali offer\"", run: (*Router).save},

@@ -44,6 +44,7 @@ func TestConformance(t *testing.T) {
 		{"AuditFitsEveryColumn", testAuditFitsEveryColumn},
 		{"QueueEventDetailFits", testQueueEventDetailFits},
 		{"Catalog", testCatalog},
+		{"SyncedCatalog", testSyncedCatalog},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,11 +1,13 @@
 package webadmin
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/messagebridge/messagebridge/commands/ops"
+	"github.com/messagebridge/messagebridge/store/words"
 )
 
 type catalogData struct {
@@ -69,7 +71,7 @@ func (s *server) catalogSave(w http.ResponseWriter, r *http.Request) {
 	e, err := s.ops.PutCatalogEntry(r.Context(), actor(r), ops.CatalogEntry{Kind: ops.CatalogKind(f.Kind), Name: f.Name,
 		ExternalID: f.ExternalID, Language: f.Language, Params: n})
 	if err != nil {
-		if ops.ErrorCode(err) == ops.EINVALID {
+		if code := ops.ErrorCode(err); code == ops.EINVALID || code == ops.ECONFLICT {
 			s.renderCatalog(w, r, http.StatusUnprocessableEntity, f, []string{ops.ErrorMessage(err)})
 			return
 		}
@@ -86,4 +88,53 @@ func (s *server) catalogRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.done(w, r, "/admin/catalog", "Removed %s %q.", kind, name)
+}
+
+// maxFlashNames bounds the templates a sync's message names.
+const maxFlashNames = 5
+
+// catalogSync reads the templates from the account (Sync from Meta) and
+// comes back to the page with the counts and what needs attention.
+func (s *server) catalogSync(w http.ResponseWriter, r *http.Request) {
+	res, err := s.ops.SyncTemplates(r.Context(), actor(r))
+	if err != nil {
+		s.fail(w, r, "/admin/catalog", err)
+		return
+	}
+	msg := fmt.Sprintf("Templates synced from %s: %s.", words.List(res.Gateways), res.Summary())
+	if len(res.NotApproved) > 0 {
+		var names []string
+		for _, e := range res.NotApproved {
+			names = append(names, fmt.Sprintf("%s (%s)", e.Name, e.Status))
+		}
+		msg += " Not approved, so campaigns cannot send them: " + flashList(names) + "."
+	}
+	if len(res.Removed) > 0 {
+		var names []string
+		for _, e := range res.Removed {
+			names = append(names, e.Name)
+		}
+		msg += " No longer in the account (kept as DELETED): " + flashList(names) + "."
+	}
+	if len(res.Clashes) > 0 {
+		var names []string
+		for _, c := range res.Clashes {
+			names = append(names, c.Name)
+		}
+		msg += " Hand-made entries left alone (remove one to use the account's template of that name): " + flashList(names) + "."
+	}
+	if len(res.Skipped) > 0 {
+		msg += " Skipped: " + flashList(res.Skipped) + "."
+	}
+	s.done(w, r, "/admin/catalog", "%s", msg)
+}
+
+// flashList joins the first few names and says how many more there are.
+func flashList(names []string) string {
+	shown := names[:min(len(names), maxFlashNames)]
+	out := strings.Join(shown, ", ")
+	if more := len(names) - len(shown); more > 0 {
+		out += fmt.Sprintf(" and %s more", words.Number(more))
+	}
+	return words.Cut(out, 400)
 }

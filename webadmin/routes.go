@@ -139,6 +139,7 @@ func (s *server) routes() http.Handler {
 			r.Get("/catalog", s.catalogPage)
 			r.Post("/catalog", s.catalogSave)
 			r.Post("/catalog/remove", s.catalogRemove)
+			r.Post("/catalog/sync", s.catalogSync)
 
 			r.Get("/operators", s.operatorsPage)
 			r.Post("/operators", s.operatorSave)

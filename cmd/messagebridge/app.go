@@ -189,6 +189,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 	m.services.add("campaign dispatcher", dispatcher.Run)
 	m.services.add("housekeeping", m.housekeeping)
 	m.services.add("media cleanup", m.mediaCleanup)
+	m.services.add("template sync", m.templateSync)
 	return m, nil
 }
 
@@ -257,6 +258,46 @@ func mediaCleanupActor() ops.Actor {
 // media.cleanup_schedule (a robfig/cron schedule, read live; @daily by
 // default) says, until ctx is cancelled.
 func (m *Main) mediaCleanup(ctx context.Context) error {
+	return m.onSchedule(ctx, "media cleanup", ops.SettingMediaCleanupSchedule, func(ctx context.Context) {
+		res, err := m.ops.CleanupMedia(ctx, mediaCleanupActor(), 0)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			m.log.Error("media cleanup failed", "err", err)
+		case res.Candidates > 0:
+			m.log.Info("media cleanup", "deleted", res.Deleted, "bytes", res.Bytes, "kept", res.Kept, "skipped", res.Skipped, "failed", res.Failed)
+		}
+	})
+}
+
+// templateSync reads the message templates from the provider account
+// into the catalog when templates.sync_schedule (read live; @daily by
+// default) says, until ctx is cancelled.
+func (m *Main) templateSync(ctx context.Context) error {
+	return m.onSchedule(ctx, "template sync", ops.SettingTemplateSyncSchedule, func(ctx context.Context) {
+		syncTemplatesNow(ctx, m.ops, m.log)
+	})
+}
+
+// syncTemplatesNow runs one scheduled template sync as the system actor.
+// Without a gateway that can read templates (no account id or token set)
+// it is skipped with a line at Info: not every installation uses them.
+func syncTemplatesNow(ctx context.Context, o *ops.Service, log *slog.Logger) {
+	res, err := o.SyncTemplates(ctx, ops.TemplateSyncActor())
+	switch {
+	case errors.Is(err, ops.ErrNotSetUp):
+		log.Info("template sync skipped", "reason", ops.ErrorMessage(err))
+	case err != nil && ctx.Err() == nil:
+		log.Error("template sync failed", "err", err)
+	case err == nil:
+		log.Info("template sync", "gateways", res.Gateways, "added", res.Added, "updated", res.Updated, "unchanged", res.Unchanged,
+			"gone", res.Gone, "not_approved", len(res.NotApproved), "clashes", len(res.Clashes), "skipped", len(res.Skipped))
+	}
+}
+
+// onSchedule runs job whenever the robfig/cron schedule in setting (read
+// live, checked each minute) comes due, until ctx is cancelled. A bad
+// schedule is logged and nothing runs until it is fixed.
+func (m *Main) onSchedule(ctx context.Context, what, setting string, job func(ctx context.Context)) error {
 	last := time.Now().UTC()
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
@@ -266,10 +307,10 @@ func (m *Main) mediaCleanup(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 		}
-		spec := m.settings.String(ctx, ops.SettingMediaCleanupSchedule)
+		spec := m.settings.String(ctx, setting)
 		sched, err := cron.ParseStandard(spec)
 		if err != nil {
-			m.log.Warn("media cleanup: bad schedule", "setting", ops.SettingMediaCleanupSchedule, "schedule", spec, "err", err)
+			m.log.Warn(what+": bad schedule", "setting", setting, "schedule", spec, "err", err)
 			continue
 		}
 		now := time.Now().UTC()
@@ -277,13 +318,7 @@ func (m *Main) mediaCleanup(ctx context.Context) error {
 			continue
 		}
 		last = now
-		res, err := m.ops.CleanupMedia(ctx, mediaCleanupActor(), 0)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			m.log.Error("media cleanup failed", "err", err)
-		case res.Candidates > 0:
-			m.log.Info("media cleanup", "deleted", res.Deleted, "bytes", res.Bytes, "kept", res.Kept, "skipped", res.Skipped, "failed", res.Failed)
-		}
+		job(ctx)
 	}
 }
 

@@ -74,7 +74,9 @@ type gatewaySet struct {
 	defs     []gateways.Definition
 	senders  map[string]queue.Sender
 	webhooks map[string]http.Handler
-	closers  []func()
+	// templates are the template lists of the gateways that have one.
+	templates map[string]func(ctx context.Context) ([]store.CatalogEntry, error)
+	closers   []func()
 }
 
 // describe tells the operations layer what each gateway can send, and
@@ -83,7 +85,7 @@ func (g *gatewaySet) describe(r *settings.Reader) []ops.Gateway {
 	out := make([]ops.Gateway, 0, len(g.defs))
 	for _, d := range g.defs {
 		out = append(out, ops.Gateway{Name: d.Name, Caps: d.Caps, StaffFlowSetting: d.StaffFlowSetting, MinInterval: d.MinInterval, Window: d.Window,
-			Ready: func(ctx context.Context) string { return d.ReadyReason(ctx, r) }})
+			Ready: func(ctx context.Context) string { return d.ReadyReason(ctx, r) }, Templates: templateList(g.templates[d.Name])})
 	}
 	return out
 }
@@ -100,6 +102,42 @@ func (s *inboundSink) Inbound(ctx context.Context, m store.InboundMessage) error
 	}
 	return svc.Inbound(ctx, m)
 }
+
+// templateList is a gateway's template list as the operations layer reads
+// it: a list that cannot be read until an admin sets something up (a
+// gateway's not-ready error: no account id, no token) is ops.NotSetUp, so
+// the scheduled sync skips it quietly; any other error reads as the
+// provider's words, without the send error's class in front. nil stays
+// nil.
+func templateList(list func(ctx context.Context) ([]store.CatalogEntry, error)) func(ctx context.Context) ([]store.CatalogEntry, error) {
+	if list == nil {
+		return nil
+	}
+	return func(ctx context.Context) ([]store.CatalogEntry, error) {
+		entries, err := list(ctx)
+		if err == nil {
+			return entries, nil
+		}
+		text := err.Error()
+		var se *queue.SendError
+		if errors.As(err, &se) && se.Err != nil {
+			text = se.Err.Error()
+		}
+		if errors.Is(err, gateways.ErrNotReady) {
+			return nil, ops.NotSetUp(text)
+		}
+		return nil, &listError{text: text, err: err}
+	}
+}
+
+// listError is a template list's error worded as the provider's words.
+type listError struct {
+	text string
+	err  error
+}
+
+func (e *listError) Error() string { return e.text }
+func (e *listError) Unwrap() error { return e.err }
 
 // rates are the gateways' send rates, read live.
 func (g *gatewaySet) rates(r *settings.Reader) func(ctx context.Context) map[string]float64 {
@@ -139,7 +177,8 @@ func buildGateways(ctx context.Context, defs []gateways.Definition, env gateways
 	if err := gateways.Check(defs); err != nil {
 		return nil, err
 	}
-	g := &gatewaySet{defs: defs, senders: map[string]queue.Sender{}, webhooks: map[string]http.Handler{}}
+	g := &gatewaySet{defs: defs, senders: map[string]queue.Sender{}, webhooks: map[string]http.Handler{},
+		templates: map[string]func(ctx context.Context) ([]store.CatalogEntry, error){}}
 	for _, d := range defs {
 		built, err := d.Open(ctx, env)
 		if err != nil {
@@ -149,6 +188,9 @@ func buildGateways(ctx context.Context, defs []gateways.Definition, env gateways
 		g.senders[d.Name] = built.Sender
 		if built.Webhook != nil {
 			g.webhooks[d.Name] = built.Webhook
+		}
+		if built.Templates != nil {
+			g.templates[d.Name] = built.Templates
 		}
 		if built.Close != nil {
 			g.closers = append(g.closers, built.Close)

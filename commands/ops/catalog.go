@@ -126,7 +126,8 @@ func (s *Service) lookupCatalog(ctx context.Context, kind CatalogKind, name stri
 }
 
 // PutCatalogEntry saves e under its kind and name: a new entry, or new
-// values for the entry of that name. Admins only. The name is stored
+// values for the hand-made entry of that name (one synced from the
+// account is the sync's to change). Admins only. The name is stored
 // lower-cased; a template needs a language.
 func (s *Service) PutCatalogEntry(ctx context.Context, a Actor, e CatalogEntry) (CatalogEntry, error) {
 	if err := s.require(a, RoleAdmin, "managing saved flows and templates"); err != nil {
@@ -134,6 +135,13 @@ func (s *Service) PutCatalogEntry(ctx context.Context, a Actor, e CatalogEntry) 
 	}
 	e, err := validCatalogEntry(e)
 	if err != nil {
+		return CatalogEntry{}, err
+	}
+	if prev, ok, err := s.lookupCatalog(ctx, e.Kind, e.Name); err != nil {
+		return CatalogEntry{}, err
+	} else if ok && prev.Synced {
+		err := Errorf(ECONFLICT, "%q came from the account's template list, and each sync keeps it as the account has it; save yours under another name.", e.Name)
+		s.audit(ctx, a, "catalog.put", describeEntry(e), outcome(err))
 		return CatalogEntry{}, err
 	}
 	saved, err := s.st.PutCatalogEntry(ctx, store.CatalogEntry{Kind: string(e.Kind), Name: e.Name, ExternalID: e.ExternalID,

@@ -110,6 +110,12 @@ type Gateway struct {
 	// Ready says why the gateway cannot send yet ("not set up: the
 	// access token is empty"), "" when it can; nil: always ready.
 	Ready func(ctx context.Context) string
+	// Templates lists the message templates of the provider account
+	// (every page) as catalog entries with their shape and status; nil
+	// for a gateway without a template list. An error that cannot be
+	// helped until an admin sets something up matches ErrNotSetUp
+	// (NotSetUp).
+	Templates func(ctx context.Context) ([]store.CatalogEntry, error)
 }
 
 // Store is the persistence the operations use; *store.DB satisfies it.
@@ -188,6 +194,7 @@ type Store interface {
 	CatalogEntries(ctx context.Context, kind string) ([]store.CatalogEntry, error)
 	CatalogEntry(ctx context.Context, kind, name string) (store.CatalogEntry, error)
 	PutCatalogEntry(ctx context.Context, e store.CatalogEntry, actor string) (store.CatalogEntry, error)
+	PutSyncedCatalogEntry(ctx context.Context, e store.CatalogEntry, actor string) (store.CatalogEntry, error)
 	DeleteCatalogEntry(ctx context.Context, kind, name string) error
 }
 

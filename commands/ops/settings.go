@@ -73,6 +73,8 @@ func SettingDefs(gateways []string) []settings.Def {
 			Help: "a media file no message or queued send uses is deleted only after it has been unused this long"},
 		{Key: SettingMediaCleanupSchedule, Default: "@daily", Check: checkSchedule,
 			Help: "when unused media files are deleted: a cron schedule in UTC (five fields, or @daily, @every 12h; CRON_TZ=Asia/Kolkata in front for another zone)"},
+		{Key: SettingTemplateSyncSchedule, Default: "@daily", Check: checkSchedule,
+			Help: "when the message templates are read from the provider account, as /templates sync does: a cron schedule in UTC (five fields, or @daily, @every 12h)"},
 	}
 	return append(defs, inboundSettingDefs()...)
 }
