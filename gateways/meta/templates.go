@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/messagebridge/messagebridge/gateways"
 	"github.com/messagebridge/messagebridge/queue"
 	"github.com/messagebridge/messagebridge/store"
 )
@@ -66,13 +67,18 @@ type (
 // Errors are classified like a send's and carry no credential.
 func (c *Client) Templates(ctx context.Context) ([]store.CatalogEntry, error) {
 	if c.creds == nil {
-		return nil, queue.Classify(queue.SenderBlocked, "", errors.New("meta templates: no credentials are configured"))
+		return nil, gateways.NotReady("meta templates: no credentials are configured")
 	}
 	cr, err := c.creds(ctx)
 	if err != nil {
 		return nil, queue.Classify(queue.Retry, "", fmt.Errorf("meta templates: read credentials: %w", err))
 	}
 	first, err := cr.templatesURL()
+	if errors.Is(err, errTemplatesNotSetUp) {
+		// Nothing to read until an admin sets it: the scheduled sync skips
+		// quietly, a sync from chat or the page says what to set.
+		return nil, gateways.NotReady(err.Error())
+	}
 	if err != nil {
 		return nil, queue.Classify(queue.SenderBlocked, "", err)
 	}
@@ -111,14 +117,18 @@ func (c *Client) Templates(ctx context.Context) ([]store.CatalogEntry, error) {
 	return out, nil
 }
 
+// errTemplatesNotSetUp marks a template list that cannot be read until an
+// admin sets something.
+var errTemplatesNotSetUp = errors.New("meta templates: not set up")
+
 // templatesURL is the first page's URL.
 func (c Credentials) templatesURL() (*url.URL, error) {
 	if strings.TrimSpace(c.AccessToken) == "" {
-		return nil, errors.New("meta templates: not set up: the access token is empty (meta.access_token)")
+		return nil, fmt.Errorf("%w: the access token is empty (meta.access_token)", errTemplatesNotSetUp)
 	}
 	waba := strings.TrimSpace(c.WABAID)
 	if waba == "" {
-		return nil, errors.New("meta templates: the WhatsApp Business Account id is not set: set meta.waba_id (MB_META_WABA_ID)")
+		return nil, fmt.Errorf("%w: the WhatsApp Business Account id is empty: set meta.waba_id (MB_META_WABA_ID)", errTemplatesNotSetUp)
 	}
 	if strings.Trim(waba, "0123456789") != "" {
 		return nil, errors.New("meta templates: meta.waba_id must be digits only")
