@@ -136,6 +136,7 @@ func TestMaxAttemptsFromThePageReachesTheRunningLoop(t *testing.T) {
 	}
 	ctx := context.Background()
 	staff := ops.Actor{Identity: "console:till1", Role: ops.RoleStaff, Transport: "console"}
+	customerWrote(t, r.m.db, "+919876543210", "+919876543211")
 	res, err := r.m.ops.Intake(ctx, staff, ops.IntakeRequest{Phones: []string{"98765 43210"}})
 	if err != nil || len(res.Queued) != 1 {
 		t.Fatalf("intake: %+v %v", res, err)

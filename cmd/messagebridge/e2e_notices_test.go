@@ -41,6 +41,7 @@ func TestStaffToldWhenTheirMessageFails(t *testing.T) {
 	if _, err := db.PutOperator(context.Background(), "telegram:1001", store.RoleStaff, "Ravi", "test"); err != nil {
 		t.Fatal(err)
 	}
+	customerWrote(t, db, "+919876543210")
 	stop, logs := serveUntilStarted(t, getenv)
 	deadline := time.Now().Add(20 * time.Second)
 	var notices []string

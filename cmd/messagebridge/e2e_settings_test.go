@@ -20,6 +20,22 @@ import (
 	"github.com/messagebridge/messagebridge/store/storetest"
 )
 
+// customerWrote records, on db, that each customer (E.164) just wrote to
+// the business on WhatsApp through Meta, as Meta's webhook would have it
+// stored: it opens their 24-hour customer-service window, so a staff
+// member's free-form message to them may be sent. Tests about something
+// else than the window call it before queueing such a message.
+func customerWrote(t testing.TB, db *store.DB, phones ...string) {
+	t.Helper()
+	for _, phone := range phones {
+		m := store.InboundMessage{Gateway: "meta", Phone: phone, Kind: store.InboundText, Body: "Hello",
+			ProviderMessageID: fmt.Sprintf("wamid.test.%s.%d", strings.TrimPrefix(phone, "+"), time.Now().UnixNano())}
+		if _, first, err := db.RecordInbound(context.Background(), m); err != nil || !first {
+			t.Fatalf("record that %s wrote: first=%v err=%v", phone, first, err)
+		}
+	}
+}
+
 // e2eMetaSend is one POST /{version}/{phone-number-id}/messages the fake
 // Cloud API received.
 type e2eMetaSend struct {
@@ -203,27 +219,32 @@ type e2eMetaRig struct {
 	fake    *e2eFakeMeta
 	url     string
 	seen    int // sends checked so far
+	// db is the data dir's database, where the customers write.
+	db *store.DB
 }
 
 func newE2EMetaRig(t *testing.T) *e2eMetaRig {
 	fake := &e2eFakeMeta{phoneNumberID: e2ePNID}
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	return &e2eMetaRig{t: t, dataDir: t.TempDir(), fake: fake, url: srv.URL}
+	dataDir := t.TempDir()
+	db := storetest.Open(t, store.Config{DataDir: dataDir}, storetest.Options{})
+	return &e2eMetaRig{t: t, dataDir: dataDir, fake: fake, url: srv.URL, db: db}
 }
 
-// start runs `chat` on the Meta gateway with MB_META_ACCESS_TOKEN=token,
-// types phone, waits for "Queued #<n>" and for the fake to get the send,
+// start has the customer at phone write to the business, runs `chat` on
+// the Meta gateway with MB_META_ACCESS_TOKEN=token, types phone, waits for "Queued #<n>" and for the fake to get the send,
 // quits, and checks the exit status, that every send of this start used
 // want, and that no token appears in the log or the chat. It returns the
 // log.
 func (r *e2eMetaRig) start(phase, token, phone string, n int, want string) string {
 	t := r.t
 	t.Helper()
+	e164 := "+91" + strings.ReplaceAll(phone, " ", "")
+	customerWrote(t, r.db, e164)
 	c := startE2EChat(t, env(t, "MB_DATA_DIR", r.dataDir, "MB_GATEWAY", "meta", "MB_META_ACCESS_TOKEN", token,
 		"MB_META_PHONE_NUMBER_ID", e2ePNID, "MB_META_BASE_URL", r.url, "MB_LOG_LEVEL", "debug"))
 	c.say(phone)
-	e164 := "+91" + strings.ReplaceAll(phone, " ", "")
 	c.waitOut(fmt.Sprintf("bot: Queued #%d for %s via meta.", n, e164))
 	if s := waitMetaSend(t, r.fake, strings.TrimPrefix(e164, "+"), c); s.token != want {
 		t.Errorf("%s: the send used %s, want %s\nlogs:\n%s", phase, e2eTokenName(s.token), e2eTokenName(want), c.logs)

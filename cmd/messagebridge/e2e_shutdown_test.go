@@ -56,6 +56,7 @@ func TestShutdownMidSend(t *testing.T) {
 		news[i] = store.NewQueueItem{Phone: phones[i], MaxAttempts: 5, CreatedBy: "test",
 			Content: store.QueueContent{Kind: store.ContentText, Body: "Your order has shipped"}}
 	}
+	customerWrote(t, db, phones...)
 	if _, err := db.EnqueueQueueItems(ctx, news); err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,7 @@ func TestProviderErrorsDoNotLeakTokens(t *testing.T) {
 	if err := db.PutSetting(ctx, "gateway.active", "meta", false, "test"); err != nil {
 		t.Fatal(err)
 	}
+	customerWrote(t, db, "+919876543210")
 	getenv := env(t, "MB_DATA_DIR", dataDir, "MB_META_ACCESS_TOKEN", token, "MB_META_PHONE_NUMBER_ID", "1234567890",
 		"MB_META_BASE_URL", fake.URL, "MB_LOG_LEVEL", "debug")
 

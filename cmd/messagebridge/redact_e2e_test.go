@@ -68,6 +68,7 @@ func TestSecretsNeverLeakFromProviderErrors(t *testing.T) {
 		"MB_BOOTSTRAP_ADMINS", "telegram:4242"))
 	ctx := context.Background()
 	staff := ops.Actor{Identity: "console:till1", Role: ops.RoleStaff, Transport: "console"}
+	customerWrote(t, r.m.db, "+919876543210", "+919876543211")
 	var ids []int64
 	for _, phone := range []string{"98765 43210", "98765 43211"} {
 		res, err := r.m.ops.Intake(ctx, staff, ops.IntakeRequest{Phones: []string{phone}})
