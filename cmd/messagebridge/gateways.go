@@ -79,7 +79,7 @@ func (g *gatewaySet) describe(r *settings.Reader) []ops.Gateway {
 	out := make([]ops.Gateway, 0, len(g.defs))
 	for _, d := range g.defs {
 		out = append(out, ops.Gateway{Name: d.Name, Caps: d.Caps, StaffFlowSetting: d.StaffFlowSetting, MinInterval: d.MinInterval,
-			Ready: func(ctx context.Context) string { return d.ReadyReason(ctx, r) }})
+			Window: d.Window, Ready: func(ctx context.Context) string { return d.ReadyReason(ctx, r) }})
 	}
 	return out
 }

@@ -104,6 +104,10 @@ type Gateway struct {
 	// MinInterval is the gateway's own pacing: a campaign interval may
 	// not be shorter.
 	MinInterval time.Duration
+	// Window is the customer-service window of a gateway that has one
+	// (Meta: 24h): free-form messages only within it of the customer's
+	// last message, templates otherwise; 0: none.
+	Window time.Duration
 	// Ready says why the gateway cannot send yet ("not set up: the
 	// access token is empty"), "" when it can; nil: always ready.
 	Ready func(ctx context.Context) string
@@ -119,6 +123,7 @@ type Store interface {
 	AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, error)
 	AuditPage(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error)
 	UnblockGateway(ctx context.Context, gateway string) error
+	CustomerWindow(ctx context.Context, gateway, phone string) (store.Window, error)
 
 	EnqueueQueueItems(ctx context.Context, items []store.NewQueueItem) ([]int64, error)
 	RecentItemForPhone(ctx context.Context, phone string, since time.Time) (store.QueueItem, error)
