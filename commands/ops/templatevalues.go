@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/messagebridge/messagebridge/queue/campaign"
 	"github.com/messagebridge/messagebridge/store"
@@ -72,6 +73,35 @@ func ParseTemplateValues(args []string) (Template, error) {
 		}
 	}
 	return t, nil
+}
+
+// splitValues cuts a setting's template values into key=value words; a
+// value in quotes keeps its spaces (header="Diwali poster").
+func splitValues(s string) []string {
+	var out []string
+	var b strings.Builder
+	inQuote, open := false, false
+	for _, r := range s {
+		switch {
+		case inQuote && strings.ContainsRune(`"”“`, r):
+			inQuote = false
+		case !inQuote && strings.ContainsRune(`"“”„`, r):
+			inQuote, open = true, true
+		case !inQuote && unicode.IsSpace(r):
+			if open {
+				out = append(out, b.String())
+				b.Reset()
+				open = false
+			}
+		default:
+			b.WriteRune(r)
+			open = true
+		}
+	}
+	if open {
+		out = append(out, b.String())
+	}
+	return out
 }
 
 func (t *Template) setButton(n int, v string) {
