@@ -29,13 +29,13 @@ const (
 	// {{phone}} and {{staff}} are filled per send).
 	SettingIntakeTemplate = "intake.template"
 	SettingIntakeParams   = "intake.template_params"
-	SettingDedupeWindow  = "intake.dedupe_window"
-	SettingMaxNumbers    = "intake.max_numbers"
-	SettingTimezone      = "campaign.timezone"
-	SettingImportMaxMB   = "import.max_mb"
-	SettingImportMaxRows = "import.max_rows"
-	SettingImportMaxZip  = "import.max_unzipped_mb"
-	SettingImportMaxCell = "import.max_cell"
+	SettingDedupeWindow   = "intake.dedupe_window"
+	SettingMaxNumbers     = "intake.max_numbers"
+	SettingTimezone       = "campaign.timezone"
+	SettingImportMaxMB    = "import.max_mb"
+	SettingImportMaxRows  = "import.max_rows"
+	SettingImportMaxZip   = "import.max_unzipped_mb"
+	SettingImportMaxCell  = "import.max_cell"
 )
 
 // SettingDefs declares the settings of intake, imports, campaigns and the
