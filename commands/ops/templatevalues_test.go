@@ -383,4 +383,3 @@ func TestSendTemplateToOneCustomer(t *testing.T) {
 		t.Fatalf("template:thanks sends %+v", it.Content)
 	}
 }
-
