@@ -130,14 +130,25 @@ func (s *Service) Intake(ctx context.Context, a Actor, req IntakeRequest) (Intak
 	// On a gateway with a window, free-form content goes only to customers
 	// whose window is open; the others get the intake template.
 	windowed := g.Window > 0 && content.Kind != store.ContentTemplate
+	// The intake template is read when a closed window needs it; one that
+	// can no longer be sent (paused at Meta) makes those numbers
+	// unreachable, with the reason, and leaves the others alone.
 	var intakeTpl store.QueueContent
-	haveTpl, tplName := false, ""
-	if windowed {
+	haveTpl, tplLoaded, tplName, tplProblem := false, false, "", ""
+	loadTpl := func() error {
+		if tplLoaded {
+			return nil
+		}
+		tplLoaded = true
 		var err error
-		if intakeTpl, haveTpl, err = s.intakeTemplate(ctx); err != nil {
-			return IntakeResult{}, err
+		intakeTpl, haveTpl, err = s.intakeTemplate(ctx)
+		var e *Error
+		if errors.As(err, &e) {
+			tplProblem = strings.TrimPrefix(e.Message, "Nothing was queued: ")
+			return nil
 		}
 		tplName = strings.TrimSpace(s.settings.String(ctx, SettingIntakeTemplate))
+		return err
 	}
 	staff := s.staffName(ctx, a.Identity)
 	var asTemplate []string
@@ -177,6 +188,15 @@ func (s *Service) Intake(ctx context.Context, a Actor, req IntakeRequest) (Intak
 				return IntakeResult{}, err
 			}
 			if !w.OpenAt(s.cfg.Now(), g.Window) {
+				if err := loadTpl(); err != nil {
+					return IntakeResult{}, err
+				}
+				if tplProblem != "" {
+					res.Unreachable = append(res.Unreachable, Invalid{Raw: e164, Reason: fmt.Sprintf(
+						"cannot be reached on WhatsApp now: the customer has not written in the last %s, and %s",
+						DurationText(g.Window), lowerFirst(tplProblem))})
+					continue
+				}
 				if !haveTpl || req.Attachment != nil {
 					res.Unreachable = append(res.Unreachable, Invalid{Raw: e164, Reason: s.unreachableReason(g, haveTpl)})
 					continue
@@ -319,6 +339,14 @@ func (s *Service) unreachableReason(g Gateway, haveTpl bool) string {
 		g.Name, DurationText(g.Window), SettingIntakeTemplate, SettingIntakeParams)
 }
 
+// lowerFirst makes s start with a small letter.
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
 // staffName is what {{staff}} stands for in a send by identity: the
 // operator's display name, or the identity.
 func (s *Service) staffName(ctx context.Context, identity string) string {
@@ -341,7 +369,7 @@ func (s *Service) intakeTemplate(ctx context.Context) (store.QueueContent, bool,
 		var e *Error
 		if errors.As(err, &e) {
 			return store.QueueContent{}, false, Errorf(ECONFLICT, "Nothing was queued: the intake template %q (setting %s) cannot be sent: %s Ask an operator.",
-				Echo(name), SettingIntakeTemplate, e.Error())
+				Echo(name), SettingIntakeTemplate, lowerFirst(e.Error()))
 		}
 		return store.QueueContent{}, false, err
 	}

@@ -339,8 +339,14 @@ func TestStaffIntakeOnWindowGateway(t *testing.T) {
 	}
 	// Paused at Meta later: staff sends say so instead of failing later.
 	r.template(t, "order_ready", store.TemplatePaused, store.TemplateShape{BodyParams: 2})
-	_, err = r.svc.Intake(ctx, staff, ops.IntakeRequest{Phones: []string{"9876543204"}})
-	wantCode(t, err, ops.ECONFLICT, `the intake template "order_ready"`, "PAUSED at Meta")
+	res, err = r.svc.Intake(ctx, staff, ops.IntakeRequest{Phones: []string{"9876543204", "9876543202"}, Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Unreachable) != 2 || !strings.Contains(res.Unreachable[0].Reason, `the intake template "order_ready"`) ||
+		!strings.Contains(res.Unreachable[0].Reason, "PAUSED at Meta") {
+		t.Fatalf("unreachable with the template paused: %+v", res.Unreachable)
+	}
 }
 
 func TestSendTemplateToOneCustomer(t *testing.T) {
