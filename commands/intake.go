@@ -17,7 +17,7 @@ func (r *Router) send(ctx context.Context, c call) ([]bot.Reply, error) {
 	req := ops.IntakeRequest{Force: c.cmd.Force}
 	for _, a := range c.cmd.Args {
 		if name, ok := strings.CutPrefix(a, "message="); ok {
-			req.SavedMessage, req.Values = cutValues(name)
+			req.SavedMessage = name
 			if n, tail, ok := CutName(req.SavedMessage); ok && tail == "" && n != "" {
 				req.SavedMessage = n // "Diwali offer" in quotes
 			}
@@ -29,6 +29,10 @@ func (r *Router) send(ctx context.Context, c call) ([]bot.Reply, error) {
 			}
 			continue
 		}
+		if strings.Contains(a, "=") && (req.SavedMessage != "" || req.Template != nil) {
+			req.Values = append(req.Values, a) // a template value after its name
+			continue
+		}
 		req.Phones = append(req.Phones, a)
 	}
 	with := ""
@@ -38,7 +42,9 @@ func (r *Router) send(ctx context.Context, c call) ([]bot.Reply, error) {
 			return nil, err
 		}
 		defer closer.Close()
-		req.Attachment, req.Caption, req.SavedMessage = up, req.SavedMessage, ""
+		// The words after the numbers are the caption, key=value ones too.
+		caption := strings.Join(append([]string{req.SavedMessage}, req.Values...), " ")
+		req.Attachment, req.Caption, req.SavedMessage, req.Values = up, strings.TrimSpace(caption), "", nil
 		with = ", with the attached file"
 	}
 	res, err := r.ops.Intake(ctx, c.who, req)
@@ -113,21 +119,6 @@ func (r *Router) pauseNote(ctx context.Context, p *ops.GatewayState, n int, alre
 	}
 	return fmt.Sprintf("⚠ Not sent yet: sending via %s is paused since %s. %s %s in the queue; %s out once an admin fixes %s or switches to another gateway.",
 		p.Gateway, r.ops.TimeText(ctx, p.BlockedAt), ops.PauseReason(*p), wait, goes, p.Gateway)
-}
-
-// cutValues splits what follows /send's numbers into the name (a saved
-// message's or a template's) and the key=value template values after it.
-func cutValues(s string) (string, []string) {
-	args := SplitArgs(s)
-	for i, a := range args {
-		if k, _, ok := strings.Cut(a, "="); ok && k != "" && !strings.ContainsAny(k, `"“”„`) {
-			if i == 0 {
-				return s, nil
-			}
-			return strings.Join(args[:i], " "), args[i:]
-		}
-	}
-	return s, nil
 }
 
 // cutPrefixFold is strings.CutPrefix without regard to case.
