@@ -347,12 +347,30 @@ func (s *Service) buildTemplate(ctx context.Context, t Template, staff bool) (te
 			return templateSend{}, s.unknownName(ctx, CatalogTemplate, name, raw)
 		}
 		c.TemplateName = name
+		// Its shape is not known: the values make it, and a header naming
+		// a saved image or video is that media.
+		if t.Header != "" {
+			shape.Header, shape.HeaderParams = store.HeaderText, 1
+			if m, err := s.st.SavedMessageByName(ctx, t.Header); err == nil && (m.Kind == store.HeaderImage || m.Kind == store.HeaderVideo) {
+				shape.Header, shape.HeaderParams = m.Kind, 0
+			}
+		}
+		for n := range t.Named {
+			shape.BodyNames = append(shape.BodyNames, n)
+		}
+		slices.Sort(shape.BodyNames)
+		for n := range t.Buttons {
+			if n > 0 {
+				shape.URLButtons = append(shape.URLButtons, n-1)
+			}
+		}
+		slices.Sort(shape.URLButtons)
 	}
 	c.TemplateLanguage = lang
 	if err := s.fillTemplateValues(ctx, &c, shape, t); err != nil {
 		return templateSend{}, err
 	}
-	if why := ShapeProblem(label, shape, c); why != "" {
+	if why := ShapeProblem(label, shape, c); known && why != "" {
 		return templateSend{}, Errorf(EINVALID, "%s.", why)
 	}
 	if staff {
