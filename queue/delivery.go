@@ -146,7 +146,7 @@ func (l *Loop) template(ctx context.Context, c store.QueueContent) (Template, er
 	if h == nil {
 		return t, nil
 	}
-	t.Header = &TemplateHeader{Format: h.Format, Text: h.Text}
+	t.Header = &TemplateHeader{Format: h.Format, Text: h.Text, Name: h.Name}
 	if h.Format == store.HeaderText {
 		return t, nil
 	}

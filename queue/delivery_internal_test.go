@@ -64,8 +64,8 @@ func TestTemplateDeliveryResolvesHeaderMedia(t *testing.T) {
 	if err != nil || d.Template.Header.Media != clip {
 		t.Fatalf("media header: %+v, %v", d.Template.Header, err)
 	}
-	d, err = l.delivery(ctx, item(&store.TemplateHeader{Format: store.HeaderText, Text: "Hi Asha"}))
-	if err != nil || d.Template.Header.Text != "Hi Asha" || d.Template.Header.Media != nil {
+	d, err = l.delivery(ctx, item(&store.TemplateHeader{Format: store.HeaderText, Text: "Hi Asha", Name: "greeting"}))
+	if err != nil || d.Template.Header.Text != "Hi Asha" || d.Template.Header.Name != "greeting" || d.Template.Header.Media != nil {
 		t.Fatalf("text header: %+v, %v", d.Template.Header, err)
 	}
 	// A header whose saved message is gone fails for good, not retried.

@@ -435,7 +435,7 @@ func (s *Service) fillTemplateValues(ctx context.Context, c *store.QueueContent,
 			}
 			c.TemplateHeader = h
 		default:
-			c.TemplateHeader = &store.TemplateHeader{Format: store.HeaderText, Text: t.Header}
+			c.TemplateHeader = &store.TemplateHeader{Format: store.HeaderText, Text: t.Header, Name: shape.HeaderName}
 		}
 	}
 	for n, v := range t.Buttons {

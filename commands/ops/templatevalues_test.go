@@ -389,3 +389,40 @@ func TestSendTemplateToOneCustomer(t *testing.T) {
 		t.Fatalf("template:thanks sends %+v", it.Content)
 	}
 }
+
+// A template with named parameters takes them by name, the header's too.
+func TestNamedTemplateValues(t *testing.T) {
+	t.Parallel()
+	r := newWindowRig(t)
+	ctx := context.Background()
+	r.template(t, "order_update", store.TemplateApproved, store.TemplateShape{Header: store.HeaderText, HeaderParams: 1, HeaderName: "shop",
+		BodyNames: []string{"first_name", "order_id"}, URLButtons: []int{0}})
+	c := newCampaign(t, r.svc, "Orders")
+	importCSV(t, r.svc, c.ID, csvContacts("Name,Mobile,Order", "Asha,9876543201,17"))
+	tpl, err := ops.ParseTemplateValues([]string{"shop=Gupta Stores", "first_name={{name}}", "button={{Order}}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl.Name = "order_update"
+	_, err = r.svc.SetCampaign(ctx, operator, c.ID, ops.CampaignChange{Template: &tpl})
+	wantCode(t, err, ops.EINVALID, "order_update needs values for shop, first_name, order_id and a value for the URL button: order_id has no value")
+	tpl.Named["order_id"] = "{{Order}}"
+	if _, err := r.svc.SetCampaign(ctx, operator, c.ID, ops.CampaignChange{Template: &tpl}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.svc.ChangeCampaign(ctx, operator, c.ID, ops.ActionStart); err != nil {
+		t.Fatal(err)
+	}
+	dispatch(t, r.db)
+	items, err := r.db.RecentQueueItems(ctx, store.RecentFilter{Limit: 10})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("items %+v, %v", items, err)
+	}
+	want := store.QueueContent{Kind: store.ContentTemplate, TemplateName: "order_update", TemplateLanguage: "en",
+		TemplateParams: []string{"Asha", "17"}, TemplateParamNames: []string{"first_name", "order_id"},
+		TemplateHeader:  &store.TemplateHeader{Format: store.HeaderText, Text: "Gupta Stores", Name: "shop"},
+		TemplateButtons: []store.TemplateButton{{Index: 0, Text: "17"}}}
+	if !reflect.DeepEqual(items[0].Content, want) {
+		t.Fatalf("queued %+v\nwant %+v", items[0].Content, want)
+	}
+}
