@@ -37,7 +37,7 @@ func (r *Router) campaignNew(ctx context.Context, c call) ([]bot.Reply, error) {
 }
 
 func (r *Router) campaignSet(ctx context.Context, c call) ([]bot.Reply, error) {
-	const usage = "/campaign set <id> message=<name> | template=<saved name>[:<lang>] or <name>:<lang> [params=a,b] | flow=<saved name or flow id> | interval=<duration> | gateway=<name>"
+	const usage = "/campaign set <id> message=<name> | template=<saved name>[:<lang>] or <name>:<lang> [header=<text or saved image/video>] [body=a|b] [<name>=<value>] [button1=<value>] | flow=<saved name or flow id> | interval=<duration> | gateway=<name>"
 	id, err := campaignID(c.cmd.Args, usage)
 	if err != nil {
 		return nil, err
@@ -46,7 +46,7 @@ func (r *Router) campaignSet(ctx context.Context, c call) ([]bot.Reply, error) {
 		return nil, userErrorf("Usage: %s", usage)
 	}
 	var ch ops.CampaignChange
-	var params []string
+	var values []string
 	var changed []string
 	for _, kv := range c.cmd.Args[1:] {
 		key, val, ok := strings.Cut(kv, "=")
@@ -64,8 +64,6 @@ func (r *Router) campaignSet(ctx context.Context, c call) ([]bot.Reply, error) {
 				return nil, userErrorf("template=<saved name> (see /templates) or template=<name>:<language>, e.g. template=order_update:en")
 			}
 			ch.Template = &ops.Template{Name: name, Language: lang}
-		case "params":
-			params = strings.Split(val, ",")
 		case "flow":
 			ch.Flow = &val
 		case "interval":
@@ -77,15 +75,29 @@ func (r *Router) campaignSet(ctx context.Context, c call) ([]bot.Reply, error) {
 		case "gateway":
 			ch.Gateway = &val
 		default:
-			return nil, userErrorf("Unknown setting %q. Usage: %s", words.Cut(key, 40), usage)
+			// Template values: header=, body=, params=, button1=, or a
+			// named parameter (see ops.ParseTemplateValues).
+			if _, err := ops.ParseTemplateValues([]string{kv}); err != nil {
+				return nil, userErrorf("Unknown setting %q. Usage: %s", words.Cut(key, 40), usage)
+			}
+			values = append(values, kv)
 		}
 		changed = append(changed, words.Cut(kv, 60))
 	}
-	if params != nil {
+	if values != nil {
 		if ch.Template == nil {
-			return nil, userErrorf("params= goes with template=, e.g. template=order_update:en params={name},{City}")
+			key, _, _ := strings.Cut(strings.ToLower(values[0]), "=")
+			if key != "header" && key != "body" && key != "params" && !strings.HasPrefix(key, "button") {
+				return nil, userErrorf("Unknown setting %q. Usage: %s", words.Cut(key, 40), usage)
+			}
+			return nil, userErrorf("%s goes with template=, e.g. template=diwali_offer header=\"Diwali poster\" body={{name}}|Diwali", words.Cut(values[0], 40))
 		}
-		ch.Template.Params = params
+		t, err := ops.ParseTemplateValues(values)
+		if err != nil {
+			return nil, err
+		}
+		t.Name, t.Language = ch.Template.Name, ch.Template.Language
+		ch.Template = &t
 	}
 	if _, err := r.ops.SetCampaign(ctx, c.who, id, ch); err != nil {
 		return nil, err
@@ -139,7 +151,7 @@ func (r *Router) campaignShow(ctx context.Context, c call) ([]bot.Reply, error) 
 	case ops.ContentSavedMessage:
 		content = fmt.Sprintf("saved message #%d", camp.Content.SavedMessageID)
 	case ops.ContentTemplate:
-		content = fmt.Sprintf("template %s:%s %s", camp.Content.TemplateName, camp.Content.TemplateLanguage, strings.Join(camp.Content.TemplateParams, ","))
+		content = fmt.Sprintf("template %s:%s %s", camp.Content.TemplateName, camp.Content.TemplateLanguage, templateValuesText(camp.Content))
 	case ops.ContentFlow:
 		content = "flow " + camp.Content.FlowID
 	case ops.ContentText:
@@ -415,4 +427,30 @@ func (r *Router) optOut(ctx context.Context, c call) ([]bot.Reply, error) {
 			e164, r.ops.TimeText(ctx, o.CreatedAt))), nil
 	}
 	return text(fmt.Sprintf("%s will get no more campaign messages; imports skip it.", e164)), nil
+}
+
+// templateValuesText shows a template send's values as they are typed.
+func templateValuesText(c ops.QueueContent) string {
+	var parts []string
+	if h := c.TemplateHeader; h != nil {
+		switch {
+		case h.Format == "text":
+			parts = append(parts, "header="+h.Text)
+		case h.SavedMessageID > 0:
+			parts = append(parts, fmt.Sprintf("header=saved %s #%d", h.Format, h.SavedMessageID))
+		}
+	}
+	if len(c.TemplateParamNames) > 0 {
+		for i, n := range c.TemplateParamNames {
+			if i < len(c.TemplateParams) {
+				parts = append(parts, n+"="+c.TemplateParams[i])
+			}
+		}
+	} else if len(c.TemplateParams) > 0 {
+		parts = append(parts, strings.Join(c.TemplateParams, ","))
+	}
+	for _, b := range c.TemplateButtons {
+		parts = append(parts, fmt.Sprintf("button%d=%s", b.Index+1, b.Text))
+	}
+	return strings.Join(parts, " ")
 }

@@ -72,8 +72,8 @@ func TestCatalogFromChat(t *testing.T) {
 	for text, want := range map[string]string{
 		"/campaign set 1 flow=welcome":                       `There is no saved flow called "welcome". Saved flows: feedback, "welcome flow". A flow that is not saved is given by its id`,
 		"/campaign set 1 template=order":                     `There is no saved template called "order". Saved templates: "order update", thanks. A template that is not saved is given as template=<name>:<language>`,
-		`/campaign set 1 template="order update"`:            "takes 2 parameters; none were given",
-		"/campaign set 1 template=thanks params={name}":      "takes no parameters",
+		`/campaign set 1 template="order update"`:            "order update needs 2 body values: no body value was given",
+		"/campaign set 1 template=thanks params={name}":      "thanks takes no values: 1 body value was given",
 		"/campaign set 1 template=thanks:":                   "template=<saved name> (see /templates) or template=<name>:<language>",
 		"/campaign set 1 template=:en":                       "template=<saved name> (see /templates)",
 		"/campaign set 1 flow=welcome template=thanks":       "A campaign sends one thing",

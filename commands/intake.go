@@ -18,9 +18,19 @@ func (r *Router) send(ctx context.Context, c call) ([]bot.Reply, error) {
 	for _, a := range c.cmd.Args {
 		if name, ok := strings.CutPrefix(a, "message="); ok {
 			req.SavedMessage = name
-			if n, tail, ok := CutName(name); ok && tail == "" && n != "" {
+			if n, tail, ok := CutName(req.SavedMessage); ok && tail == "" && n != "" {
 				req.SavedMessage = n // "Diwali offer" in quotes
 			}
+			if t, ok := cutPrefixFold(req.SavedMessage, "template:"); ok {
+				// template:<name>[:<lang>] is the template even when a
+				// saved message has that name.
+				name, lang, _ := strings.Cut(strings.TrimSpace(t), ":")
+				req.Template, req.SavedMessage = &ops.Template{Name: name, Language: lang}, ""
+			}
+			continue
+		}
+		if strings.Contains(a, "=") && (req.SavedMessage != "" || req.Template != nil) {
+			req.Values = append(req.Values, a) // a template value after its name
 			continue
 		}
 		req.Phones = append(req.Phones, a)
@@ -32,7 +42,9 @@ func (r *Router) send(ctx context.Context, c call) ([]bot.Reply, error) {
 			return nil, err
 		}
 		defer closer.Close()
-		req.Attachment, req.Caption, req.SavedMessage = up, req.SavedMessage, ""
+		// The words after the numbers are the caption, key=value ones too.
+		caption := strings.Join(append([]string{req.SavedMessage}, req.Values...), " ")
+		req.Attachment, req.Caption, req.SavedMessage, req.Values = up, strings.TrimSpace(caption), "", nil
 		with = ", with the attached file"
 	}
 	res, err := r.ops.Intake(ctx, c.who, req)
@@ -40,6 +52,9 @@ func (r *Router) send(ctx context.Context, c call) ([]bot.Reply, error) {
 		return nil, err
 	}
 	var lines []string
+	for _, u := range res.Unreachable {
+		lines = append(lines, fmt.Sprintf("✗ %s %s", u.Raw, u.Reason))
+	}
 	for _, d := range res.Duplicates {
 		lines = append(lines, fmt.Sprintf("• %s already queued as #%d (%s) — /send! %s to send again", d.Phone, d.ID, d.Status, d.Phone))
 	}
@@ -61,6 +76,10 @@ func (r *Router) send(ctx context.Context, c call) ([]bot.Reply, error) {
 		}
 		return text(strings.Join(lines, "\n")), nil
 	}
+	if len(res.Queued) == 1 && len(lines) == 0 && res.Queued[0].Template != "" {
+		q := res.Queued[0]
+		return text(fmt.Sprintf("Queued #%d for %s via %s as the template %s (the customer has not written in the last 24 hours).", q.ID, q.Phone, res.Gateway, q.Template)), nil
+	}
 	if len(res.Queued) == 1 && len(lines) == 0 {
 		if res.Paused != nil {
 			return text(fmt.Sprintf("Queued #%d for %s%s.\n%s", res.Queued[0].ID, res.Queued[0].Phone, with,
@@ -71,6 +90,9 @@ func (r *Router) send(ctx context.Context, c call) ([]bot.Reply, error) {
 	queued := make([]string, len(res.Queued))
 	for i, q := range res.Queued {
 		queued[i] = fmt.Sprintf("✓ #%d → %s", q.ID, q.Phone)
+		if q.Template != "" {
+			queued[i] += " (as the template " + q.Template + ": no message from the customer in the last 24 hours)"
+		}
 	}
 	if res.Paused != nil {
 		lines = append(lines, r.pauseNote(ctx, res.Paused, len(res.Queued), false))
@@ -97,4 +119,12 @@ func (r *Router) pauseNote(ctx context.Context, p *ops.GatewayState, n int, alre
 	}
 	return fmt.Sprintf("⚠ Not sent yet: sending via %s is paused since %s. %s %s in the queue; %s out once an admin fixes %s or switches to another gateway.",
 		p.Gateway, r.ops.TimeText(ctx, p.BlockedAt), ops.PauseReason(*p), wait, goes, p.Gateway)
+}
+
+// cutPrefixFold is strings.CutPrefix without regard to case.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
 }

@@ -238,15 +238,40 @@ func splitSendArgs(words []string) []string {
 		out = numberWords // let validation say what is wrong with them
 	}
 	if rest < len(words) {
-		name := strings.Join(words[rest:], " ")
+		// Template values (key=value words) may follow the name: they stay
+		// words of their own, after it.
+		end := len(words)
+		for i := rest + 1; i < len(words); i++ {
+			if isValueWord(words[i]) {
+				end = i
+				break
+			}
+		}
+		name := strings.Join(words[rest:end], " ")
 		if hasKey(words[rest], "message") {
 			name = strings.TrimSpace(name[len("message="):]) // /send 98765 message="Diwali offer"
 		}
 		if name != "" {
 			out = append(out, "message="+name)
 		}
+		out = append(out, words[end:]...)
 	}
 	return out
+}
+
+// isValueWord reports whether word is a template value, key=value with a
+// key of letters, digits and _ (header=, body=, first_name=).
+func isValueWord(word string) bool {
+	key, _, ok := strings.Cut(word, "=")
+	if !ok || key == "" {
+		return false
+	}
+	for _, r := range key {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // hasKey reports whether word is key=… (the key in any case).

@@ -179,6 +179,9 @@ func (r *Router) gatewayUse(ctx context.Context, c call) ([]bot.Reply, error) {
 		return nil, err
 	}
 	lines := []string{fmt.Sprintf("Messages now go out via %s.", sw.Active)}
+	if sw.Warning != "" {
+		lines = append(lines, "⚠ "+sw.Warning)
+	}
 	for _, p := range sw.Paused {
 		lines = append(lines, fmt.Sprintf("Paused campaign #%d %q: %s. Once fixed, /campaign resume %d sends the rest.",
 			p.Campaign.ID, words.Cut(p.Campaign.Name, 60), words.Cut(strings.TrimSuffix(p.Reason, "."), 300), p.Campaign.ID))

@@ -16,9 +16,9 @@ import (
 	"github.com/messagebridge/messagebridge/store/storetest"
 )
 
-// newWindowFixture is newFixture with meta active and its 24-hour
+// newRepliesFixture is newFixture with meta active and its 24-hour
 // window known to the operations layer.
-func newWindowFixture(t *testing.T) *fixture {
+func newRepliesFixture(t *testing.T) *fixture {
 	t.Helper()
 	clock := storetest.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	f := &fixture{clock: clock}
@@ -78,9 +78,16 @@ func TestReplyNoticeText(t *testing.T) {
 // marked as one.
 func TestRepliesReachStaff(t *testing.T) {
 	t.Parallel()
-	f := newWindowFixture(t)
+	f := newRepliesFixture(t)
 	ctx := context.Background()
-	f.say(t, "telegram:1", "/send! 98765 43210")
+	// The staff message goes through a gateway without a window (on meta
+	// it would need an intake template); the reply comes in on meta.
+	if out := f.say(t, "telegram:3", "/gateway use dryrun"); !strings.Contains(out, "dryrun") {
+		t.Fatalf("/gateway use dryrun: %q", out)
+	}
+	if out := f.say(t, "telegram:1", "/send! 98765 43210"); !strings.Contains(out, "Queued #") {
+		t.Fatalf("/send!: %q", out)
+	}
 	f.clock.Advance(time.Hour)
 	f.customerWrites(t, "wamid.1", "919876543210", "Asha <b>", store.InboundText, "Thanks! Is it ready?")
 	f.customerWrites(t, "wamid.1", "919876543210", "Asha <b>", store.InboundText, "Thanks! Is it ready?")
@@ -124,7 +131,7 @@ func TestRepliesReachStaff(t *testing.T) {
 // line breaks kept; outside it is refused plainly with the template fix.
 func TestReplyCommand(t *testing.T) {
 	t.Parallel()
-	f := newWindowFixture(t)
+	f := newRepliesFixture(t)
 	refused := f.say(t, "telegram:1", "/reply 98765 43210 Your order is ready")
 	if refused != "+919876543210 has not written to us; WhatsApp only allows free text within 24 hours of their last message — send a template with /send +919876543210 <template>. Nothing was queued." {
 		t.Fatalf("before any message: %q", refused)

@@ -82,8 +82,8 @@ type table []spec
 func commandTable() table {
 	const staff, operator, admin = ops.RoleStaff, ops.RoleOperator, ops.RoleAdmin
 	return table{
-		{name: "send", args: "<phone> [saved message]", role: staff, form: phoneArgs, force: true,
-			help: "queue a message to a customer (or just type the number); /send! sends again within", run: (*Router).send,
+		{name: "send", args: "<phone> [saved message | [template:]<template> [header=… body=a|b name=value button1=…]]", role: staff, form: phoneArgs, force: true,
+			help: "queue a message to a customer (or just type the number), or a template (a saved message of the same name wins unless written template:<name>); /send! sends again within", run: (*Router).send,
 			helpNow: func(r *Router, ctx context.Context) string { return " " + humanDuration(r.ops.DedupeWindow(ctx)) }},
 		{name: "status", role: staff, help: "gateway, queue counts and warnings", run: (*Router).status},
 		{name: "mine", role: staff, help: "your last 10 messages: where each is, and what to do about failed ones", run: (*Router).mine},
@@ -102,7 +102,7 @@ func commandTable() table {
 		{name: "campaigns", role: operator, help: "campaigns with their progress", run: (*Router).campaignList},
 		{name: "campaign", args: "<id>", role: operator, help: "one campaign's settings and progress", run: (*Router).campaignShow},
 		{name: "campaign new", args: "<name>", role: operator, form: quotedNameArg, help: "create a campaign", run: (*Router).campaignNew},
-		{name: "campaign set", args: "<id> message=<name>|template=<saved name or name:lang>|flow=<saved name or id>|interval=<5s>|gateway=<name>", role: operator, form: keyValueArgs,
+		{name: "campaign set", args: "<id> message=<name>|template=<saved name or name:lang> [header=<text or saved image/video>] [body={{name}}|Diwali] [<param>=<value>] [button1=<value>]|flow=<saved name or id>|interval=<5s>|gateway=<name>", role: operator, form: keyValueArgs,
 			help: "what and how a campaign sends", run: (*Router).campaignSet},
 		{name: "import", args: `<id> [sheet="<name>"]`, role: operator, form: keyValueArgs, help: "caption of an attached .xlsx/.csv/.tsv/.txt contact list", run: (*Router).importContacts},
 		{name: "campaign copy", args: "<from-id> <to-id>", role: operator, help: "reuse another campaign's contacts", run: (*Router).campaignCopy},

@@ -32,6 +32,13 @@ type Library interface {
 	SavedMessage(ctx context.Context, id int64) (text string, kind Kind, media *Media, err error)
 }
 
+// MediaLibrary is a Library that also reads a media object by id: the
+// image or video of a template header taken from the media library.
+type MediaLibrary interface {
+	Library
+	Media(ctx context.Context, id int64) (*Media, error)
+}
+
 // Sender sends one delivery and returns the provider's message id. Errors
 // should be classified with Classify or RateLimitedFor; others count as Retry.
 type Sender interface {

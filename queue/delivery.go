@@ -109,7 +109,11 @@ func (l *Loop) delivery(ctx context.Context, it store.QueueItem) (Delivery, erro
 	case store.ContentText:
 		d.Kind, d.Text = KindText, c.Body
 	case store.ContentTemplate:
-		d.Kind, d.Template = KindTemplate, Template{Name: c.TemplateName, Language: c.TemplateLanguage, Params: c.TemplateParams}
+		t, err := l.template(ctx, c)
+		if err != nil {
+			return Delivery{}, err
+		}
+		d.Kind, d.Template = KindTemplate, t
 	case store.ContentFlow:
 		d.Kind, d.Flow = KindFlow, Flow{ID: c.FlowID, Variables: c.FlowVariables}
 	case store.ContentSavedMessage:
@@ -128,6 +132,64 @@ func (l *Loop) delivery(ctx context.Context, it store.QueueItem) (Delivery, erro
 		return Delivery{}, Classify(Permanent, "", fmt.Errorf("unknown content kind %q", c.Kind))
 	}
 	return d, nil
+}
+
+// template is a template send's Template: every component's values, a
+// media header resolved through the Library (a saved image or video
+// message, or a media object when the Library is a MediaLibrary).
+func (l *Loop) template(ctx context.Context, c store.QueueContent) (Template, error) {
+	t := Template{Name: c.TemplateName, Language: c.TemplateLanguage, Params: c.TemplateParams, ParamNames: c.TemplateParamNames}
+	for _, b := range c.TemplateButtons {
+		t.Buttons = append(t.Buttons, TemplateButton{Index: b.Index, Text: b.Text})
+	}
+	h := c.TemplateHeader
+	if h == nil {
+		return t, nil
+	}
+	t.Header = &TemplateHeader{Format: h.Format, Text: h.Text, Name: h.Name}
+	if h.Format == store.HeaderText {
+		return t, nil
+	}
+	media, err := l.headerMedia(ctx, *h)
+	if err != nil {
+		return Template{}, err
+	}
+	t.Header.Media = media
+	return t, nil
+}
+
+// headerMedia reads the image, video or document of a template's header.
+func (l *Loop) headerMedia(ctx context.Context, h store.TemplateHeader) (*Media, error) {
+	if l.cfg.Library == nil {
+		return nil, Classify(Permanent, "", ErrNoLibrary)
+	}
+	var media *Media
+	var err error
+	what := ""
+	switch {
+	case h.SavedMessageID > 0:
+		what = fmt.Sprintf("saved message %d", h.SavedMessageID)
+		_, _, media, err = l.cfg.Library.SavedMessage(ctx, h.SavedMessageID)
+	case h.MediaID > 0:
+		what = fmt.Sprintf("media %d", h.MediaID)
+		ml, ok := l.cfg.Library.(MediaLibrary)
+		if !ok {
+			return nil, Classify(Permanent, "", fmt.Errorf("template header %s: %w", what, ErrNoLibrary))
+		}
+		media, err = ml.Media(ctx, h.MediaID)
+	default:
+		return nil, Classify(Permanent, "", fmt.Errorf("the template's %s header names no saved message or media", h.Format))
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, Classify(Permanent, "", fmt.Errorf("the template header's %s no longer exists", what))
+	}
+	if err != nil {
+		return nil, Classify(Retry, "", fmt.Errorf("read the template header's %s: %w", what, err))
+	}
+	if media == nil {
+		return nil, Classify(Permanent, "", fmt.Errorf("the template header's %s has no image or video", what))
+	}
+	return media, nil
 }
 
 // Capabilities say what a gateway can send. Each gateway declares its own

@@ -91,3 +91,36 @@ func TestCampaignTxReadsAndNotices(t *testing.T) {
 		}
 	})
 }
+
+// The readiness check reads the template catalog (status and shape) inside
+// the campaign's transaction, on every dialect.
+func TestCampaignTxCatalogEntries(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, storetest.Options{}, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		shape := store.TemplateShape{Header: store.HeaderImage, BodyParams: 1, URLButtons: []int{1}}
+		if _, err := db.PutCatalogEntry(ctx, store.CatalogEntry{Kind: store.CatalogTemplate, Name: "diwali_offer", ExternalID: "diwali_offer",
+			Language: "en", ParamCount: 1, Shape: shape, Status: store.TemplatePaused}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.PutCatalogEntry(ctx, store.CatalogEntry{Kind: store.CatalogFlow, Name: "welcome", ExternalID: "123"}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		c, err := db.CreateCampaign(ctx, "Diwali", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.WithCampaign(ctx, c.ID, func(tx *store.CampaignTx) error {
+			list, err := tx.CatalogEntries(store.CatalogTemplate)
+			if err != nil {
+				return err
+			}
+			if len(list) != 1 || list[0].Status != store.TemplatePaused || list[0].Shape.Header != store.HeaderImage || len(list[0].Shape.URLButtons) != 1 {
+				t.Errorf("tx.CatalogEntries = %+v", list)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -583,6 +583,19 @@ func (t *CampaignTx) ContactColumns() (map[string]int, int, error) {
 	return contactColumns(t.ctx, t.tx, t.c.ID)
 }
 
+// CatalogEntries is DB.CatalogEntries read inside the campaign's
+// transaction: the readiness check finds its template's status and shape.
+func (t *CampaignTx) CatalogEntries(kind string) ([]CatalogEntry, error) {
+	var list []CatalogEntry
+	if err := sqlx.SelectContext(t.ctx, t.tx, &list, `SELECT `+catalogColumns+` FROM catalog_entries WHERE kind = ? ORDER BY name`, kind); err != nil {
+		return nil, fmt.Errorf("%s catalog: %w", kind, err)
+	}
+	for i := range list {
+		list[i] = list[i].utc()
+	}
+	return list, nil
+}
+
 func contactColumns(ctx context.Context, q sqlx.QueryerContext, campaignID int64) (map[string]int, int, error) {
 	rows, err := q.QueryContext(ctx, `SELECT variables FROM campaign_contacts WHERE campaign_id = ?`, campaignID)
 	if err != nil {

@@ -95,8 +95,10 @@ func (s *TemplateShape) Scan(src any) error {
 type TemplateHeader struct {
 	// Format is one of the Header* formats.
 	Format string `json:"format"`
-	// Text is a text header's parameter (it may hold {{column}}).
+	// Text is a text header's parameter (it may hold {{column}}); Name
+	// is its name for a template with named parameters.
 	Text string `json:"text,omitempty"`
+	Name string `json:"name,omitempty"`
 	// SavedMessageID names a saved image or video; MediaID a media
 	// object. One of them is set for a media header.
 	SavedMessageID int64 `json:"saved_message_id,omitempty"`

@@ -100,6 +100,9 @@ func (s *server) gatewayUse(w http.ResponseWriter, r *http.Request) {
 		msg += fmt.Sprintf(" %s it cannot carry %s paused: %s (the dashboard says why; resume once fixed).",
 			words.Count(n, "running campaign"), verb, strings.Join(ids, ", "))
 	}
+	if sw.Warning != "" {
+		msg += " Warning: " + sw.Warning
+	}
 	s.done(w, r, "/admin/gateways", "%s", msg)
 }
 

@@ -134,8 +134,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 
 	m := &Main{cfg: cfg, log: log, db: db, wa: wa, services: services{log: log}}
 	m.settings = settings.NewReader(reg, db, 2*time.Second, log)
-	inbound := &inboundSink{}
-	if m.gset, err = buildGateways(ctx, defs, gateways.Env{DB: db, Settings: m.settings, Logger: log, Inbound: inbound}); err != nil {
+	late := &lateOps{}
+	if m.gset, err = buildGateways(ctx, defs, gateways.Env{DB: db, Settings: m.settings, Logger: log, Inbound: late}); err != nil {
 		return nil, err
 	}
 	// The first gateway listed is the default until an admin picks
@@ -160,6 +160,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 		Observer: m.metrics,
 		Secrets:  m.settings.Secrets,
 		WindowOf: m.gset.windowOf(),
+		Reengage: late,
 
 		// A hold for a paused gateway is decided on the settings as
 		// stored, not as cached (a switch may have released the item).
@@ -174,7 +175,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 	}, db, m.gws, log)
 	m.ops = ops.New(db, m.settings, ops.Config{Gateways: m.gset.describe(m.settings), Notify: m.loop.Notify, Paces: m.loop.Paces,
 		Media: m.media, MediaStorage: m.storage, Imported: m.metrics.ObserveImport}, log)
-	inbound.ops.Store(m.ops)
+	late.ops.Store(m.ops)
 	m.pairer = session.NewPairer(m.wa, log)
 	m.router = commands.New(m.ops, commands.Config{}, log)
 

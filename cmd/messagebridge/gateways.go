@@ -90,17 +90,30 @@ func (g *gatewaySet) describe(r *settings.Reader) []ops.Gateway {
 	return out
 }
 
-// inboundSink hands customers' messages to the operations layer, which is
-// built after the gateways (it needs their descriptions): until then a
-// message is refused, and the provider delivers it again.
-type inboundSink struct{ ops atomic.Pointer[ops.Service] }
+// lateOps hands the gateways and the delivery loop what the operations
+// layer answers, though it is built after them (it needs the gateways'
+// descriptions and the loop's Notify): customers' messages (a message
+// that comes before is refused, and the provider delivers it again) and
+// the intake template a staff message goes as when the customer's window
+// is closed (an item that asks before is given back for a moment).
+type lateOps struct{ ops atomic.Pointer[ops.Service] }
 
-func (s *inboundSink) Inbound(ctx context.Context, m store.InboundMessage) error {
+var errOpsNotReady = errors.New("the operations layer is not ready yet")
+
+func (s *lateOps) Inbound(ctx context.Context, m store.InboundMessage) error {
 	svc := s.ops.Load()
 	if svc == nil {
-		return errors.New("inbound message: not ready yet")
+		return fmt.Errorf("inbound message: %w", errOpsNotReady)
 	}
 	return svc.Inbound(ctx, m)
+}
+
+func (s *lateOps) IntakeTemplate(ctx context.Context, it store.QueueItem) (store.QueueContent, bool, error) {
+	svc := s.ops.Load()
+	if svc == nil {
+		return store.QueueContent{}, false, fmt.Errorf("intake template: %w", errOpsNotReady)
+	}
+	return svc.IntakeTemplate(ctx, it)
 }
 
 // templateList is a gateway's template list as the operations layer reads

@@ -23,7 +23,7 @@ func TestInboundSinkWaitsForTheOperations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &inboundSink{}
+	sink := &lateOps{}
 	m := store.InboundMessage{Gateway: "meta", ProviderMessageID: "wamid.1", Phone: "919876543210", Kind: store.InboundText, Body: "hi"}
 	if err := sink.Inbound(ctx, m); err == nil {
 		t.Fatal("a message was taken before the operations layer was ready")

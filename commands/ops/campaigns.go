@@ -155,7 +155,16 @@ func (s *Service) CampaignResults(ctx context.Context, id int64) (Campaign, []Ca
 type Template struct {
 	Name     string
 	Language string
-	Params   []string
+	// Params are the body's positional values.
+	Params []string
+	// Named are a template's named parameters' values by name (body, or a
+	// text header's); Header is a text header's value or the name of the
+	// saved image or video message for a media header; Buttons are URL
+	// button suffixes by the button's position (1 = first; 0 = the only
+	// URL button). See ParseTemplateValues.
+	Named   map[string]string
+	Header  string
+	Buttons map[int]string
 }
 
 // CampaignChange is what an operator sets on a campaign; nil fields stay.
@@ -185,6 +194,11 @@ func (s *Service) SetCampaign(ctx context.Context, a Actor, id int64, ch Campaig
 	if !campaign.Editable(c) {
 		return Campaign{}, campaignError(&campaign.EditError{ID: c.ID, Status: c.Status, Deleted: !c.DeletedAt.IsZero()}, id)
 	}
+	if ch.Template != nil && ch.SavedMessage != nil && ch.Template.Header == "" {
+		// A saved image or video given with a template is its header.
+		t := *ch.Template
+		t.Header, ch.Template, ch.SavedMessage = *ch.SavedMessage, &t, nil
+	}
 	contents := 0
 	for _, given := range []bool{ch.SavedMessage != nil, ch.Template != nil, ch.Flow != nil} {
 		if given {
@@ -192,7 +206,7 @@ func (s *Service) SetCampaign(ctx context.Context, a Actor, id int64, ch Campaig
 		}
 	}
 	if contents > 1 {
-		return Campaign{}, Errorf(EINVALID, "A campaign sends one thing: choose one of message=, template= or flow=.")
+		return Campaign{}, Errorf(EINVALID, "A campaign sends one thing: choose one of message=, template= or flow= (a saved image or video goes with template= as its header: header=<saved message>).")
 	}
 	var u store.CampaignUpdate
 	if ch.SavedMessage != nil {
@@ -209,11 +223,11 @@ func (s *Service) SetCampaign(ctx context.Context, a Actor, id int64, ch Campaig
 		u.Content = &store.QueueContent{Kind: store.ContentSavedMessage, SavedMessageID: m.ID}
 	}
 	if ch.Template != nil {
-		t, err := s.resolveTemplate(ctx, *ch.Template)
+		t, err := s.buildTemplate(ctx, *ch.Template, false)
 		if err != nil {
 			return Campaign{}, err
 		}
-		u.Content = &store.QueueContent{Kind: store.ContentTemplate, TemplateName: t.Name, TemplateLanguage: t.Language, TemplateParams: t.Params}
+		u.Content = &t.content
 	}
 	if ch.Flow != nil {
 		flowID, err := s.resolveFlow(ctx, *ch.Flow)
@@ -285,6 +299,15 @@ func (s *Service) checkCampaignContent(ctx context.Context, id int64, content st
 	}
 	if why == "" {
 		why = s.contentProblem(c, gwName, kind)
+	}
+	if why == "" && content.Kind == store.ContentTemplate {
+		list, err := s.st.CatalogEntries(ctx, store.CatalogTemplate)
+		if err != nil {
+			return err
+		}
+		if why, err = storedTemplateProblem(list, content, func(id int64) (store.SavedMessage, error) { return s.st.SavedMessageByID(ctx, id) }); err != nil {
+			return err
+		}
 	}
 	if why == "" && content.Kind == store.ContentTemplate {
 		cols, total, err := s.st.ContactColumns(ctx, id)

@@ -325,44 +325,6 @@ func (s *Service) resolveFlow(ctx context.Context, v string) (string, error) {
 	return "", s.unknownName(ctx, CatalogFlow, v, "A flow that is not saved is given by its id, which has digits, e.g. flow=1234567890.")
 }
 
-// resolveTemplate turns what was given for a campaign's template into the
-// template it sends. A saved name (in any case) gives the template's name
-// and language (a language given with it picks another translation), and
-// the parameters must be as many as the saved template takes. Otherwise
-// the name is the template's own and needs a language.
-func (s *Service) resolveTemplate(ctx context.Context, t Template) (Template, error) {
-	const raw = "A template that is not saved is given as template=<name>:<language>, e.g. template=order_update:en."
-	name := strings.TrimSpace(t.Name)
-	if name == "" {
-		return Template{}, Errorf(EINVALID, "A template needs a saved name, or a name and a language, e.g. template=order_update:en.")
-	}
-	lang, err := normLanguage(t.Language)
-	if err != nil {
-		return Template{}, err
-	}
-	e, ok, err := s.lookupCatalog(ctx, CatalogTemplate, name)
-	if err != nil {
-		return Template{}, err
-	}
-	if ok {
-		switch {
-		case e.Params == 0 && len(t.Params) > 0:
-			return Template{}, Errorf(EINVALID, "The saved template %q (%s) takes no parameters; leave params= out.", e.Name, e.ExternalID)
-		case len(t.Params) != e.Params:
-			return Template{}, Errorf(EINVALID, "The saved template %q (%s) takes %s; %s. Give them with params=, e.g. params=%s.",
-				e.Name, e.ExternalID, words.Count(e.Params, "parameter"), givenParams(len(t.Params)), exampleParams(e.Params))
-		}
-		if lang == "" {
-			lang = e.Language
-		}
-		return Template{Name: e.ExternalID, Language: lang, Params: t.Params}, nil
-	}
-	if lang == "" || !externalIDShape(name) || len([]rune(name)) > maxExternalID {
-		return Template{}, s.unknownName(ctx, CatalogTemplate, name, raw)
-	}
-	return Template{Name: name, Language: lang, Params: t.Params}, nil
-}
-
 // unknownName is the refusal of a name that matches no saved entry and is
 // no id either: it lists the saved names (the first few) and how to give
 // an id instead.
@@ -385,26 +347,4 @@ func (s *Service) unknownName(ctx context.Context, kind CatalogKind, name, howRa
 		saved += fmt.Sprintf(" and %s more (/%s lists them all)", words.Number(more), kind.plural())
 	}
 	return Errorf(ENOTFOUND, "There is no saved %s called %q. Saved %s: %s. %s", kind, name, kind.plural(), saved, howRaw)
-}
-
-// givenParams says how many parameters came.
-func givenParams(n int) string {
-	if n == 0 {
-		return "none were given"
-	}
-	return words.Number(n) + " " + words.Noun(n, "was") + " given"
-}
-
-// exampleParams is a params= value with n parameters.
-func exampleParams(n int) string {
-	cols := []string{"{name}", "{City}", "{Order}"}
-	out := make([]string, n)
-	for i := range out {
-		if i < len(cols) {
-			out[i] = cols[i]
-		} else {
-			out[i] = fmt.Sprintf("{Column%d}", i+1)
-		}
-	}
-	return strings.Join(out, ",")
 }

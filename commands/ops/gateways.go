@@ -109,6 +109,9 @@ type GatewaySwitch struct {
 	// Paused are the running campaigns the forced switch paused, because
 	// the new gateway cannot carry them, with the reason.
 	Paused []CampaignConflict
+	// Warning, when set, says what the new gateway still needs to reach
+	// every customer (a window gateway without an intake template).
+	Warning string
 }
 
 // SwitchGateway makes name the active gateway. A gateway that cannot
@@ -161,7 +164,7 @@ func (s *Service) SwitchGateway(ctx context.Context, a Actor, name string, force
 		return GatewaySwitch{}, err
 	}
 	s.audit(ctx, a, "gateway.use", name, "ok")
-	sw := GatewaySwitch{Active: g.Name}
+	sw := GatewaySwitch{Active: g.Name, Warning: s.intakeTemplateWarning(ctx, g)}
 	for _, c := range conflicts {
 		why, err := s.pauseStranded(ctx, a, c.Campaign.ID, g.Name)
 		if err != nil {
@@ -231,4 +234,15 @@ func campaignConflictError(name, active string, cs []CampaignConflict) *Error {
 	lines = append(lines, fmt.Sprintf("Messages still go out via %s. Fix the campaigns or give them their own gateway (/campaign set <id> gateway=%s) first, "+
 		"or switch anyway with /gateway use! %s (on the admin page: Switch anyway): a running campaign is then paused with the reason, and a scheduled one waits, paused, at its time.", active, active, name))
 	return Errorf(ECONFLICT, "%s", strings.Join(lines, "\n"))
+}
+
+// intakeTemplateWarning warns that g has a window and no intake template
+// is set: staff sends to customers who have not written lately cannot
+// go. "" when g has no window or the template is set.
+func (s *Service) intakeTemplateWarning(ctx context.Context, g Gateway) string {
+	if g.Window <= 0 || strings.TrimSpace(s.settings.String(ctx, SettingIntakeTemplate)) != "" {
+		return ""
+	}
+	return fmt.Sprintf("%s sends free-form messages only within %s of a customer's last message, and no intake template is set: staff sends to other customers cannot go. Set one with /set %s <approved template> (and /set %s for its values).",
+		g.Name, DurationText(g.Window), SettingIntakeTemplate, SettingIntakeParams)
 }

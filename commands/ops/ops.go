@@ -104,8 +104,9 @@ type Gateway struct {
 	// MinInterval is the gateway's own pacing: a campaign interval may
 	// not be shorter.
 	MinInterval time.Duration
-	// Window is how long after a customer's last message the provider
-	// lets free text through (the Cloud API's 24 hours); 0: no window.
+	// Window is the customer-service window of a gateway that has one
+	// (Meta: 24h): free-form messages only within it of the customer's
+	// last message, templates otherwise; 0: none.
 	Window time.Duration
 	// Ready says why the gateway cannot send yet ("not set up: the
 	// access token is empty"), "" when it can; nil: always ready.

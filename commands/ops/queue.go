@@ -111,6 +111,11 @@ func (s *Service) Health(ctx context.Context) (Health, error) {
 	}
 	s.shown(ctx).health(&h)
 	s.warnNotReady(ctx, &h)
+	if g, ok := s.gateway(s.ActiveGateway(ctx)); ok {
+		if msg := s.intakeTemplateWarning(ctx, g); msg != "" {
+			h.Warnings = append(h.Warnings, Warning{Kind: "no_intake_template", Gateway: g.Name, Message: "Staff sends: " + msg})
+		}
+	}
 	return h, nil
 }
 

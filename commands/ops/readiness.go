@@ -39,6 +39,14 @@ func (s *Service) CampaignReadiness(tx *store.CampaignTx) error {
 	}
 	switch c.Content.Kind {
 	case store.ContentTemplate:
+		list, err := tx.CatalogEntries(store.CatalogTemplate)
+		if err != nil {
+			return err
+		}
+		why, err := storedTemplateProblem(list, c.Content, tx.SavedMessage)
+		if err != nil || why != "" {
+			return notReady(c, why, err)
+		}
 		cols, total, err := tx.ContactColumns()
 		if err != nil {
 			return err
@@ -108,11 +116,11 @@ func (s *Service) campaignKind(c Campaign, savedMessage func(id int64) (store.Sa
 // its contacts' columns (counts of contacts with a value per column, and
 // the number of contacts), or "".
 func templateProblem(c Campaign, cols map[string]int, total int) string {
-	missing := campaign.MissingColumns(c.Content.TemplateParams, cols, total)
+	missing := campaign.MissingColumns(templateValues(c.Content), cols, total)
 	if len(missing) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("its template parameters do not fit its contacts: %s. Import a list with those columns, or change params= (/campaign set %d)",
+	return fmt.Sprintf("its template values do not fit its contacts: %s. Import a list with those columns, or change the values (/campaign set %d template=…)",
 		strings.Join(missing, "; "), c.ID)
 }
 
@@ -123,6 +131,10 @@ func (s *Service) contentProblem(c Campaign, gwName string, kind queue.Kind) str
 	if !ok {
 		return fmt.Sprintf("it names the gateway %q, which is not configured; choose one of %s with /campaign set %d gateway=<name>",
 			gwName, strings.Join(s.GatewayNames(), ", "), c.ID)
+	}
+	if gw.Window > 0 && kind != queue.KindTemplate {
+		return fmt.Sprintf("on %s a campaign must send an approved template (WhatsApp lets a business start a conversation only with one; %s sends a %s only within %s of the customer's last message): set template=<name> with /campaign set %d; a saved image or video can be its header",
+			gwName, gwName, kind, DurationText(gw.Window), c.ID)
 	}
 	if ok, why := gw.Caps.CanSend(kind); !ok {
 		return fmt.Sprintf("it sends a %s and %s cannot: %s. Choose what to send (message=, template= or flow=) or another gateway (gateway=<name>) with /campaign set %d",

@@ -23,13 +23,19 @@ const (
 	SettingAllowForeign  = "intake.allow_foreign"
 	SettingIntakeText    = "intake.text"
 	SettingIntakeMessage = "intake.message"
-	SettingDedupeWindow  = "intake.dedupe_window"
-	SettingMaxNumbers    = "intake.max_numbers"
-	SettingTimezone      = "campaign.timezone"
-	SettingImportMaxMB   = "import.max_mb"
-	SettingImportMaxRows = "import.max_rows"
-	SettingImportMaxZip  = "import.max_unzipped_mb"
-	SettingImportMaxCell = "import.max_cell"
+	// SettingIntakeTemplate and SettingIntakeParams are the template staff
+	// sends go as on a gateway with a window (meta) while the customer's
+	// window is closed or unknown, and its values (see ParseTemplateValues;
+	// {{phone}} and {{staff}} are filled per send).
+	SettingIntakeTemplate = "intake.template"
+	SettingIntakeParams   = "intake.template_params"
+	SettingDedupeWindow   = "intake.dedupe_window"
+	SettingMaxNumbers     = "intake.max_numbers"
+	SettingTimezone       = "campaign.timezone"
+	SettingImportMaxMB    = "import.max_mb"
+	SettingImportMaxRows  = "import.max_rows"
+	SettingImportMaxZip   = "import.max_unzipped_mb"
+	SettingImportMaxCell  = "import.max_cell"
 )
 
 // SettingDefs declares the settings of intake, imports, campaigns and the
@@ -51,6 +57,10 @@ func SettingDefs(gateways []string) []settings.Def {
 			Help: "the message a customer gets when staff send their number"},
 		{Key: SettingIntakeMessage, Role: settings.RoleOperator, Check: checkSavedName,
 			Help: "the saved message (by name) staff sends use instead of intake.text; /send <phone> <saved message> overrides it"},
+		{Key: SettingIntakeTemplate, Role: settings.RoleOperator,
+			Help: "the approved template (saved name, /templates) staff sends go as on meta when the customer has not written in the last 24 hours; without it such a number cannot be reached"},
+		{Key: SettingIntakeParams, Role: settings.RoleOperator,
+			Help: "the values of intake.template: header=<text or saved image> body=a|b name=value button1=…; {{phone}} and {{staff}} are filled per send"},
 		{Key: SettingDedupeWindow, Type: settings.Duration, Default: "10m", Min: 0, Max: float64(7 * 24 * time.Hour), Env: "MB_DEDUPE_WINDOW", Role: settings.RoleOperator,
 			Help: "the same number again within this time is \"already queued\" unless sent with /send!"},
 		{Key: SettingMaxNumbers, Type: settings.Int, Default: "50", Min: 1, Max: 1000, Env: "MB_INTAKE_MAX_NUMBERS", Role: settings.RoleOperator,
@@ -235,6 +245,9 @@ func (s *Service) SetSetting(ctx context.Context, a Actor, key, value string, se
 		if g, ok := s.gateway(active); ok && g.StaffFlowSetting == d.Key && !g.Caps.Text {
 			return settings.Value{}, Errorf(ECONFLICT, "Not changed: %s is the active gateway and sends staff messages as this flow. Switch to another gateway first.", active)
 		}
+	}
+	if err := s.checkIntakeTemplateSetting(ctx, d.Key, value); err != nil {
+		return settings.Value{}, err
 	}
 	if d.Key == SettingIntakeMessage && strings.TrimSpace(value) != "" {
 		// Staff sends would be refused from now on: name a message that can

@@ -64,15 +64,24 @@ func (l *Library) SavedMessage(ctx context.Context, id int64) (string, queue.Kin
 	if !m.MediaID.Valid {
 		return "", "", nil, fmt.Errorf("saved message %d is a %s without media", id, m.Kind)
 	}
-	obj, err := l.store.MediaObject(ctx, m.MediaID.Int64)
+	md, err := l.Media(ctx, m.MediaID.Int64)
 	if err != nil {
 		return "", "", nil, err
 	}
+	return m.Body, kind, md, nil
+}
+
+// Media implements queue.MediaLibrary: the media object id, to send.
+func (l *Library) Media(ctx context.Context, id int64) (*queue.Media, error) {
+	obj, err := l.store.MediaObject(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	if l.files == nil {
-		return "", "", nil, fmt.Errorf("media %d: no media store in this process", obj.ID)
+		return nil, fmt.Errorf("media %d: no media store in this process", obj.ID)
 	}
 	if obj.Storage != l.storage {
-		return "", "", nil, fmt.Errorf("media %d is kept in the %s media store, and this process uses %s (media.store)", obj.ID, obj.Storage, l.storage)
+		return nil, fmt.Errorf("media %d is kept in the %s media store, and this process uses %s (media.store)", obj.ID, obj.Storage, l.storage)
 	}
 	key, files := obj.StorageKey, l.files
 	md := &queue.Media{
@@ -84,5 +93,5 @@ func (l *Library) SavedMessage(ctx context.Context, id int64) (string, queue.Kin
 	if u, err := files.URL(ctx, key, LinkTTL); err == nil {
 		md.PublicURL = u
 	}
-	return m.Body, kind, md, nil
+	return md, nil
 }

@@ -269,34 +269,72 @@ func Edit(tx *store.CampaignTx, u store.CampaignUpdate) error {
 	return tx.Update(u)
 }
 
-// FillParams replaces "{name}" and "{Column}" in template parameters with
-// the contact's name and columns (column names match without regard to
-// case); other parameters are sent as written.
+// FillParams replaces "{{name}}" and "{{Column}}" (or the older "{name}",
+// "{Column}") in template values with the contact's name and columns; a
+// value that is not a placeholder standing alone is fixed text and stays.
 func FillParams(params []string, name string, vars map[string]string) []string {
+	if params == nil {
+		return nil
+	}
 	out := make([]string, len(params))
 	for i, p := range params {
-		col, ok := Placeholder(p)
-		if !ok {
-			out[i] = p
-			continue
-		}
-		if strings.EqualFold(col, "name") {
-			out[i] = name
-			continue
-		}
-		out[i] = lookup(vars, col)
+		out[i] = fillValue(p, name, vars)
 	}
 	return out
 }
 
-// Placeholder reports whether a template parameter is "{Column}" and
-// returns the column.
+func fillValue(p, name string, vars map[string]string) string {
+	col, ok := Placeholder(p)
+	if !ok {
+		return p
+	}
+	if strings.EqualFold(col, "name") && name != "" {
+		return name
+	}
+	return lookup(vars, col)
+}
+
+// FillContent fills the placeholders of a template send for one
+// recipient: the body values, a text header's value and the URL buttons'
+// suffixes (see FillParams). Other content is returned as it is.
+func FillContent(c store.QueueContent, name string, vars map[string]string) store.QueueContent {
+	if c.Kind != store.ContentTemplate {
+		return c
+	}
+	c.TemplateParams = FillParams(c.TemplateParams, name, vars)
+	c.TemplateParamNames = slices.Clone(c.TemplateParamNames)
+	if h := c.TemplateHeader; h != nil {
+		filled := *h
+		if filled.Format == store.HeaderText {
+			filled.Text = fillValue(filled.Text, name, vars)
+		}
+		c.TemplateHeader = &filled
+	}
+	if c.TemplateButtons != nil {
+		bs := make([]store.TemplateButton, len(c.TemplateButtons))
+		for i, b := range c.TemplateButtons {
+			bs[i] = store.TemplateButton{Index: b.Index, Text: fillValue(b.Text, name, vars)}
+		}
+		c.TemplateButtons = bs
+	}
+	return c
+}
+
+// Placeholder reports whether a template value is "{{Column}}" (or the
+// older "{Column}") and returns the column.
 func Placeholder(p string) (string, bool) {
+	p = strings.TrimSpace(p)
+	if inner, ok := strings.CutPrefix(p, "{{"); ok {
+		inner, ok = strings.CutSuffix(inner, "}}")
+		inner = strings.TrimSpace(inner)
+		return inner, ok && inner != ""
+	}
 	inner, ok := strings.CutPrefix(p, "{")
 	if !ok {
 		return "", false
 	}
 	inner, ok = strings.CutSuffix(inner, "}")
+	inner = strings.TrimSpace(inner)
 	return inner, ok && inner != ""
 }
 

@@ -372,3 +372,28 @@ func TestItems(t *testing.T) {
 		t.Errorf("flow item: %+v", items[1].Content)
 	}
 }
+
+// FillContent fills {{Column}} (and the older {Column}) in body values, a
+// text header and URL buttons per contact; fixed text and a media header
+// stay, and the campaign's own content is not changed.
+func TestFillContent(t *testing.T) {
+	t.Parallel()
+	c := store.QueueContent{Kind: store.ContentTemplate, TemplateName: "diwali_offer",
+		TemplateParams: []string{"{{name}}", "{City}", "Diwali", "{{ order }}"}, TemplateParamNames: nil,
+		TemplateHeader:  &store.TemplateHeader{Format: store.HeaderText, Text: "{{City}}"},
+		TemplateButtons: []store.TemplateButton{{Index: 1, Text: "{{Order}}"}, {Index: 2, Text: "fixed/{{x}}"}}}
+	got := campaign.FillContent(c, "Asha", map[string]string{"CITY": "Mumbai", "Order": "17"})
+	if want := []string{"Asha", "Mumbai", "Diwali", "17"}; !slices.Equal(got.TemplateParams, want) {
+		t.Errorf("body %q, want %q", got.TemplateParams, want)
+	}
+	if got.TemplateHeader.Text != "Mumbai" || got.TemplateButtons[0].Text != "17" || got.TemplateButtons[1].Text != "fixed/{{x}}" {
+		t.Errorf("header %+v, buttons %+v", got.TemplateHeader, got.TemplateButtons)
+	}
+	if c.TemplateHeader.Text != "{{City}}" || c.TemplateButtons[0].Text != "{{Order}}" || c.TemplateParams[0] != "{{name}}" {
+		t.Errorf("the campaign's content changed: %+v", c)
+	}
+	media := store.QueueContent{Kind: store.ContentTemplate, TemplateHeader: &store.TemplateHeader{Format: store.HeaderImage, SavedMessageID: 3}}
+	if got := campaign.FillContent(media, "Asha", nil); *got.TemplateHeader != *media.TemplateHeader {
+		t.Errorf("media header %+v", got.TemplateHeader)
+	}
+}

@@ -51,7 +51,7 @@ func Items(c store.Campaign, contacts []store.Contact, next time.Time, maxAttemp
 		case store.ContentFlow:
 			content.FlowVariables = ct.Vars
 		case store.ContentTemplate:
-			content.TemplateParams = FillParams(content.TemplateParams, ct.Name, ct.Vars)
+			content = FillContent(content, ct.Name, ct.Vars)
 		}
 		it := store.NewQueueItem{Phone: ct.Phone, Content: content, Gateway: c.Gateway, Priority: store.PriorityCampaign,
 			CampaignID: c.ID, ContactID: ct.ID, MaxAttempts: maxAttempts, NotBefore: next, CreatedBy: fmt.Sprintf("campaign:%d", c.ID)}
