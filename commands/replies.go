@@ -80,7 +80,10 @@ func (r *Router) inbox(ctx context.Context, c call) ([]bot.Reply, error) {
 func (r *Router) reply(ctx context.Context, c call) ([]bot.Reply, error) {
 	raw, body, ok := splitPhoneText(c.cmd.Text)
 	if !ok {
-		return nil, userErrorf("Usage: /reply <phone> <text>, e.g. /reply %s Your order is ready.", r.ops.PhoneExample(ctx))
+		// The example is one number ("98765 43210 or +91 …" would read as
+		// part of the text).
+		ex, _, _ := strings.Cut(r.ops.PhoneExample(ctx), " or ")
+		return nil, userErrorf("Usage: /reply <phone> <text>, e.g. /reply %s Your order is ready.", ex)
 	}
 	res, err := r.ops.Reply(ctx, c.who, raw, body)
 	if err != nil {
