@@ -422,7 +422,8 @@ func TestDatabaseCutMidCampaign(t *testing.T) {
 	if added, _, _, err := r.db.AddCampaignContacts(ctx, c.ID, list); err != nil || added != contacts {
 		t.Fatalf("add contacts: added %d, err %v", added, err)
 	}
-	content, iv := store.QueueContent{Kind: store.ContentText, Body: "Your order has shipped"}, interval
+	// A campaign on the Cloud API sends an approved template.
+	content, iv := store.QueueContent{Kind: store.ContentTemplate, TemplateName: "order_shipped", TemplateLanguage: "en"}, interval
 	if _, err := r.db.WithCampaign(ctx, c.ID, func(tx *store.CampaignTx) error {
 		return campaign.Edit(tx, store.CampaignUpdate{Content: &content, Interval: &iv})
 	}); err != nil {
@@ -561,6 +562,8 @@ func TestSlowProviderSendsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Free text goes only to customers who wrote (the Cloud API's window).
+	customerWrote(t, r.db, phones...)
 
 	stop, logs, _ := r.serve(r.directURL, "MB_WORKERS", "8")
 	r.waitAllSent(items, 45*time.Second, logs)
