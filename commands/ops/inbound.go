@@ -279,7 +279,7 @@ func (s *Service) Inbound(ctx context.Context, m store.InboundMessage) error {
 		s.log.Debug("inbound message delivered again; already stored", "gateway", m.Gateway, "inbound", stored.ID)
 		return nil
 	}
-	s.log.Info("inbound message", "gateway", stored.Gateway, "inbound", stored.ID, "phone", stored.Phone, "kind", stored.Kind)
+	s.log.Info("inbound message", "gateway", stored.Gateway, "inbound", stored.ID, "kind", stored.Kind)
 	if n, err := s.st.ReleaseHeld(ctx, stored.Gateway, stored.Phone); err != nil {
 		s.log.Error("inbound message: release the messages held for the window", "inbound", stored.ID, "err", err)
 	} else if n > 0 {
